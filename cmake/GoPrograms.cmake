@@ -1,0 +1,53 @@
+# Builds Go test programs with every supported Go toolchain found, plain and stripped.
+#
+#   gorepro_go_program(NAME sendleak DIR ${CMAKE_CURRENT_SOURCE_DIR}/sendleak)
+#
+# produces ${GOREPRO_GO_OUT}/go1.NN/sendleak and .../sendleak.stripped (-ldflags=-s -w) for each
+# toolchain in GOREPRO_GO_VERSIONS that exists under /usr/lib/go-1.NN. Each program directory is a
+# stdlib-only module (its own go.mod). GOCACHE/GOPATH stay inside the build tree and
+# GOTOOLCHAIN=local, so a build never downloads anything.
+set(GOREPRO_GO_VERSIONS "1.19;1.21;1.22;1.23" CACHE STRING "Go toolchains to build test programs with")
+set(GOREPRO_GO_ROOT_PATTERN "/usr/lib/go-@V@" CACHE STRING "Where toolchain 1.NN lives (@V@ = 1.NN)")
+set(GOREPRO_GO_OUT ${CMAKE_BINARY_DIR}/go-programs)
+
+set(GOREPRO_GO_FOUND_VERSIONS "")
+foreach(v IN LISTS GOREPRO_GO_VERSIONS)
+  string(REPLACE "@V@" "${v}" root "${GOREPRO_GO_ROOT_PATTERN}")
+  if(EXISTS "${root}/bin/go")
+    list(APPEND GOREPRO_GO_FOUND_VERSIONS ${v})
+    set(GOREPRO_GO_BIN_${v} "${root}/bin/go")
+  else()
+    message(WARNING "gorepro: Go ${v} not found at ${root}/bin/go — run scripts/setup.sh; tests for it will fail")
+  endif()
+endforeach()
+
+if(NOT TARGET go_programs)
+  add_custom_target(go_programs ALL)
+endif()
+
+function(gorepro_go_program)
+  cmake_parse_arguments(GP "" "NAME;DIR" "" ${ARGN})
+  if(NOT GP_NAME OR NOT GP_DIR)
+    message(FATAL_ERROR "gorepro_go_program needs NAME and DIR")
+  endif()
+  file(GLOB_RECURSE sources CONFIGURE_DEPENDS ${GP_DIR}/*.go ${GP_DIR}/go.mod)
+  set(outputs "")
+  foreach(v IN LISTS GOREPRO_GO_FOUND_VERSIONS)
+    set(outdir ${GOREPRO_GO_OUT}/go${v})
+    set(env
+      GOTOOLCHAIN=local GOFLAGS=-buildvcs=false GO111MODULE=on GOPROXY=off CGO_ENABLED=0
+      GOCACHE=${CMAKE_BINARY_DIR}/go-cache/go${v} GOPATH=${CMAKE_BINARY_DIR}/gopath)
+    add_custom_command(
+      OUTPUT ${outdir}/${GP_NAME} ${outdir}/${GP_NAME}.stripped
+      COMMAND ${CMAKE_COMMAND} -E make_directory ${outdir}
+      COMMAND ${CMAKE_COMMAND} -E env ${env} ${GOREPRO_GO_BIN_${v}} build -o ${outdir}/${GP_NAME} .
+      COMMAND ${CMAKE_COMMAND} -E env ${env} ${GOREPRO_GO_BIN_${v}} build -ldflags=-s\ -w -o ${outdir}/${GP_NAME}.stripped .
+      WORKING_DIRECTORY ${GP_DIR}
+      DEPENDS ${sources}
+      COMMENT "go${v} build ${GP_NAME} (plain + stripped)"
+      VERBATIM)
+    list(APPEND outputs ${outdir}/${GP_NAME} ${outdir}/${GP_NAME}.stripped)
+  endforeach()
+  add_custom_target(go_${GP_NAME} DEPENDS ${outputs})
+  add_dependencies(go_programs go_${GP_NAME})
+endfunction()

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Installs every Debian package that building, testing and demoing gorepro needs.
+# Idempotent: when everything is already present it only checks and returns (no apt-get run).
+set -euo pipefail
+
+GO_VERSIONS=(1.19 1.21 1.22 1.23)
+PACKAGES=(
+  build-essential cmake pkg-config ninja-build
+  libdwarf-dev libelf-dev zlib1g-dev libzstd-dev
+  libcapstone-dev libunwind-dev
+  libboost-dev libboost-filesystem-dev
+  libfmt-dev libgtest-dev libcli11-dev nlohmann-json3-dev
+  libbpf-dev clang llvm bpftool
+  libreadline-dev
+  gdb bpftrace
+)
+for v in "${GO_VERSIONS[@]}"; do PACKAGES+=("golang-$v-go"); done
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#PACKAGES[@]} packages present"
+  exit 0
+fi
+echo "setup: installing ${missing[*]}"
+
+# Go 1.21-1.23 live in bookworm-backports. Derive its sources entry from the system's own
+# debian.sources (same URIs, same keyring) rather than naming any archive host here.
+BACKPORTS=/etc/apt/sources.list.d/gorepro-bookworm-backports.sources
+SYSTEM_SOURCES=/etc/apt/sources.list.d/debian.sources
+if [ ! -f "$BACKPORTS" ]; then
+  if [ ! -f "$SYSTEM_SOURCES" ]; then
+    echo "setup: $SYSTEM_SOURCES not found — enable bookworm-backports by hand, then rerun" >&2
+    exit 1
+  fi
+  # Keep the stanzas whose Suites include plain 'bookworm' and point them at bookworm-backports.
+  awk 'BEGIN { RS=""; ORS="\n\n" }
+       /(^|\n)Suites:[^\n]*(^|[ \t])bookworm([ \t]|\n|$)/ {
+         gsub(/(^|\n)Suites:[^\n]*/, "\nSuites: bookworm-backports"); sub(/^\n/, ""); print }' \
+    "$SYSTEM_SOURCES" | $SUDO tee "$BACKPORTS.tmp" >/dev/null
+  if ! grep -q '^Suites: bookworm-backports' "$BACKPORTS.tmp"; then
+    $SUDO rm -f "$BACKPORTS.tmp"
+    echo "setup: could not derive a bookworm-backports entry from $SYSTEM_SOURCES" >&2
+    exit 1
+  fi
+  $SUDO mv "$BACKPORTS.tmp" "$BACKPORTS"
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -q
+$SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+for v in "${GO_VERSIONS[@]}"; do
+  [ -x "/usr/lib/go-$v/bin/go" ] || { echo "setup: /usr/lib/go-$v/bin/go missing after install" >&2; exit 1; }
+done
+echo "setup: done"
