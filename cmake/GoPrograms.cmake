@@ -11,7 +11,11 @@ set(GOREPRO_GO_ROOT_PATTERN "/usr/lib/go-@V@" CACHE STRING "Where toolchain 1.NN
 set(GOREPRO_GO_OUT ${CMAKE_BINARY_DIR}/go-programs)
 
 set(GOREPRO_GO_FOUND_VERSIONS "")
-foreach(v IN LISTS GOREPRO_GO_VERSIONS)
+set(_go_versions_to_build ${GOREPRO_GO_VERSIONS})
+if(NOT GOREPRO_GO_TESTS)
+  set(_go_versions_to_build "")  # e.g. the sanitizer build, which runs unit tests only
+endif()
+foreach(v IN LISTS _go_versions_to_build)
   string(REPLACE "@V@" "${v}" root "${GOREPRO_GO_ROOT_PATTERN}")
   if(EXISTS "${root}/bin/go")
     list(APPEND GOREPRO_GO_FOUND_VERSIONS ${v})

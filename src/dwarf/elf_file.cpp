@@ -191,7 +191,9 @@ std::string ElfFile::build_id() const {
       size_t name_off = off + 12;
       size_t desc_off = name_off + ((static_cast<size_t>(namesz) + 3) & ~size_t{3});
       if (namesz > b.size() || descsz > b.size() || desc_off > b.size() || descsz > b.size() - desc_off) break;
-      std::string_view name(reinterpret_cast<const char*>(&b[name_off]), namesz ? namesz - 1 : 0);
+      // The owner name is NUL-terminated; Go pads "Go" to namesz 4 with NULs.
+      std::string_view name(reinterpret_cast<const char*>(&b[name_off]), namesz);
+      name = name.substr(0, name.find('\0'));
       if (name == owner) return b.subspan(desc_off, descsz);
       off = desc_off + ((static_cast<size_t>(descsz) + 3) & ~size_t{3});
     }

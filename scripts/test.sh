@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Sets up (installs dependencies), builds and runs every test through ctest:
+#   1. the normal build: unit + end-to-end tests over real Go binaries of every supported version;
+#   2. an ASan+UBSan build of the unit tests (label "unit");
+#   3. the fuzz targets for a bounded time, when present.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+bash scripts/setup.sh
+jobs=$(nproc)
+
+echo "== build (RelWithDebInfo)"
+BUILD_DIR="$root/build" bash scripts/build.sh
+echo "== tests"
+ctest --test-dir "$root/build" --output-on-failure -j"$jobs"
+
+echo "== unit tests under ASan+UBSan"
+BUILD_DIR="$root/build-asan" bash scripts/build.sh -DGOREPRO_SANITIZE=ON
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --test-dir "$root/build-asan" --output-on-failure -j"$jobs" -L unit
+
+if [ -x "$root/scripts/fuzz.sh" ]; then
+  echo "== fuzz (bounded)"
+  FUZZ_SECONDS=${FUZZ_SECONDS:-60} bash "$root/scripts/fuzz.sh"
+fi

@@ -1,0 +1,142 @@
+#include "dwarf/go_binary.h"
+
+#include <fmt/format.h>
+
+#include "dwarf/dwarf_symbolizer.h"
+#include "dwarf/pclntab.h"
+
+namespace gorepro {
+
+const char* to_string(ProbeAt at) { return at == ProbeAt::kEntry ? "entry" : "return"; }
+
+const std::vector<ProbeSpec>& probe_specs() {
+  static const std::vector<ProbeSpec> specs = {
+      {"create", "runtime.newproc1", ProbeAt::kReturn,
+       "the new g (and its goid) exists only when newproc1 returns it in the result register"},
+      {"park", "runtime.gopark", ProbeAt::kEntry,
+       "every blocking operation parks through gopark; R14 is the parking g, reason is an argument"},
+      {"ready", "runtime.ready", ProbeAt::kEntry,
+       "goready is inlined from Go 1.21 on; ready is where every goready ends up"},
+      {"inject", "runtime.injectglist", ProbeAt::kEntry,
+       "the netpoller and timers make lists of goroutines runnable without goready"},
+      {"netpoll", "runtime.netpoll", ProbeAt::kReturn,
+       "findRunnable runs the first goroutine netpoll returns without injectglist"},
+      {"execute", "runtime.execute", ProbeAt::kEntry,
+       "every goroutine that starts running passes here; catches wake paths with no other probe"},
+      {"exit", "runtime.goexit1", ProbeAt::kEntry, "every goroutine ends in goexit1; R14 is the exiting g"},
+  };
+  return specs;
+}
+
+GoBinary::~GoBinary() = default;
+
+Result<std::unique_ptr<GoBinary>> GoBinary::open(const std::string& path) {
+  auto elf = ElfFile::open(path);
+  if (!elf) return elf.error();
+  std::unique_ptr<GoBinary> b(new GoBinary());
+  b->elf_ = std::move(*elf);
+  auto info = BuildInfo::read(*b->elf_);
+  if (!info) return info.error();
+  b->build_info_ = std::move(*info);
+  auto version = GoVersion::parse(b->build_info_.go_version);
+  std::string supported;
+  for (const std::string& v : supported_go_minors()) supported += (supported.empty() ? "" : ", ") + v;
+  if (!version) {
+    return make_error(fmt::format("{} was built by an unrecognised Go toolchain ({})", path, b->build_info_.go_version),
+                      fmt::format("gorepro supports {}", supported));
+  }
+  b->version_ = *version;
+  // DWARF lets us read any version close to the supported ones; the table covers only those.
+  bool near_supported = version->major == 1 && version->minor >= 19 && version->minor <= 23;
+  if (!near_supported) {
+    return make_error(fmt::format("{} was built with {}, which gorepro does not support", path, b->build_info_.go_version),
+                      fmt::format("rebuild it with one of: {}", supported));
+  }
+  b->build_id_ = b->elf_->build_id();
+  b->has_dwarf_ = b->elf_->section(".debug_info") != nullptr;
+
+  const std::string minor = version->minor_name();
+  if (b->has_dwarf_) {
+    auto layout = RuntimeLayout::from_dwarf(*b->elf_, minor);
+    if (!layout) return layout.error();
+    b->layout_ = std::move(*layout);
+  } else {
+    auto layout = RuntimeLayout::from_table(minor);
+    if (!layout) return make_error(fmt::format("{} has no DWARF and {}", path, layout.error().what), layout.error().hint);
+    b->layout_ = std::move(*layout);
+  }
+
+  auto gofunc = Pclntab::find_gofunc(*b->elf_, b->layout_.offset("moduledata.gofunc"));
+  auto pcln = Pclntab::load(*b->elf_, gofunc.value_or(0));
+  if (!pcln) return pcln.error();
+  b->pclntab_ = std::move(*pcln);
+
+  for (const ProbeSpec& spec : probe_specs()) {
+    auto fn = b->function(spec.function);
+    if (!fn) {
+      return make_error(fmt::format("{}: runtime function {} not found", path, spec.function),
+                        "the binary's runtime is not one gorepro knows; is it a Go program built for linux/amd64?");
+    }
+    auto code = b->elf_->read(fn->entry, fn->end - fn->entry);
+    if (!code) return make_error(fmt::format("{}: the code of {} is not in the file", path, spec.function), "");
+    Probe p;
+    p.role = spec.role;
+    p.function = *fn;
+    p.at = spec.at;
+    auto insns = Disassembler::decode(*code, fn->entry);
+    if (!insns) return make_error(fmt::format("{}: {}: {}", path, spec.function, insns.error().what), insns.error().hint);
+    for (const Instruction& in : *insns) {
+      bool wanted = spec.at == ProbeAt::kEntry ? in.address == fn->entry : in.is_ret;
+      if (wanted) {
+        p.addresses.push_back(in.address);
+        p.insns.push_back(in);
+      }
+    }
+    if (p.addresses.empty()) {
+      return make_error(fmt::format("{}: no {} site found in {}", path, to_string(spec.at), spec.function), "");
+    }
+    b->probes_.push_back(std::move(p));
+  }
+  return b;
+}
+
+const Probe* GoBinary::probe(std::string_view role) const {
+  for (const Probe& p : probes_) {
+    if (p.role == role) return &p;
+  }
+  return nullptr;
+}
+
+std::optional<FunctionRange> GoBinary::function(std::string_view name) const {
+  if (const ElfSymbol* s = elf_->symbol(name); s && s->size > 0) {
+    return FunctionRange{std::string(name), s->value, s->value + s->size};
+  }
+  if (pclntab_) {
+    if (const auto* f = pclntab_->find(name)) return FunctionRange{f->name, f->entry, f->end};
+  }
+  return std::nullopt;
+}
+
+std::optional<uint64_t> GoBinary::global(std::string_view name) const {
+  if (const ElfSymbol* s = elf_->symbol(name)) return s->value;
+  return std::nullopt;
+}
+
+Result<Instruction> GoBinary::instruction_at(uint64_t addr) const {
+  auto code = elf_->read(addr, 16);
+  if (!code) code = elf_->read(addr, 1);
+  if (!code) return make_error(fmt::format("address {:#x} is not in the binary's code", addr), "");
+  return Disassembler::first(*code, addr);
+}
+
+const Symbolizer& GoBinary::symbolizer() const {
+  std::call_once(symbolizer_once_, [this] {
+    if (!has_dwarf_) return;
+    auto s = DwarfSymbolizer::load(path());
+    if (s) dwarf_symbolizer_ = std::move(*s);
+  });
+  if (dwarf_symbolizer_) return *dwarf_symbolizer_;
+  return *pclntab_;
+}
+
+}  // namespace gorepro

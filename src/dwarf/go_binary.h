@@ -1,0 +1,97 @@
+// GoBinary: one Go executable as every backend needs to see it — its build info and version,
+// the runtime functions to probe (entry or every RET site), the instruction at each probe
+// address, the runtime layout (offsets, argument registers, wait reasons) and a symbolizer.
+// Built once from a path; immutable afterwards except for the lazily loaded symbolizer.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dwarf/build_info.h"
+#include "dwarf/disasm.h"
+#include "dwarf/elf_file.h"
+#include "dwarf/go_version.h"
+#include "dwarf/runtime_layout.h"
+#include "dwarf/symbolizer.h"
+#include "util/result.h"
+
+namespace gorepro {
+
+class Pclntab;
+
+enum class ProbeAt { kEntry, kReturn };
+const char* to_string(ProbeAt at);
+
+struct FunctionRange {
+  std::string name;
+  uint64_t entry = 0;
+  uint64_t end = 0;  // one past the last byte
+};
+
+// One runtime function gorepro places breakpoints/uprobes in, and why.
+struct Probe {
+  std::string role;      // "create", "park", "ready", "inject", "netpoll", "execute", "exit"
+  FunctionRange function;
+  ProbeAt at = ProbeAt::kEntry;
+  std::vector<uint64_t> addresses;     // the entry, or every RET site
+  std::vector<Instruction> insns;      // the instruction at each address (for stepping over it)
+};
+
+class GoBinary {
+ public:
+  static Result<std::unique_ptr<GoBinary>> open(const std::string& path);
+  ~GoBinary();
+
+  const std::string& path() const { return elf_->path(); }
+  const ElfFile& elf() const { return *elf_; }
+  const BuildInfo& build_info() const { return build_info_; }
+  const std::string& go_version() const { return build_info_.go_version; }
+  const GoVersion& version() const { return version_; }
+  const std::string& build_id() const { return build_id_; }
+  bool has_dwarf() const { return has_dwarf_; }
+  bool has_symtab() const { return elf_->has_symtab(); }
+
+  const RuntimeLayout& layout() const { return layout_; }
+  const std::vector<Probe>& probes() const { return probes_; }
+  const Probe* probe(std::string_view role) const;
+
+  // A function's range from .symtab, or from .gopclntab when stripped.
+  std::optional<FunctionRange> function(std::string_view name) const;
+  // Address of a global variable (e.g. "runtime.allgs") from .symtab; nullopt when stripped.
+  std::optional<uint64_t> global(std::string_view name) const;
+  Result<Instruction> instruction_at(uint64_t addr) const;
+
+  // DWARF-based when the binary has DWARF, else .gopclntab-based. Loaded on first use.
+  const Symbolizer& symbolizer() const;
+  // The .gopclntab symbolizer (always available).
+  const Pclntab& pclntab() const { return *pclntab_; }
+
+ private:
+  GoBinary() = default;
+  std::unique_ptr<ElfFile> elf_;
+  BuildInfo build_info_;
+  GoVersion version_;
+  std::string build_id_;
+  bool has_dwarf_ = false;
+  RuntimeLayout layout_;
+  std::vector<Probe> probes_;
+  std::unique_ptr<Pclntab> pclntab_;
+  mutable std::once_flag symbolizer_once_;
+  mutable std::unique_ptr<Symbolizer> dwarf_symbolizer_;
+};
+
+// The probe roles and the functions behind them, in one place (see docs/probes.md for why).
+struct ProbeSpec {
+  const char* role;
+  const char* function;
+  ProbeAt at;
+  const char* why;
+};
+const std::vector<ProbeSpec>& probe_specs();
+
+}  // namespace gorepro

@@ -1,0 +1,232 @@
+#include "dwarf/runtime_layout.h"
+
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "dwarf/elf_file.h"
+
+namespace gorepro {
+
+// Defined in the generated layout_table_data.cpp: the text of src/dwarf/layout_table.json.
+extern const char* const kLayoutTableJson;
+
+const char* to_string(LayoutSource s) { return s == LayoutSource::kDwarf ? "dwarf" : "table"; }
+
+const std::vector<FieldSpec>& field_specs() {
+  static const std::vector<FieldSpec> specs = {
+      {"g.goid", "runtime.g", "goid", true},
+      {"g.gopc", "runtime.g", "gopc", true},
+      {"g.startpc", "runtime.g", "startpc", true},
+      {"g.atomicstatus", "runtime.g", "atomicstatus", true},
+      {"g.waitreason", "runtime.g", "waitreason", true},
+      {"g.parentGoid", "runtime.g", "parentGoid", false},  // Go 1.21+
+      {"g.sched.sp", "runtime.g", "sched.sp", true},
+      {"g.sched.pc", "runtime.g", "sched.pc", true},
+      {"g.sched.bp", "runtime.g", "sched.bp", true},
+      {"g.labels", "runtime.g", "labels", true},
+      {"g.schedlink", "runtime.g", "schedlink", true},
+      {"g.m", "runtime.g", "m", true},
+      {"g.stack.lo", "runtime.g", "stack.lo", true},
+      {"g.stack.hi", "runtime.g", "stack.hi", true},
+      {"g.waiting", "runtime.g", "waiting", true},
+      {"m.g0", "runtime.m", "g0", true},
+      {"m.curg", "runtime.m", "curg", true},
+      {"m.procid", "runtime.m", "procid", true},
+      {"sudog.elem", "runtime.sudog", "elem", true},
+      {"sudog.c", "runtime.sudog", "c", true},
+      {"gList.head", "runtime.gList", "head", true},
+      {"moduledata.gofunc", "runtime.moduledata", "gofunc", true},
+  };
+  return specs;
+}
+
+const std::vector<FunctionSpec>& function_specs() {
+  static const std::vector<FunctionSpec> specs = {
+      {"runtime.newproc1", {"fn", "callergp", "callerpc", "~r0"}},
+      {"runtime.gopark", {"unlockf", "lock", "reason", "traceskip"}},
+      {"runtime.ready", {"gp", "traceskip", "next"}},
+      {"runtime.injectglist", {"glist"}},
+      {"runtime.netpoll", {"delay", "~r0"}},
+      {"runtime.execute", {"gp", "inheritTime"}},
+      {"runtime.goexit1", {}},
+  };
+  return specs;
+}
+
+namespace {
+
+// Runtime constants worth carrying: the goroutine states (_Gidle, _Grunnable, …, _Gscan).
+// Their names are "_G" + lower case ("_Gscanwaiting"), unlike e.g. _GoidCacheBatch.
+bool wanted_constant(const std::string& short_name) {
+  if (short_name.size() <= 2 || short_name.compare(0, 2, "_G") != 0) return false;
+  for (size_t i = 2; i < short_name.size(); i++) {
+    char c = short_name[i];
+    if (!std::islower(static_cast<unsigned char>(c)) && c != '_') return false;
+  }
+  return true;
+}
+
+Result<std::vector<std::string>> read_wait_reasons(const ElfFile& elf, const DwarfVariable& var) {
+  if (!var.array_count || *var.array_count == 0 || *var.array_count > 4096) {
+    return make_error("runtime.waitReasonStrings has an unexpected type in DWARF", "");
+  }
+  std::vector<std::string> out;
+  for (uint64_t i = 0; i < *var.array_count; i++) {
+    auto hdr = elf.read(var.address + i * 16, 16);
+    if (!hdr) return make_error("runtime.waitReasonStrings is not in the binary's data", "");
+    uint64_t ptr, len;
+    std::memcpy(&ptr, hdr->data(), 8);
+    std::memcpy(&len, hdr->data() + 8, 8);
+    if (len == 0) { out.emplace_back(); continue; }
+    auto s = elf.read(ptr, len);
+    if (!s) return make_error(fmt::format("waitReasonStrings[{}] points outside the binary", i), "");
+    out.emplace_back(reinterpret_cast<const char*>(s->data()), len);
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<RuntimeLayout> RuntimeLayout::from_dwarf(const ElfFile& elf, const std::string& go_minor) {
+  DwarfWanted wanted;
+  for (const FieldSpec& f : field_specs()) wanted.structs.insert(f.struct_name);
+  for (const FunctionSpec& f : function_specs()) wanted.functions.insert(f.function);
+  wanted.variables = {"runtime.waitReasonStrings"};
+  wanted.constant_prefix = "runtime.";
+  auto types = DwarfTypes::load(elf.path(), wanted);
+  if (!types) return types.error();
+
+  RuntimeLayout l;
+  l.go_minor = go_minor;
+  l.source = LayoutSource::kDwarf;
+  const std::string rebuild = "the binary's DWARF lacks runtime type information; rebuild it without -ldflags=-w";
+  for (const FieldSpec& f : field_specs()) {
+    auto off = (*types)->member_offset(f.struct_name, f.path);
+    if (off) {
+      l.offsets[f.key] = *off;
+    } else if (f.required) {
+      return make_error(fmt::format("{}: field {}.{} not found in DWARF", elf.path(), f.struct_name, f.path), rebuild);
+    }
+  }
+  for (const FunctionSpec& f : function_specs()) {
+    auto params = (*types)->params(f.function);
+    if (!params) {
+      return make_error(fmt::format("{}: function {} not found in DWARF", elf.path(), f.function), rebuild);
+    }
+    for (const char* want : f.params) {
+      bool found = false;
+      for (const ArgLocation& a : *params) found |= a.name == want;
+      if (!found) {
+        return make_error(fmt::format("{}: {} has no parameter '{}' — its signature is not the one gorepro "
+                                      "knows for {}", elf.path(), f.function, want, go_minor),
+                          "this Go version's runtime differs from the supported ones");
+      }
+    }
+    l.args[f.function] = *params;
+  }
+  for (const auto& [name, value] : (*types)->constants()) {
+    std::string short_name = name.substr(std::strlen("runtime."));
+    if (wanted_constant(short_name)) l.constants[short_name] = value;
+  }
+  auto wr = (*types)->variable("runtime.waitReasonStrings");
+  if (!wr) return make_error(fmt::format("{}: runtime.waitReasonStrings not found in DWARF", elf.path()), rebuild);
+  auto reasons = read_wait_reasons(elf, *wr);
+  if (!reasons) return reasons.error();
+  l.wait_reasons = std::move(*reasons);
+  return l;
+}
+
+nlohmann::json RuntimeLayout::to_json() const {
+  nlohmann::json j;
+  j["offsets"] = offsets;
+  j["constants"] = constants;
+  nlohmann::json args_j = nlohmann::json::object();
+  for (const auto& [fn, params] : args) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const ArgLocation& a : params) {
+      list.push_back({{"name", a.name}, {"result", a.result}, {"regs", a.regs}, {"on_stack", a.on_stack}});
+    }
+    args_j[fn] = list;
+  }
+  j["args"] = args_j;
+  j["wait_reasons"] = wait_reasons;
+  return j;
+}
+
+Result<RuntimeLayout> RuntimeLayout::from_json(const nlohmann::json& j, const std::string& go_minor) {
+  try {
+    RuntimeLayout l;
+    l.go_minor = go_minor;
+    l.source = LayoutSource::kTable;
+    l.table_generated_from = j.value("generated_from", "");
+    l.offsets = j.at("offsets").get<std::map<std::string, int64_t>>();
+    l.constants = j.at("constants").get<std::map<std::string, int64_t>>();
+    for (const auto& [fn, list] : j.at("args").items()) {
+      std::vector<ArgLocation> params;
+      for (const auto& a : list) {
+        params.push_back(ArgLocation{a.at("name").get<std::string>(), a.at("result").get<bool>(),
+                                     a.at("regs").get<std::vector<std::string>>(), a.at("on_stack").get<bool>()});
+      }
+      l.args[fn] = std::move(params);
+    }
+    l.wait_reasons = j.at("wait_reasons").get<std::vector<std::string>>();
+    return l;
+  } catch (const nlohmann::json::exception& e) {
+    return make_error(fmt::format("the built-in layout table entry for {} is malformed: {}", go_minor, e.what()),
+                      "regenerate it with scripts/gen-layout-table.sh");
+  }
+}
+
+static const nlohmann::json& layout_table() {
+  static const nlohmann::json table = nlohmann::json::parse(kLayoutTableJson, nullptr, false);
+  return table;
+}
+
+std::vector<std::string> RuntimeLayout::table_versions() {
+  std::vector<std::string> out;
+  if (layout_table().is_object()) {
+    for (const auto& [k, v] : layout_table().items()) out.push_back(k);
+  }
+  return out;
+}
+
+Result<RuntimeLayout> RuntimeLayout::from_table(const std::string& go_minor) {
+  const nlohmann::json& t = layout_table();
+  if (!t.is_object() || !t.contains(go_minor)) {
+    std::string have;
+    for (const std::string& v : table_versions()) have += (have.empty() ? "" : ", ") + v;
+    return make_error(fmt::format("no built-in runtime layout for {} (stripped binaries are supported for: {})",
+                                  go_minor, have.empty() ? "none" : have),
+                      "rebuild the program without -ldflags='-s -w' so gorepro can read its DWARF");
+  }
+  return from_json(t.at(go_minor), go_minor);
+}
+
+std::optional<int64_t> RuntimeLayout::offset(std::string_view key) const {
+  auto it = offsets.find(std::string(key));
+  if (it == offsets.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<int64_t> RuntimeLayout::constant(std::string_view name) const {
+  auto it = constants.find(std::string(name));
+  if (it == constants.end()) return std::nullopt;
+  return it->second;
+}
+
+std::optional<std::string> RuntimeLayout::arg_register(std::string_view function, std::string_view name) const {
+  auto it = args.find(std::string(function));
+  if (it == args.end()) return std::nullopt;
+  for (const ArgLocation& a : it->second) {
+    if (a.name == name && !a.on_stack && a.regs.size() == 1) return a.regs[0];
+  }
+  return std::nullopt;
+}
+
+std::string RuntimeLayout::wait_reason(uint64_t code) const {
+  if (code < wait_reasons.size() && !wait_reasons[code].empty()) return wait_reasons[code];
+  return fmt::format("waitReason({})", code);
+}
+
+}  // namespace gorepro

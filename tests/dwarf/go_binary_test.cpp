@@ -1,0 +1,270 @@
+// GoBinary over real binaries built by the test suite with every supported Go toolchain, plain
+// and stripped. Expected values come from outside gorepro: the Go runtime sources installed with
+// each toolchain, the raw bytes of the binary, and facts stated in the Go release history.
+#include "dwarf/go_binary.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "support/go_programs.h"
+#include "support/run.h"
+
+namespace gorepro {
+namespace {
+
+using testing::built_go_versions;
+using testing::go_program;
+
+const char kProgram[] = "sendleak";
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int minor_of(const std::string& v) { return std::stoi(v.substr(v.find('.') + 1)); }
+
+TEST(GoBinary, EveryToolchainIsBuilt) {
+  // A toolchain missing at configure time must fail loudly, not shrink the test matrix.
+  EXPECT_EQ(built_go_versions(), testing::supported_go_versions());
+}
+
+TEST(GoBinary, ReadsVersionAndModuleFromBuildInfoPlainAndStripped) {
+  for (const std::string& v : built_go_versions()) {
+    for (bool stripped : {false, true}) {
+      SCOPED_TRACE(v + (stripped ? " stripped" : ""));
+      auto b = GoBinary::open(go_program(kProgram, v, stripped));
+      ASSERT_TRUE(b) << b.error().message();
+      EXPECT_EQ((*b)->version().minor_name(), "go" + v);
+      EXPECT_EQ((*b)->build_info().module_path, "gorepro/examples/sendleak");
+      EXPECT_EQ((*b)->has_dwarf(), !stripped);
+      EXPECT_EQ((*b)->has_symtab(), !stripped);
+      EXPECT_EQ((*b)->layout().source, stripped ? LayoutSource::kTable : LayoutSource::kDwarf);
+      EXPECT_FALSE((*b)->build_id().empty());
+    }
+  }
+}
+
+TEST(GoBinary, DwarfLayoutEqualsCheckedInTable) {
+  for (const std::string& v : built_go_versions()) {
+    SCOPED_TRACE(v);
+    auto b = GoBinary::open(go_program(kProgram, v, false));
+    ASSERT_TRUE(b) << b.error().message();
+    auto table = RuntimeLayout::from_table("go" + v);
+    ASSERT_TRUE(table) << table.error().message();
+    const RuntimeLayout& dwarf = (*b)->layout();
+    EXPECT_EQ(dwarf.offsets, table->offsets) << "regenerate with scripts/gen-layout-table.sh";
+    EXPECT_EQ(dwarf.constants, table->constants);
+    EXPECT_EQ(dwarf.wait_reasons, table->wait_reasons);
+    EXPECT_EQ(dwarf.to_json()["args"], table->to_json()["args"]);
+  }
+}
+
+TEST(GoBinary, GoidOffsetMovedIn123) {
+  // runtime.g gained fields before goid in Go 1.23 (syscallbp): goid went from 152 to 160.
+  for (const std::string& v : built_go_versions()) {
+    for (bool stripped : {false, true}) {
+      auto b = GoBinary::open(go_program(kProgram, v, stripped));
+      ASSERT_TRUE(b) << b.error().message();
+      EXPECT_EQ((*b)->layout().offset("g.goid"), minor_of(v) >= 23 ? 160 : 152) << v;
+    }
+  }
+}
+
+TEST(GoBinary, ParentGoidFieldExistsFrom121) {
+  for (const std::string& v : built_go_versions()) {
+    auto b = GoBinary::open(go_program(kProgram, v, false));
+    ASSERT_TRUE(b);
+    EXPECT_EQ((*b)->layout().offset("g.parentGoid").has_value(), minor_of(v) >= 21) << v;
+  }
+}
+
+// The runtime's own declaration of newproc1 in each toolchain's sources says which parameters
+// it has; the registers follow Go's ABIInternal integer order.
+TEST(GoBinary, Newproc1ArgumentRegistersFollowEachVersionsSignature) {
+  const char* int_regs[] = {"RAX", "RBX", "RCX", "RDI", "RSI", "R8", "R9", "R10", "R11"};
+  for (const std::string& v : built_go_versions()) {
+    SCOPED_TRACE(v);
+    std::string src = read_file("/usr/lib/go-" + v + "/src/runtime/proc.go");
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(src, m, std::regex(R"(\nfunc newproc1\(([^)]*)\))")));
+    std::vector<std::string> names;
+    std::stringstream ss(m[1].str());
+    for (std::string part; std::getline(ss, part, ',');) {
+      std::smatch pm;
+      ASSERT_TRUE(std::regex_search(part, pm, std::regex(R"(^\s*(\w+))")));
+      names.push_back(pm[1]);
+    }
+    EXPECT_EQ(names.size(), minor_of(v) >= 23 ? 5u : 3u);
+    for (bool stripped : {false, true}) {
+      auto b = GoBinary::open(go_program(kProgram, v, stripped));
+      ASSERT_TRUE(b);
+      for (size_t i = 0; i < names.size(); i++) {
+        EXPECT_EQ((*b)->layout().arg_register("runtime.newproc1", names[i]), std::string(int_regs[i]))
+            << names[i];
+      }
+      EXPECT_EQ((*b)->layout().arg_register("runtime.newproc1", "~r0"), "RAX");
+      EXPECT_EQ((*b)->layout().arg_register("runtime.ready", "gp"), "RAX");
+    }
+  }
+}
+
+// The wait-reason strings read from the binary are exactly those in the toolchain's runtime2.go.
+TEST(GoBinary, WaitReasonsMatchRuntimeSources) {
+  for (const std::string& v : built_go_versions()) {
+    SCOPED_TRACE(v);
+    std::string src = read_file("/usr/lib/go-" + v + "/src/runtime/runtime2.go");
+    size_t start = src.find("var waitReasonStrings = [...]string{");
+    ASSERT_NE(start, std::string::npos);
+    size_t end = src.find("\n}", start);
+    std::string block = src.substr(start, end - start);
+    std::set<std::string> expected;
+    std::regex entry(R"(waitReason\w+:\s*"([^"]*)")");
+    for (std::sregex_iterator it(block.begin(), block.end(), entry), e; it != e; ++it) {
+      if (!(*it)[1].str().empty()) expected.insert((*it)[1]);
+    }
+    ASSERT_GT(expected.size(), 20u);
+    for (bool stripped : {false, true}) {
+      auto b = GoBinary::open(go_program(kProgram, v, stripped));
+      ASSERT_TRUE(b);
+      std::set<std::string> got;
+      for (const std::string& s : (*b)->layout().wait_reasons) {
+        if (!s.empty()) got.insert(s);
+      }
+      EXPECT_EQ(got, expected);
+    }
+  }
+}
+
+TEST(GoBinary, FindsEveryProbeWithRetSitesThatAreRetInstructions) {
+  for (const std::string& v : built_go_versions()) {
+    for (bool stripped : {false, true}) {
+      SCOPED_TRACE(v + (stripped ? " stripped" : ""));
+      auto b = GoBinary::open(go_program(kProgram, v, stripped));
+      ASSERT_TRUE(b);
+      ASSERT_EQ((*b)->probes().size(), probe_specs().size());
+      for (const Probe& p : (*b)->probes()) {
+        ASSERT_FALSE(p.addresses.empty()) << p.function.name;
+        EXPECT_EQ(p.addresses.size(), p.insns.size());
+        for (uint64_t a : p.addresses) {
+          EXPECT_GE(a, p.function.entry);
+          EXPECT_LT(a, p.function.end);
+          auto byte = (*b)->elf().read(a, 1);
+          ASSERT_TRUE(byte);
+          if (p.at == ProbeAt::kReturn) {
+            EXPECT_EQ((*byte)[0], 0xc3) << p.function.name << " site " << a;  // near RET
+          } else {
+            EXPECT_EQ(a, p.function.entry);
+          }
+        }
+      }
+    }
+  }
+}
+
+// Stripped and unstripped builds of one program give the same `gorepro info`, apart from where
+// the layout came from and the things stripping changes by definition.
+TEST(GoBinary, InfoOfStrippedEqualsUnstrippedApartFromSource) {
+  for (const std::string& v : built_go_versions()) {
+    SCOPED_TRACE(v);
+    auto plain = testing::run({testing::gorepro_binary(), "info", "--format", "json", go_program(kProgram, v, false)});
+    auto stripped = testing::run({testing::gorepro_binary(), "info", "--format", "json", go_program(kProgram, v, true)});
+    ASSERT_EQ(plain.exit_code, 0) << plain.err;
+    ASSERT_EQ(stripped.exit_code, 0) << stripped.err;
+    auto a = nlohmann::json::parse(plain.out);
+    auto b = nlohmann::json::parse(stripped.out);
+    EXPECT_EQ(a["layout_source"], "dwarf");
+    EXPECT_EQ(b["layout_source"], "table");
+    for (const char* k : {"binary", "build_id", "dwarf", "symtab", "layout_source", "layout_table_generated_from"}) {
+      a.erase(k);
+      b.erase(k);
+    }
+    EXPECT_EQ(a, b);
+  }
+}
+
+class BadInput : public ::testing::Test {
+ protected:
+  std::string tmp(const std::string& name) {
+    auto dir = std::filesystem::temp_directory_path() / ("gorepro-test-" + std::to_string(getpid()));
+    std::filesystem::create_directories(dir);
+    return (dir / name).string();
+  }
+  // gorepro info must fail with exit 1 and exactly one line naming the problem.
+  std::string info_error(const std::string& path) {
+    auto r = testing::run({testing::gorepro_binary(), "info", path});
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_TRUE(r.out.empty());
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(r.err.rfind("gorepro: ", 0), 0u) << r.err;
+    return r.err;
+  }
+};
+
+TEST_F(BadInput, NonGoElfIsNotAGoBinary) {
+  EXPECT_NE(info_error("/bin/ls").find("not a Go binary"), std::string::npos);
+}
+
+TEST_F(BadInput, TextFileIsNotElf) {
+  std::string p = tmp("notes.txt");
+  std::ofstream(p) << "hello, this is text and long enough to be more than an ELF header in size........\n";
+  EXPECT_NE(info_error(p).find("not an ELF file"), std::string::npos);
+}
+
+TEST_F(BadInput, MissingFileAndDirectory) {
+  EXPECT_NE(info_error("/nonexistent/gorepro").find("cannot open"), std::string::npos);
+  EXPECT_NE(info_error("/tmp").find("not a regular file"), std::string::npos);
+}
+
+TEST_F(BadInput, TruncatedGoBinaryAtManyLengthsNeverCrashes) {
+  std::string full = read_file(go_program(kProgram, built_go_versions().back(), false));
+  std::string p = tmp("truncated");
+  for (size_t len : {size_t{0}, size_t{10}, size_t{64}, size_t{4096}, full.size() / 3, full.size() / 2,
+                     full.size() - 4096, full.size() - 1}) {
+    SCOPED_TRACE(len);
+    std::ofstream(p, std::ios::binary | std::ios::trunc).write(full.data(), static_cast<std::streamsize>(len));
+    info_error(p);
+  }
+}
+
+// Patches the version string inside .go.buildinfo of a copy of a real binary.
+std::string with_version(const std::string& src_path, const std::string& from, const std::string& to,
+                         const std::string& out) {
+  std::string bytes = read_file(src_path);
+  size_t at = bytes.find("\xff Go buildinf:");
+  EXPECT_NE(at, std::string::npos);
+  size_t v = bytes.find(from, at);
+  EXPECT_NE(v, std::string::npos);
+  EXPECT_EQ(from.size(), to.size());
+  bytes.replace(v, from.size(), to);
+  std::ofstream(out, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  return out;
+}
+
+TEST_F(BadInput, UnsupportedGoVersionNamesSupportedOnes) {
+  std::string v = built_go_versions().back();
+  std::string p = with_version(go_program(kProgram, v, false), "go" + v, "go1.17", tmp("old"));
+  std::string err = info_error(p);
+  EXPECT_NE(err.find("go1.17"), std::string::npos) << err;
+  EXPECT_NE(err.find("go1.19, go1.21, go1.22, go1.23"), std::string::npos) << err;
+}
+
+TEST_F(BadInput, StrippedBinaryOfVersionWithoutTableNamesTableVersions) {
+  std::string v = built_go_versions().back();
+  std::string p = with_version(go_program(kProgram, v, true), "go" + v, "go1.20", tmp("go120"));
+  std::string err = info_error(p);
+  EXPECT_NE(err.find("no built-in runtime layout for go1.20"), std::string::npos) << err;
+  EXPECT_NE(err.find("go1.19, go1.21, go1.22, go1.23"), std::string::npos) << err;
+}
+
+}  // namespace
+}  // namespace gorepro
