@@ -1,0 +1,3 @@
+module gorepro/examples/internal/gosite
+
+go 1.19

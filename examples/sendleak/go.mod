@@ -1,0 +1,7 @@
+module gorepro/examples/sendleak
+
+go 1.19
+
+require gorepro/examples/internal/gosite v0.0.0
+
+replace gorepro/examples/internal/gosite => ../internal/gosite
