@@ -1,0 +1,41 @@
+// The byte-level constants of the .gtr format shared by TraceWriter and TraceReader. The
+// normative description is docs/trace-format.md; change both together.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace gorepro::replay::format {
+
+// File preamble: magic (8) | major u16 | minor u16 | crc32c of the previous 12 bytes (4).
+inline constexpr uint8_t kMagic[8] = {0x89, 'G', 'T', 'R', '\r', '\n', 0x1A, '\n'};
+inline constexpr size_t kPreambleSize = 16;
+// A reader accepts any minor version of its major: minor versions only add length-prefixed
+// records, record fields or header keys that older readers skip.
+inline constexpr uint16_t kMajorVersion = 1;
+inline constexpr uint16_t kMinorVersion = 0;
+
+// Chunk header: type u8 | flags u8 | reserved u16 (0) | stored_len u32 | raw_len u32 |
+// payload crc32c u32 | header crc32c u32 (of the previous 16 bytes).
+inline constexpr size_t kChunkHeaderSize = 20;
+enum ChunkType : uint8_t { kChunkHeader = 1, kChunkEvents = 2, kChunkEnd = 3 };
+inline constexpr uint8_t kChunkFlagZstd = 0x01;
+// Bounds a reader enforces so hostile lengths cannot demand unbounded memory.
+inline constexpr uint32_t kMaxChunkBytes = 64u << 20;
+
+// Record tag: kind in the low 4 bits, flags above.
+inline constexpr uint8_t kKindMask = 0x0F;
+inline constexpr uint8_t kFlagTid = 0x10;       // a varint tid follows the tag
+inline constexpr uint8_t kFlagOptional = 0x20;  // the kind's optional field is present
+inline constexpr uint8_t kFlagsReserved = 0xC0;
+enum RecordKind : uint8_t {
+  kRecString = 0,
+  kRecStack = 1,
+  // 2..7: EventKind values
+  kRecFirstLengthPrefixed = 8,  // kinds 8..15: tag, varint length, body — skipped if unknown
+};
+
+// Sched record body fields: key = field << 1 | wire (0 varint, 1 length-delimited).
+inline constexpr uint64_t kSchedFieldText = 1;
+
+}  // namespace gorepro::replay::format

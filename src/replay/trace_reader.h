@@ -1,0 +1,99 @@
+// TraceReader: a validated, random-access view of a .gtr trace. open() reads the file, checks
+// every chunk's CRC and decodes every record once — so a malformed trace fails (or, if cut
+// short, is truncated to its last whole chunk with a warning) before any tool looks at it —
+// and builds the intern tables and a chunk index. Events are then decoded on demand by
+// Cursors, starting at any chunk, without holding decoded events in memory.
+// Invariants after a successful open: every id an event refers to is in the tables; event
+// seqs are 0..event_count()-1 in chunk order.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "replay/event.h"
+#include "replay/trace_header.h"
+#include "util/result.h"
+
+namespace gorepro::replay {
+
+class TraceReader {
+  // Delta-decoding state; reset at every chunk start (chunks are self-contained).
+  struct Deltas {
+    uint64_t time = 0, goid = 0, created = 0, object = 0;
+    uint32_t tid = 0;
+  };
+
+ public:
+  struct Chunk {
+    uint64_t file_offset = 0;  // of the chunk header
+    uint64_t first_seq = 0;
+    uint64_t event_count = 0;
+    uint64_t base_time = 0;    // time of its first event
+    uint64_t last_time = 0;    // time of its last event
+    const uint8_t* records = nullptr;  // decoded payload after the chunk prefix
+    size_t records_size = 0;
+  };
+
+  static Result<std::unique_ptr<TraceReader>> open(const std::string& path);
+  // Parses a trace held in memory; name appears in messages. Used by open(), tests and fuzzing.
+  static Result<std::unique_ptr<TraceReader>> parse(std::vector<uint8_t> bytes, std::string name);
+
+  const TraceHeader& header() const { return header_; }
+  // Non-fatal problems, one line each (truncation, missing end marker).
+  const std::vector<std::string>& warnings() const { return warnings_; }
+  uint64_t event_count() const { return event_count_; }
+  bool has_end_marker() const { return has_end_; }
+  uint64_t first_time_ns() const;  // of event 0 (clock base if there are none)
+  uint64_t last_time_ns() const;   // of the last event (clock base if there are none)
+
+  std::span<const uint64_t> stack(StackId id) const;  // empty for unknown ids
+  const std::string& string(StringId id) const;       // "" for unknown ids
+  size_t stack_count() const { return stack_begin_.size() - 1; }  // including the empty stack 0
+  const std::vector<Chunk>& chunks() const { return chunks_; }
+  // The index of the chunk holding event seq (chunks().size() if seq >= event_count()).
+  size_t chunk_of(uint64_t seq) const;
+  // The first event whose time is after t (event_count() if none), assuming times never
+  // decrease, which TraceWriter's users guarantee by using one monotonic clock.
+  uint64_t first_seq_after(uint64_t time_ns) const;
+
+  // Decodes events in order starting at a seq.
+  class Cursor {
+   public:
+    // Fills e with the next event; false at the end of the trace.
+    bool next(Event& e);
+    uint64_t position() const { return seq_; }  // seq of the event next() returns
+
+   private:
+    friend class TraceReader;
+    Cursor(const TraceReader& r, size_t chunk);
+    void enter_chunk(size_t chunk);
+    const TraceReader* reader_;
+    size_t chunk_;
+    const uint8_t* p_ = nullptr;
+    const uint8_t* end_ = nullptr;
+    uint64_t seq_ = 0;
+    Deltas d_;
+  };
+  Cursor cursor(uint64_t seq = 0) const;
+
+ private:
+  friend class TraceDecoder;
+  TraceReader() = default;
+
+  std::vector<uint8_t> file_;
+  std::vector<std::vector<uint8_t>> inflated_;  // decompressed payloads; chunks point into them
+  TraceHeader header_;
+  std::vector<std::string> warnings_;
+  std::vector<Chunk> chunks_;
+  uint64_t event_count_ = 0;
+  bool has_end_ = false;
+  std::vector<uint64_t> pcs_;  // PC table in order of first appearance
+  std::vector<uint64_t> stack_pcs_;
+  std::vector<size_t> stack_begin_{0, 0};
+  std::vector<std::string> strings_{""};
+};
+
+}  // namespace gorepro::replay

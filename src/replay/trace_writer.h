@@ -1,0 +1,94 @@
+// TraceWriter: the one way traces get written. Every backend feeds it Events from a single
+// thread; it interns stacks and strings, delta-encodes events into a chunk buffer and writes a
+// chunk (length + CRC32C, optionally zstd) when the buffer reaches its size bound or its oldest
+// event its age bound — so a killed recording loses at most the last chunk.
+// Invariants: appended events get dense sequence numbers 0,1,2,... in call order; an interned
+// id is written to the file before any event that uses it; after an I/O error every call
+// returns that error and nothing more is written.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "replay/event.h"
+#include "replay/trace_header.h"
+#include "util/result.h"
+
+namespace gorepro::replay {
+
+struct TraceWriterOptions {
+  size_t chunk_bytes = 64 * 1024;            // flush when the encoded chunk reaches this size
+  uint64_t chunk_max_age_ns = 250'000'000;   // ... or when its first event is this old
+  int zstd_level = 0;                        // 0: store chunks uncompressed
+};
+
+class TraceWriter {
+ public:
+  // Creates (truncates) path and writes the preamble and header.
+  static Result<std::unique_ptr<TraceWriter>> create(const std::string& path, TraceHeader header,
+                                                     TraceWriterOptions options = {});
+  ~TraceWriter();  // closes if close() was not called; errors are lost then
+  TraceWriter(const TraceWriter&) = delete;
+  TraceWriter& operator=(const TraceWriter&) = delete;
+
+  // Interning: equal input gives the same id. Stacks are PCs innermost first (see event.h for
+  // which frames are return addresses). Allocates only for stacks/strings not seen before.
+  StackId intern_stack(std::span<const uint64_t> pcs);
+  StringId intern_string(std::string_view s);
+
+  // Appends one event (its seq field is ignored: the writer assigns the next one). Flushes the
+  // chunk when a bound is reached. Ids in the event must come from this writer's intern_*.
+  Status append(const Event& e);
+  // Flushes the current chunk if its first event is older than the age bound at now_ns
+  // (CLOCK_MONOTONIC) — backends call it when idle, so quiet periods still reach the disk.
+  Status flush_if_due(uint64_t now_ns);
+  Status flush();
+  // Flushes and writes the end marker; the trace is complete only after this succeeds.
+  Status close();
+
+  uint64_t events_written() const { return next_seq_; }  // = the next event's seq
+  uint64_t bytes_written() const { return file_bytes_; }
+
+ private:
+  TraceWriter(int fd, std::string path, TraceWriterOptions options);
+  Status write_chunk(uint8_t type, std::span<const uint8_t> payload);
+  Status write_all(const uint8_t* data, size_t size);
+  void encode_pc(uint64_t pc);
+  void reset_deltas();
+
+  int fd_;
+  std::string path_;
+  TraceWriterOptions options_;
+  std::unique_ptr<Error> failed_;  // sticky first I/O error
+  uint64_t next_seq_ = 0;
+  uint64_t file_bytes_ = 0;
+
+  // Current chunk: records since the last flush, and the delta state they were encoded with.
+  std::vector<uint8_t> body_;
+  std::vector<uint8_t> out_;  // staging for header + payload, reused across chunks
+  std::vector<uint8_t> zbuf_;
+  uint64_t chunk_first_seq_ = 0;
+  uint64_t chunk_events_ = 0;
+  uint64_t chunk_base_time_ = 0;
+  uint64_t prev_time_ = 0, prev_goid_ = 0, prev_created_ = 0, prev_object_ = 0;
+  uint32_t prev_tid_ = 0;
+
+  // Interning tables. Stacks live in one arena; the map goes from a hash to candidate ids.
+  std::unordered_map<uint64_t, uint32_t> pc_index_;
+  std::vector<uint64_t> stack_arena_;
+  std::vector<uint32_t> stack_begin_;  // stack id -> offset in arena; size = stacks + 1
+  std::unordered_multimap<uint64_t, StackId> stack_by_hash_;
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, StringId, StringHash, std::equal_to<>> string_ids_;
+  StringId next_string_ = 1;
+};
+
+}  // namespace gorepro::replay
