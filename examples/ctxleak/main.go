@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"gorepro/examples/internal/gosite"
+	"gorepro/internal/gosite"
 )
 
 const (

@@ -16,7 +16,7 @@ import (
 	"net/http/httptest"
 	"time"
 
-	"gorepro/examples/internal/gosite"
+	"gorepro/internal/gosite"
 )
 
 const requests = 12

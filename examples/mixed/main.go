@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"gorepro/examples/internal/gosite"
+	"gorepro/internal/gosite"
 )
 
 const (

@@ -7,7 +7,7 @@ import (
 	"errors"
 	"sync"
 
-	"gorepro/examples/internal/gosite"
+	"gorepro/internal/gosite"
 )
 
 const (

@@ -8,7 +8,7 @@ package main
 import (
 	"sync"
 
-	"gorepro/examples/internal/gosite"
+	"gorepro/internal/gosite"
 )
 
 const (

@@ -2,6 +2,6 @@ module gorepro/examples/noleak
 
 go 1.19
 
-require gorepro/examples/internal/gosite v0.0.0
+require gorepro/internal/gosite v0.0.0
 
-replace gorepro/examples/internal/gosite => ../internal/gosite
+replace gorepro/internal/gosite => ../internal/gosite

@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"gorepro/examples/internal/gosite"
+	"gorepro/internal/gosite"
 )
 
 const (

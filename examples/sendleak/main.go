@@ -2,7 +2,7 @@
 // takes the first answer and returns, so every other replica blocks in its send forever.
 package main
 
-import "gorepro/examples/internal/gosite"
+import "gorepro/internal/gosite"
 
 const replicas = 8
 

@@ -12,7 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"gorepro/examples/internal/gosite"
+	"gorepro/internal/gosite"
 )
 
 const (

@@ -1,3 +1,3 @@
-module gorepro/examples/internal/gosite
+module gorepro/internal/gosite
 
 go 1.19

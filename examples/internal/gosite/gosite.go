@@ -1,10 +1,11 @@
-// Package gosite is the bookkeeping shared by the examples: it counts how often each `go`
-// statement runs, and at the end of main it waits until the only goroutines left are the ones
-// the example means to leak, all of them parked, so that the state a tracer sees when main
-// returns is the state the `// want leak:` marks describe — not a race with goroutines that
-// are still finishing.
+// Package gosite is the bookkeeping shared by the examples and the Go test programs: it counts
+// how often each `go` statement runs, and at the end of main it waits until the only goroutines
+// left are the ones the program means to leak, all of them parked, so that the state a tracer
+// sees when main returns is the state the `// want leak:` marks describe — not a race with
+// goroutines that are still finishing.
 //
-// It starts no goroutines of its own.
+// Its module path is gorepro/internal/gosite (not .../examples/internal/...) so that both
+// gorepro/examples/* and gorepro/tests/go/* may import it. It starts no goroutines of its own.
 package gosite
 
 import (
@@ -39,32 +40,12 @@ func Count[T any](v T) T {
 	return v
 }
 
-// Finish is the last call in main. It waits (up to 5 s) until exactly `leaked` goroutines
-// besides the caller exist and every one of them is parked, then prints one
+// Finish is the last call in main. It waits for the exit state (see Settle), then prints one
 // "gorepro-count main.go:LINE N" line per go statement. With GOREPRO_EXAMPLE_SELFCHECK=1 it
 // also writes the runtime's dump of all goroutines to stderr, which tests/go/verify_marks.py
 // compares with the marks.
-//
-// Waiting on the runtime's own view is what makes the exit state deterministic: a goroutine
-// that has called wg.Done() may still be running its last instructions, and a goroutine about
-// to leak may not have parked yet. Neither shows up as parked in runtime.Stack, and a goroutine
-// leaves runtime.Stack only once it is dead, i.e. after runtime.goexit1.
 func Finish(leaked int) {
-	deadline := time.Now().Add(5 * time.Second)
-	var dump string
-	for {
-		dump = allStacks()
-		others, parked := census(dump)
-		if others == leaked && parked == others {
-			break
-		}
-		if time.Now().After(deadline) {
-			fmt.Fprintf(os.Stderr, "gosite.Finish: want %d parked goroutines besides main, have %d (%d parked)\n%s",
-				leaked, others, parked, dump)
-			os.Exit(3)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	dump := Settle(leaked)
 	mu.Lock()
 	lines := make([]int, 0, len(counts))
 	for l := range counts {
@@ -77,6 +58,31 @@ func Finish(leaked int) {
 	mu.Unlock()
 	if os.Getenv("GOREPRO_EXAMPLE_SELFCHECK") == "1" {
 		fmt.Fprint(os.Stderr, dump)
+	}
+}
+
+// Settle waits (up to 5 s) until exactly `leaked` goroutines besides the caller exist and
+// every one of them is parked, and returns the runtime's dump of that state. It exits the
+// program with status 3 if that state does not come.
+//
+// Waiting on the runtime's own view is what makes the state deterministic: a goroutine that
+// has called wg.Done() may still be running its last instructions, and a goroutine about to
+// leak may not have parked yet. Neither shows up as parked in runtime.Stack, and a goroutine
+// leaves runtime.Stack only once it is dead, i.e. after runtime.goexit1.
+func Settle(leaked int) string {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		dump := allStacks()
+		others, parked := census(dump)
+		if others == leaked && parked == others {
+			return dump
+		}
+		if time.Now().After(deadline) {
+			fmt.Fprintf(os.Stderr, "gosite.Settle: want %d parked goroutines besides the caller, have %d (%d parked)\n%s",
+				leaked, others, parked, dump)
+			os.Exit(3)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 

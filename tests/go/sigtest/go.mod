@@ -1,0 +1,3 @@
+module gorepro/tests/go/sigtest
+
+go 1.19

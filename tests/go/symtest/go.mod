@@ -1,0 +1,3 @@
+module gorepro/tests/go/symtest
+
+go 1.19
