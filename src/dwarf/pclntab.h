@@ -1,0 +1,98 @@
+// Pclntab: the Go runtime's own symbol table (.gopclntab, Go 1.18+), which survives
+// `-ldflags=-s -w`. It maps PCs to functions, files, lines and — given the address of the
+// go:func.* blob where funcdata lives — inlined frames, exactly as runtime.CallersFrames does.
+// The table is copied at load, so a Pclntab outlives the ElfFile it came from. Every read is
+// bounds-checked: a corrupt table yields a load error or empty answers, never a bad read.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "dwarf/elf_file.h"
+#include "dwarf/symbolizer.h"
+#include "util/result.h"
+
+namespace gorepro {
+
+struct PclntabLayout;  // per-version struct layouts, in pclntab.cpp
+
+// A function name as the Go runtime prints it (runtime.funcNameForPrint): the outermost [...] of
+// a generic instantiation elided, "pkg.F[go.shape.int]" -> "pkg.F[...]". Go 1.18/1.19 linkers
+// store only this form in the pclntab, later ones the full name; SourceFrame::function and
+// function_name() always use this form, so that both symbolizers and every Go version agree.
+std::string func_name_for_print(std::string_view name);
+
+class Pclntab final : public Symbolizer {
+ public:
+  struct Function {
+    std::string name;  // as stored: full on Go 1.20+, func_name_for_print form on 1.18/1.19
+    uint64_t entry = 0;
+    uint64_t end = 0;  // one past the last instruction (padding to the next function excluded)
+    // Compiler-generated (funcID wrapper): ABI wrappers, method wrappers, type eq/hash. An ABI
+    // wrapper has the same name as the function it wraps; find() prefers the real one.
+    bool wrapper = false;
+  };
+
+  // Parses elf's .gopclntab. gofunc_addr is the address of go:func.* (go.func.* before 1.20),
+  // the base of funcdata offsets; 0 = unknown, and then frames() reports physical functions only.
+  static Result<std::unique_ptr<Pclntab>> load(const ElfFile& elf, uint64_t gofunc_addr);
+  // The same from raw bytes: the .gopclntab contents and the bytes starting at gofunc_addr (to
+  // the end of their section; empty when unknown).
+  static Result<std::unique_ptr<Pclntab>> parse(std::vector<uint8_t> pclntab,
+                                                 uint64_t gofunc_addr,
+                                                 std::vector<uint8_t> gofunc_bytes);
+
+  // Address of go:func.*: the .symtab symbol when present, else moduledata's gofunc field, found
+  // at moduledata_gofunc_offset inside runtime.firstmoduledata (see find_moduledata).
+  static std::optional<uint64_t> find_gofunc(const ElfFile& elf,
+                                             std::optional<int64_t> moduledata_gofunc_offset);
+  // Address of runtime.firstmoduledata, found without symbols: the 8-byte-aligned word in
+  // .noptrdata that points at .gopclntab (moduledata's first field is pcHeader) and whose next
+  // field (funcnametab's data pointer) points at the function name table.
+  static std::optional<uint64_t> find_moduledata(const ElfFile& elf);
+
+  Pclntab(const Pclntab&) = delete;  // by_name_ views into functions_
+  Pclntab& operator=(const Pclntab&) = delete;
+
+  // 0xfffffff0 (Go 1.18/1.19) or 0xfffffff1 (Go 1.20+).
+  uint32_t magic() const { return magic_; }
+  bool has_inline_tree() const { return gofunc_addr_ != 0; }
+
+  // Sorted by entry.
+  const std::vector<Function>& functions() const { return functions_; }
+  // By stored name; for a name shared by a function and its wrapper, the function.
+  const Function* find(std::string_view name) const;
+  const Function* function_at(uint64_t pc) const;
+
+  std::vector<SourceFrame> frames(uint64_t pc) const override;
+  std::string function_name(uint64_t pc) const override;
+
+ private:
+  Pclntab() = default;
+  Status parse_tables();
+  // The value of the pc-value table at table_off (pctab offset) for pc, as runtime.pcvalue.
+  std::optional<int32_t> pcvalue(size_t func_index, uint32_t table_off, uint64_t pc) const;
+  std::optional<uint32_t> func_u32(size_t func_index, size_t offset) const;
+  std::optional<uint32_t> pcdata_offset(size_t func_index, uint32_t table) const;
+  std::optional<uint32_t> funcdata_offset(size_t func_index, uint32_t slot) const;
+  std::optional<std::string> file_line(size_t func_index, uint64_t pc, int* line) const;
+
+  const PclntabLayout* layout_ = nullptr;
+  uint32_t magic_ = 0;
+  std::vector<uint8_t> tab_;
+  uint64_t gofunc_addr_ = 0;
+  std::vector<uint8_t> gofunc_;
+  uint64_t text_start_ = 0;
+  size_t funcnametab_ = 0, cutab_ = 0, filetab_ = 0, pctab_ = 0, pclntable_ = 0;
+  std::vector<Function> functions_;
+  std::vector<size_t> func_offsets_;  // offset of each function's _func in tab_
+  std::unordered_map<std::string_view, size_t> by_name_;
+};
+
+}  // namespace gorepro
