@@ -34,6 +34,8 @@ struct Goroutine {
   bool preexisting = false;      // alive when recording began
   bool placeholder = false;      // first seen in an event other than create/preexisting
   std::vector<uint64_t> history; // seqs of events about it or in which it acted
+
+  bool operator==(const Goroutine&) const = default;
 };
 
 // Goroutines per creation site: the identity of a `go` statement and what it starts.

@@ -1,0 +1,64 @@
+// gorepro check TRACE: a CI gate. Exit 0 when at most --max-leaked goroutines are left (after
+// --min-age and the ignore rules), 1 with the offending groups printed as `report` prints them,
+// 2 on usage or I/O errors.
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "cli/cli_util.h"
+#include "cli/commands.h"
+#include "replay/report_cli_options.h"
+#include "replay/trace_session.h"
+
+namespace gorepro::cli {
+
+void add_check_command(CLI::App& app, int& exit_code) {
+  struct Args {
+    TraceReportArgs common;
+    uint64_t max_leaked = 0;
+    std::string junit;
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("check", "Fail (exit 1) when a trace leaks more goroutines than allowed");
+  args->common.add_to(*cmd);
+  cmd->add_option("--max-leaked", args->max_leaked, "Goroutines allowed to be left alive")->capture_default_str();
+  cmd->add_option("--ignore-site", args->common.report.ignore_sites,
+                  "Ignore goroutines created at FILE:LINE (FILE matches by suffix); repeatable");
+  cmd->add_option("--ignore-func", args->common.report.ignore_funcs,
+                  "Ignore goroutines with a function matching REGEX in their creation or block stack; repeatable");
+  cmd->add_option("--junit", args->junit, "Also write the verdict as JUnit XML to FILE");
+  cmd->callback([args, &exit_code] {
+    if (!args->common.finish()) {
+      exit_code = 2;
+      return;
+    }
+    std::vector<std::string> warnings;
+    auto report = replay::report_trace(args->common.trace, args->common.at, args->common.report, warnings);
+    for (const auto& w : warnings) fmt::print(stderr, "gorepro: warning: {}\n", w);
+    if (!report) {
+      exit_code = fail(report.error(), 2);
+      return;
+    }
+    if (!args->junit.empty()) {
+      std::ofstream out(args->junit, std::ios::trunc);
+      out << replay::format_junit(*report, args->max_leaked);
+      out.close();
+      if (!out) {
+        exit_code = fail(make_error(fmt::format("cannot write {}", args->junit), "check that the directory is writable"), 2);
+        return;
+      }
+    }
+    const uint64_t leaked = report->alive();
+    if (leaked <= args->max_leaked) {
+      fmt::print("gorepro check: ok — {} goroutine{} left alive (allowed: {})\n", leaked, leaked == 1 ? "" : "s",
+                 args->max_leaked);
+      exit_code = 0;
+      return;
+    }
+    fmt::print("gorepro check: FAILED — {} goroutines leaked (allowed: {})\n\n{}", leaked, args->max_leaked,
+               replay::format_report_text(*report));
+    exit_code = 1;
+  });
+}
+
+}  // namespace gorepro::cli

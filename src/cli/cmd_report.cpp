@@ -1,0 +1,43 @@
+// gorepro report TRACE: the goroutines alive at the end of a trace (or --at a point), grouped
+// by creation site, start function, state, wait reason and block site.
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/cli_util.h"
+#include "cli/commands.h"
+#include "replay/report_cli_options.h"
+#include "replay/trace_session.h"
+
+namespace gorepro::cli {
+
+void add_report_command(CLI::App& app, int& exit_code) {
+  struct Args {
+    TraceReportArgs common;
+    std::string format = "text";
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("report", "Report the goroutines alive in a trace, grouped by leak site");
+  args->common.add_to(*cmd);
+  cmd->add_option("--format", args->format, "Output format")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
+  cmd->callback([args, &exit_code] {
+    if (!args->common.finish()) {
+      exit_code = 2;
+      return;
+    }
+    std::vector<std::string> warnings;
+    auto report = replay::report_trace(args->common.trace, args->common.at, args->common.report, warnings);
+    for (const auto& w : warnings) fmt::print(stderr, "gorepro: warning: {}\n", w);
+    if (!report) {
+      exit_code = fail(report.error(), 2);
+      return;
+    }
+    if (args->format == "json")
+      fmt::print("{}\n", replay::report_to_json(*report).dump(2));
+    else
+      fmt::print("{}", replay::format_report_text(*report));
+    exit_code = 0;
+  });
+}
+
+}  // namespace gorepro::cli

@@ -1,0 +1,288 @@
+#include "replay/leak_report.h"
+
+#include <algorithm>
+#include <map>
+#include <regex>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "replay/duration.h"
+
+namespace gorepro::replay {
+namespace {
+
+std::string site_key(const SourceFrame& f) { return fmt::format("{}\x1f{}\x1f{}", f.function, f.file, f.line); }
+
+// Parsed --ignore-site / --ignore-func rules, with per-stack memo: a few hundred distinct stacks
+// stand for hundreds of thousands of goroutines, and regex matching is slow.
+class IgnoreRules {
+ public:
+  static Result<IgnoreRules> parse(const ReportOptions& o) {
+    IgnoreRules r;
+    for (const auto& s : o.ignore_sites) {
+      auto colon = s.rfind(':');
+      int line = 0;
+      if (colon == std::string::npos || colon == 0 ||
+          std::sscanf(s.c_str() + colon + 1, "%d", &line) != 1 || line <= 0)
+        return make_error(fmt::format("bad --ignore-site '{}'", s), "write it as FILE:LINE, e.g. main.go:21");
+      r.sites_.push_back({s.substr(0, colon), line});
+    }
+    for (const auto& f : o.ignore_funcs) {
+      try {
+        r.funcs_.emplace_back(f, std::regex::ECMAScript | std::regex::optimize);
+      } catch (const std::regex_error& e) {
+        return make_error(fmt::format("bad --ignore-func regex '{}': {}", f, e.what()),
+                          "use an ECMAScript regular expression, e.g. 'net/http\\..*'");
+      }
+    }
+    return r;
+  }
+
+  bool empty() const { return sites_.empty() && funcs_.empty(); }
+
+  bool site_ignored(const SourceFrame& site) const {
+    for (const auto& [file, line] : sites_)
+      if (site.line == line && site.file.ends_with(file)) return true;
+    return false;
+  }
+  bool function_ignored(const std::string& name) const {
+    auto [it, inserted] = by_function_.try_emplace(name, false);
+    if (inserted)
+      it->second = std::any_of(funcs_.begin(), funcs_.end(), [&](const std::regex& re) { return std::regex_search(name, re); });
+    return it->second;
+  }
+  bool stack_ignored(const TraceReader& reader, const TraceSymbols& symbols, StackId id, bool first_exact) const {
+    if (funcs_.empty() || id == 0) return false;
+    auto& memo = first_exact ? block_memo_ : creation_memo_;
+    auto [it, inserted] = memo.try_emplace(id, false);
+    if (inserted) {
+      for (const auto& f : symbols.frames(reader.stack(id), first_exact))
+        if (function_ignored(f.function)) it->second = true;
+    }
+    return it->second;
+  }
+
+ private:
+  std::vector<std::pair<std::string, int>> sites_;
+  std::vector<std::regex> funcs_;
+  mutable std::unordered_map<std::string, bool> by_function_;
+  mutable std::unordered_map<StackId, bool> creation_memo_, block_memo_;
+};
+
+struct GroupBuilder {
+  LeakGroup group;
+  std::vector<uint64_t> ages;
+  std::vector<uint64_t> goids;
+  const Goroutine* representative = nullptr;
+};
+
+nlohmann::json frame_json(const SourceFrame& f) {
+  return {{"function", f.function}, {"file", f.file}, {"line", f.line}};
+}
+
+nlohmann::json frames_json(const std::vector<SourceFrame>& frames) {
+  auto a = nlohmann::json::array();
+  for (const auto& f : frames) a.push_back(frame_json(f));
+  return a;
+}
+
+std::string xml_escape(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+uint64_t LeakReport::alive() const {
+  uint64_t n = 0;
+  for (const auto& g : groups) n += g.alive;
+  return n;
+}
+
+Result<LeakReport> build_report(const TraceReader& reader, const GoroutineTable& table,
+                                const TraceSymbols& symbols, const ReportOptions& options, uint64_t now_ns) {
+  auto rules = IgnoreRules::parse(options);
+  if (!rules) return rules.error();
+  const TraceHeader& h = reader.header();
+  const uint64_t start = h.clock.monotonic_ns ? h.clock.monotonic_ns : reader.first_time_ns();
+  LeakReport report;
+  report.binary = h.binary_path;
+  report.go_version = h.go_version;
+  report.backend = h.backend;
+  report.events = reader.event_count();
+  report.duration_ns = reader.last_time_ns() > start ? reader.last_time_ns() - start : 0;
+  report.at_events = table.events_applied();
+  report.at_ns = now_ns > start ? now_ns - start : 0;
+  report.symbolic = symbols.symbolic();
+
+  std::map<std::string, GroupBuilder> groups;
+  for (const auto& [goid, g] : table.goroutines()) {
+    if (g.state == GoState::Dead) continue;
+    SourceFrame site = symbols.creation_site(g.gopc);
+    std::string start_fn = symbols.function_at(g.start_pc);
+    if (!options.include_runtime && symbols.symbolic() &&
+        (is_runtime_function(start_fn) || is_runtime_function(site.function))) {
+      ++report.hidden_runtime;
+      continue;
+    }
+    uint64_t age = now_ns > g.state_since_ns ? now_ns - g.state_since_ns : 0;
+    if (age < options.min_age_ns) {
+      ++report.hidden_young;
+      continue;
+    }
+    if (!rules->empty() &&
+        (rules->site_ignored(site) || rules->function_ignored(site.function) || rules->function_ignored(start_fn) ||
+         rules->stack_ignored(reader, symbols, g.creation_stack, false) ||
+         rules->stack_ignored(reader, symbols, g.block_stack, true))) {
+      ++report.ignored;
+      continue;
+    }
+    bool waiting = g.state == GoState::Waiting;
+    SourceFrame block = waiting ? symbols.block_site(reader.stack(g.block_stack)) : SourceFrame{};
+    std::string reason = waiting ? h.wait_reason_name(g.wait_reason) : "";
+    std::string key = fmt::format("{}\x1e{}\x1e{}\x1e{}\x1e{}", site_key(site), start_fn,
+                                  static_cast<int>(g.state), reason, site_key(block));
+    auto [it, inserted] = groups.try_emplace(key);
+    GroupBuilder& b = it->second;
+    if (inserted) {
+      b.group.creation_site = site;
+      b.group.start_function = start_fn;
+      b.group.state = g.state;
+      b.group.wait_reason = reason;
+      b.group.block_site = block;
+    }
+    ++b.group.alive;
+    if (g.preexisting) ++b.group.preexisting;
+    b.ages.push_back(age);
+    b.goids.push_back(goid);
+    if (!b.representative || goid < b.representative->goid) b.representative = &g;
+  }
+
+  // Creation counts by symbolized site: several PCs can be one go statement.
+  std::unordered_map<std::string, uint64_t> created;
+  if (!groups.empty())
+    for (const auto& [k, n] : table.created_by_site())
+      created[site_key(symbols.creation_site(k.gopc)) + "\x1e" + symbols.function_at(k.start_pc)] += n;
+
+  for (auto& [key, b] : groups) {
+    LeakGroup& g = b.group;
+    g.created = std::max(created[site_key(g.creation_site) + "\x1e" + g.start_function], g.alive);
+    std::sort(b.ages.begin(), b.ages.end());
+    g.age = {b.ages.front(), b.ages[b.ages.size() / 2], b.ages.back()};
+    std::sort(b.goids.begin(), b.goids.end());
+    if (b.goids.size() > options.max_ids) b.goids.resize(options.max_ids);
+    g.goids = std::move(b.goids);
+    g.creation_stack = symbols.frames(reader.stack(b.representative->creation_stack), false);
+    if (g.state == GoState::Waiting) g.block_stack = symbols.frames(reader.stack(b.representative->block_stack), true);
+    report.groups.push_back(std::move(g));
+  }
+  std::stable_sort(report.groups.begin(), report.groups.end(),
+                   [](const LeakGroup& a, const LeakGroup& b) { return a.alive > b.alive; });
+  return report;
+}
+
+std::string format_report_text(const LeakReport& r) {
+  std::string out = fmt::format("trace: {} ({}, {} backend): {} events over {}", r.binary, r.go_version, r.backend,
+                                r.events, format_duration(r.duration_ns));
+  if (r.at_events != r.events)
+    out += fmt::format("; as of event {} ({} in)", r.at_events ? r.at_events - 1 : 0, format_duration(r.at_ns));
+  out += fmt::format("\n{} goroutine{} alive in {} group{}", r.alive(), r.alive() == 1 ? "" : "s", r.groups.size(),
+                     r.groups.size() == 1 ? "" : "s");
+  std::vector<std::string> hidden;
+  if (r.hidden_runtime) hidden.push_back(fmt::format("{} runtime (--all shows them)", r.hidden_runtime));
+  if (r.hidden_young) hidden.push_back(fmt::format("{} younger than --min-age", r.hidden_young));
+  if (r.ignored) hidden.push_back(fmt::format("{} ignored", r.ignored));
+  if (!hidden.empty()) out += fmt::format("; hidden: {}", fmt::join(hidden, ", "));
+  out += "\n";
+
+  auto frame_line = [](const SourceFrame& f) {
+    return f.file.empty() ? f.function : fmt::format("{}  {}:{}", f.function, f.file, f.line);
+  };
+  for (const auto& g : r.groups) {
+    std::string state(go_state_name(g.state));
+    if (!g.wait_reason.empty()) state += ": " + g.wait_reason;
+    out += fmt::format("\n{} alive / {} created{}  {}  for {} (min {}, max {})\n", g.alive, g.created,
+                       g.preexisting ? fmt::format(" ({} preexisting)", g.preexisting) : "", state,
+                       format_duration(g.age.median), format_duration(g.age.min), format_duration(g.age.max));
+    out += fmt::format("  go statement:  {}\n", frame_line(g.creation_site));
+    out += fmt::format("  start:         {}\n", g.start_function);
+    if (!g.block_site.function.empty()) out += fmt::format("  blocked at:    {}\n", frame_line(g.block_site));
+    out += fmt::format("  goroutines:    {}{}\n", fmt::join(g.goids, " "),
+                       g.alive > g.goids.size() ? fmt::format(" (+{} more)", g.alive - g.goids.size()) : "");
+    if (!g.creation_stack.empty()) {
+      out += "  creation stack:\n";
+      for (const auto& f : g.creation_stack) out += "    " + frame_line(f) + "\n";
+    }
+    if (!g.block_stack.empty()) {
+      out += "  block stack:\n";
+      for (const auto& f : g.block_stack) out += "    " + frame_line(f) + "\n";
+    }
+  }
+  return out;
+}
+
+nlohmann::json report_to_json(const LeakReport& r) {
+  auto groups = nlohmann::json::array();
+  for (const auto& g : r.groups) {
+    nlohmann::json j = {
+        {"creation_site", frame_json(g.creation_site)},
+        {"start_function", g.start_function},
+        {"state", go_state_name(g.state)},
+        {"wait_reason", g.wait_reason},
+        {"block_site", g.block_site.function.empty() ? nlohmann::json(nullptr) : frame_json(g.block_site)},
+        {"created", g.created},
+        {"alive", g.alive},
+        {"preexisting", g.preexisting},
+        {"blocked_ns", {{"min", g.age.min}, {"median", g.age.median}, {"max", g.age.max}}},
+        {"goids", g.goids},
+        {"creation_stack", frames_json(g.creation_stack)},
+        {"block_stack", frames_json(g.block_stack)},
+    };
+    groups.push_back(std::move(j));
+  }
+  return {{"trace",
+           {{"binary", r.binary},
+            {"go_version", r.go_version},
+            {"backend", r.backend},
+            {"events", r.events},
+            {"duration_ns", r.duration_ns},
+            {"at_events", r.at_events},
+            {"at_ns", r.at_ns},
+            {"symbolized", r.symbolic}}},
+          {"hidden", {{"runtime", r.hidden_runtime}, {"younger_than_min_age", r.hidden_young}, {"ignored", r.ignored}}},
+          {"groups", groups}};
+}
+
+std::string format_junit(const LeakReport& r, uint64_t max_leaked) {
+  const bool failed = r.alive() > max_leaked;
+  std::string cases;
+  for (const auto& g : r.groups) {
+    std::string name = fmt::format("{} {} ({})", format_site(g.creation_site), g.start_function,
+                                   g.wait_reason.empty() ? go_state_name(g.state) : std::string_view(g.wait_reason));
+    cases += fmt::format("    <testcase classname=\"gorepro.leaks\" name=\"{}\">\n", xml_escape(name));
+    if (failed)
+      cases += fmt::format("      <failure message=\"{} goroutines leaked\">{}</failure>\n", g.alive,
+                           xml_escape(fmt::format("{} alive of {} created; blocked for {}", g.alive, g.created,
+                                                  format_duration(g.age.median))));
+    cases += "    </testcase>\n";
+  }
+  if (r.groups.empty()) cases = "    <testcase classname=\"gorepro.leaks\" name=\"no leaked goroutines\"/>\n";
+  size_t failures = failed ? r.groups.size() : 0;
+  return fmt::format(
+      "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+      "<testsuites>\n  <testsuite name=\"gorepro check\" tests=\"{}\" failures=\"{}\">\n{}  </testsuite>\n</testsuites>\n",
+      std::max<size_t>(r.groups.size(), 1), failures, cases);
+}
+
+}  // namespace gorepro::replay

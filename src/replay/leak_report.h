@@ -1,0 +1,73 @@
+// LeakReport: the goroutines alive at one point of a trace, grouped by what makes them the
+// same leak — creation site, start function, state, wait reason, block site — with per-group
+// counts, ages and representative stacks. `gorepro report` prints it; `gorepro check` judges it.
+// Built from a GoroutineTable; filtering (runtime goroutines, --min-age, ignore rules) happens
+// per goroutine before grouping, so a group's numbers only count what is shown.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "dwarf/symbolizer.h"
+#include "replay/goroutine_table.h"
+#include "replay/trace_reader.h"
+#include "replay/trace_symbols.h"
+#include "util/result.h"
+
+namespace gorepro::replay {
+
+struct ReportOptions {
+  bool include_runtime = false;           // --all
+  uint64_t min_age_ns = 0;                // hide goroutines in their state for less
+  size_t max_ids = 10;                    // goroutine ids listed per group
+  std::vector<std::string> ignore_sites;  // "FILE:LINE" of a go statement; FILE matches by suffix
+  // ECMAScript regexes; a goroutine is ignored when one matches (searches) any function of its
+  // creation stack or block stack, its creation site or its start function.
+  std::vector<std::string> ignore_funcs;
+};
+
+struct AgeStats {
+  uint64_t min = 0, median = 0, max = 0;  // median: the upper middle for an even count
+};
+
+struct LeakGroup {
+  SourceFrame creation_site;
+  std::string start_function;
+  GoState state = GoState::Unknown;
+  std::string wait_reason;  // "" unless waiting
+  SourceFrame block_site;   // empty unless waiting with a block stack
+  uint64_t created = 0;     // ever created at this site + start function (incl. preexisting)
+  uint64_t alive = 0;
+  uint64_t preexisting = 0;
+  AgeStats age;             // time in the current state
+  std::vector<uint64_t> goids;  // ascending, at most max_ids
+  std::vector<SourceFrame> creation_stack, block_stack;  // of the lowest goid
+};
+
+struct LeakReport {
+  std::string binary, go_version, backend;
+  uint64_t events = 0;       // in the trace
+  uint64_t duration_ns = 0;  // of the trace
+  uint64_t at_events = 0;    // the report reflects events [0, at_events)
+  uint64_t at_ns = 0;        // ... as of this time since the trace's start
+  bool symbolic = true;
+  std::vector<LeakGroup> groups;  // by alive count, descending
+  uint64_t hidden_runtime = 0, hidden_young = 0, ignored = 0;
+
+  uint64_t alive() const;
+};
+
+// now_ns: the CLOCK_MONOTONIC time ages are measured at.
+Result<LeakReport> build_report(const TraceReader& reader, const GoroutineTable& table,
+                                const TraceSymbols& symbols, const ReportOptions& options, uint64_t now_ns);
+
+// Terminal text: a summary line, then one block per group.
+std::string format_report_text(const LeakReport& report);
+nlohmann::json report_to_json(const LeakReport& report);
+// JUnit XML for CI: one test case per group, failing when leaked > max_leaked.
+std::string format_junit(const LeakReport& report, uint64_t max_leaked);
+
+}  // namespace gorepro::replay

@@ -1,0 +1,82 @@
+#include "replay/trace_session.h"
+
+#include <fmt/format.h>
+
+#include "dwarf/go_binary.h"
+#include "replay/duration.h"
+
+namespace gorepro::replay {
+
+Result<ReplayPoint> parse_replay_point(const std::string& text) {
+  if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos) {
+    if (text.size() > 19) return make_error(fmt::format("event number {} is too large", text), "");
+    return ReplayPoint{false, std::stoull(text)};
+  }
+  if (auto ns = parse_duration(text)) return ReplayPoint{true, *ns};
+  return make_error(fmt::format("cannot read --at '{}'", text),
+                    "give an event number (--at 1234) or a time since the trace's start (--at 1.5s, --at 250ms)");
+}
+
+TraceSession::~TraceSession() = default;
+
+Result<std::unique_ptr<TraceSession>> TraceSession::open(const std::string& trace_path) {
+  auto reader = TraceReader::open(trace_path);
+  if (!reader) return reader.error();
+  std::unique_ptr<TraceSession> s(new TraceSession());
+  s->reader_ = std::move(*reader);
+  s->warnings_ = s->reader_->warnings();
+  const TraceHeader& h = s->reader_->header();
+  const Symbolizer* symbolizer = nullptr;
+  if (h.binary_path.empty()) {
+    s->warnings_.push_back("the trace names no binary: showing raw PCs");
+  } else if (auto bin = GoBinary::open(h.binary_path); !bin) {
+    s->warnings_.push_back(fmt::format("cannot open the traced binary {} ({}): showing raw PCs", h.binary_path,
+                                       bin.error().what));
+  } else if (!h.build_id.empty() && (*bin)->build_id() != h.build_id) {
+    s->warnings_.push_back(fmt::format("{} was rebuilt since the recording (build id {}, recorded {}): showing raw PCs",
+                                       h.binary_path, (*bin)->build_id(), h.build_id));
+  } else {
+    s->binary_ = std::move(*bin);
+    symbolizer = &s->binary_->symbolizer();
+  }
+  s->symbols_ = std::make_unique<TraceSymbols>(symbolizer);
+  s->replayer_ = std::make_unique<Replayer>(*s->reader_);
+  return s;
+}
+
+Result<uint64_t> TraceSession::replay_to(const std::optional<ReplayPoint>& point) {
+  const TraceReader& r = *reader_;
+  if (!point) {
+    replayer_->run_to_end();
+    return r.last_time_ns();
+  }
+  if (!point->by_time) {
+    if (point->value >= r.event_count())
+      return make_error(fmt::format("--at {}: the trace has {} events", point->value, r.event_count()),
+                        r.event_count() ? fmt::format("give an event number below {}", r.event_count()) : "");
+    replayer_->seek_to_event(point->value);
+    return replayer_->table().time_ns();
+  }
+  const uint64_t start = r.header().clock.monotonic_ns ? r.header().clock.monotonic_ns : r.first_time_ns();
+  const uint64_t t = start + point->value;
+  replayer_->seek_time(t);
+  return t;
+}
+
+Result<LeakReport> report_trace(const std::string& trace_path, const std::string& at, const ReportOptions& options,
+                                std::vector<std::string>& warnings) {
+  std::optional<ReplayPoint> point;
+  if (!at.empty()) {
+    auto p = parse_replay_point(at);
+    if (!p) return p.error();
+    point = *p;
+  }
+  auto session = TraceSession::open(trace_path);
+  if (!session) return session.error();
+  warnings.insert(warnings.end(), (*session)->warnings().begin(), (*session)->warnings().end());
+  auto now = (*session)->replay_to(point);
+  if (!now) return now.error();
+  return build_report((*session)->reader(), (*session)->replayer().table(), (*session)->symbols(), options, *now);
+}
+
+}  // namespace gorepro::replay
