@@ -7,6 +7,7 @@
 namespace gorepro::cli {
 
 void add_info_command(CLI::App& app, int& exit_code);
+void add_record_command(CLI::App& app, int& exit_code);
 void add_report_command(CLI::App& app, int& exit_code);
 void add_check_command(CLI::App& app, int& exit_code);
 

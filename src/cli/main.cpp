@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough(false);
   int exit_code = 0;
+  gorepro::cli::add_record_command(app, exit_code);
   gorepro::cli::add_info_command(app, exit_code);
   gorepro::cli::add_report_command(app, exit_code);
   gorepro::cli::add_check_command(app, exit_code);

@@ -66,6 +66,28 @@ Result<std::vector<uint64_t>> Disassembler::ret_sites(std::span<const uint8_t> c
   return rets;
 }
 
+Result<std::vector<uint64_t>> Disassembler::rip_relative_targets(std::span<const uint8_t> code, uint64_t base) {
+  Capstone cs;
+  if (!cs.ok()) return make_error("cannot initialise the Capstone disassembler", "reinstall libcapstone4");
+  cs_option(cs.handle(), CS_OPT_DETAIL, CS_OPT_ON);
+  cs_insn* insn = cs_malloc(cs.handle());
+  const uint8_t* p = code.data();
+  size_t size = code.size();
+  uint64_t addr = base;
+  std::vector<uint64_t> out;
+  while (size > 0 && cs_disasm_iter(cs.handle(), &p, &size, &addr, insn)) {
+    const cs_x86& x = insn->detail->x86;
+    for (uint8_t i = 0; i < x.op_count; i++) {
+      const cs_x86_op& op = x.operands[i];
+      if (op.type == X86_OP_MEM && op.mem.base == X86_REG_RIP && op.mem.index == X86_REG_INVALID) {
+        out.push_back(insn->address + insn->size + static_cast<uint64_t>(op.mem.disp));
+      }
+    }
+  }
+  cs_free(insn, 1);
+  return out;
+}
+
 Result<Instruction> Disassembler::first(std::span<const uint8_t> code, uint64_t base) {
   auto insns = decode_impl(code, base, 1);
   if (!insns) return insns.error();

@@ -25,6 +25,8 @@ class Disassembler {
   static Result<std::vector<Instruction>> decode(std::span<const uint8_t> code, uint64_t base);
   // The addresses of every RET instruction in code.
   static Result<std::vector<uint64_t>> ret_sites(std::span<const uint8_t> code, uint64_t base);
+  // Absolute addresses of every RIP-relative memory operand in code (globals it touches).
+  static Result<std::vector<uint64_t>> rip_relative_targets(std::span<const uint8_t> code, uint64_t base);
   // The first instruction of code.
   static Result<Instruction> first(std::span<const uint8_t> code, uint64_t base);
 };

@@ -1,5 +1,7 @@
 #include "dwarf/go_binary.h"
 
+#include <set>
+
 #include <fmt/format.h>
 
 #include "dwarf/dwarf_symbolizer.h"
@@ -119,6 +121,27 @@ std::optional<FunctionRange> GoBinary::function(std::string_view name) const {
 
 std::optional<uint64_t> GoBinary::global(std::string_view name) const {
   if (const ElfSymbol* s = elf_->symbol(name)) return s->value;
+  return std::nullopt;
+}
+
+std::optional<uint64_t> GoBinary::allgs_address() const {
+  if (auto sym = global("runtime.allgs")) return sym;
+  auto fn = function("runtime.allgadd");
+  if (!fn) return std::nullopt;
+  auto code = elf_->read(fn->entry, fn->end - fn->entry);
+  if (!code) return std::nullopt;
+  auto targets = Disassembler::rip_relative_targets(*code, fn->entry);
+  if (!targets) return std::nullopt;
+  std::set<uint64_t> t(targets->begin(), targets->end());
+  for (uint64_t a : t) {
+    const ElfSection* s = elf_->section_at(a);
+    bool data = s ? (s->name == ".data" || s->name == ".noptrdata")
+                  : false;
+    for (const ElfSection& sec : elf_->sections()) {  // .bss/.noptrbss are NOBITS
+      if ((sec.name == ".bss" || sec.name == ".noptrbss") && a >= sec.addr && a < sec.addr + sec.size) data = true;
+    }
+    if (data && t.count(a + 8) && t.count(a + 16)) return a;
+  }
   return std::nullopt;
 }
 

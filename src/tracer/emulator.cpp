@@ -1,0 +1,155 @@
+#include "tracer/emulator.h"
+
+#include <capstone/capstone.h>
+
+#include <cstddef>
+#include <cstring>
+
+namespace gorepro::tracer {
+
+namespace {
+
+constexpr uint64_t kCF = 1 << 0, kPF = 1 << 2, kAF = 1 << 4, kZF = 1 << 6, kSF = 1 << 7, kOF = 1 << 11;
+
+// Byte offset of a 64-bit general-purpose register in user_regs_struct, or -1.
+long reg_offset(x86_reg r) {
+  switch (r) {
+    case X86_REG_RAX: return offsetof(user_regs_struct, rax);
+    case X86_REG_RBX: return offsetof(user_regs_struct, rbx);
+    case X86_REG_RCX: return offsetof(user_regs_struct, rcx);
+    case X86_REG_RDX: return offsetof(user_regs_struct, rdx);
+    case X86_REG_RSI: return offsetof(user_regs_struct, rsi);
+    case X86_REG_RDI: return offsetof(user_regs_struct, rdi);
+    case X86_REG_RBP: return offsetof(user_regs_struct, rbp);
+    case X86_REG_RSP: return offsetof(user_regs_struct, rsp);
+    case X86_REG_R8: return offsetof(user_regs_struct, r8);
+    case X86_REG_R9: return offsetof(user_regs_struct, r9);
+    case X86_REG_R10: return offsetof(user_regs_struct, r10);
+    case X86_REG_R11: return offsetof(user_regs_struct, r11);
+    case X86_REG_R12: return offsetof(user_regs_struct, r12);
+    case X86_REG_R13: return offsetof(user_regs_struct, r13);
+    case X86_REG_R14: return offsetof(user_regs_struct, r14);
+    case X86_REG_R15: return offsetof(user_regs_struct, r15);
+    default: return -1;
+  }
+}
+
+uint64_t& at(Registers& regs, long off) {
+  return *reinterpret_cast<uint64_t*>(reinterpret_cast<char*>(&regs.r) + off);
+}
+
+}  // namespace
+
+uint64_t sub_flags(uint64_t a, uint64_t b, uint64_t old) {
+  uint64_t res = a - b;
+  uint64_t f = old & ~(kCF | kPF | kAF | kZF | kSF | kOF);
+  if (a < b) f |= kCF;
+  if (__builtin_parity(static_cast<unsigned>(res & 0xff)) == 0) f |= kPF;
+  if ((a ^ b ^ res) & 0x10) f |= kAF;
+  if (res == 0) f |= kZF;
+  if (res >> 63) f |= kSF;
+  if (((a ^ b) & (a ^ res)) >> 63) f |= kOF;
+  return f;
+}
+
+InstructionEmulator InstructionEmulator::decode(std::span<const uint8_t> code, uint64_t address) {
+  InstructionEmulator e;
+  csh h;
+  if (cs_open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK) return e;
+  cs_option(h, CS_OPT_DETAIL, CS_OPT_ON);
+  cs_insn* insn = nullptr;
+  size_t n = cs_disasm(h, code.data(), code.size(), address, 1, &insn);
+  if (n == 1) {
+    e.length_ = static_cast<uint8_t>(insn->size);
+    e.text_ = std::string(insn->mnemonic) + (insn->op_str[0] ? std::string(" ") + insn->op_str : "");
+    const cs_x86& x = insn->detail->x86;
+    auto reg64 = [](const cs_x86_op& op) { return op.type == X86_OP_REG ? reg_offset(op.reg) : -1; };
+    switch (insn->id) {
+      case X86_INS_RET:
+        if (x.op_count == 0) e.kind_ = Kind::kRet;
+        break;
+      case X86_INS_NOP:
+        e.kind_ = Kind::kNop;
+        break;
+      case X86_INS_CMP:
+        if (x.op_count == 2 && reg64(x.operands[0]) >= 0 && x.operands[1].type == X86_OP_MEM &&
+            x.operands[1].size == 8 && x.operands[1].mem.segment == X86_REG_INVALID) {
+          const x86_op_mem& m = x.operands[1].mem;
+          e.dst_ = reg64(x.operands[0]);
+          e.base_ = m.base == X86_REG_INVALID ? -1 : reg_offset(m.base);
+          e.index_ = m.index == X86_REG_INVALID ? -1 : reg_offset(m.index);
+          e.scale_ = m.scale;
+          e.disp_ = m.disp;
+          bool regs_ok = (m.base == X86_REG_INVALID || e.base_ >= 0) && (m.index == X86_REG_INVALID || e.index_ >= 0);
+          if (regs_ok) e.kind_ = Kind::kCmpRegMem;
+        } else if (x.op_count == 2 && reg64(x.operands[0]) >= 0 && reg64(x.operands[1]) >= 0) {
+          e.dst_ = reg64(x.operands[0]);
+          e.src_ = reg64(x.operands[1]);
+          e.kind_ = Kind::kCmpRegReg;
+        }
+        break;
+      case X86_INS_MOV:
+        if (x.op_count == 2 && reg64(x.operands[0]) >= 0 && reg64(x.operands[1]) >= 0) {
+          e.dst_ = reg64(x.operands[0]);
+          e.src_ = reg64(x.operands[1]);
+          e.kind_ = Kind::kMovRegReg;
+        }
+        break;
+      case X86_INS_SUB:
+        if (x.op_count == 2 && reg64(x.operands[0]) >= 0 && x.operands[1].type == X86_OP_IMM) {
+          e.dst_ = reg64(x.operands[0]);
+          e.imm_ = x.operands[1].imm;
+          e.kind_ = Kind::kSubRegImm;
+        }
+        break;
+      default:
+        break;
+    }
+    cs_free(insn, n);
+  }
+  cs_close(&h);
+  return e;
+}
+
+bool InstructionEmulator::apply(Registers& regs, const ReadWord& read) const {
+  uint64_t next = regs.r.rip + length_;
+  switch (kind_) {
+    case Kind::kUnsupported:
+      return false;
+    case Kind::kNop:
+      break;
+    case Kind::kRet: {
+      uint64_t ret = 0;
+      if (!read(regs.r.rsp, &ret)) return false;
+      regs.r.rsp += 8;
+      regs.r.rip = ret;
+      return true;
+    }
+    case Kind::kCmpRegMem: {
+      uint64_t ea = static_cast<uint64_t>(disp_);
+      if (base_ >= 0) ea += at(regs, base_);
+      if (index_ >= 0) ea += at(regs, index_) * static_cast<uint64_t>(scale_);
+      uint64_t mem = 0;
+      if (!read(ea, &mem)) return false;
+      regs.r.eflags = sub_flags(at(regs, dst_), mem, regs.r.eflags);
+      break;
+    }
+    case Kind::kCmpRegReg:
+      regs.r.eflags = sub_flags(at(regs, dst_), at(regs, src_), regs.r.eflags);
+      break;
+    case Kind::kMovRegReg:
+      at(regs, dst_) = at(regs, src_);
+      break;
+    case Kind::kSubRegImm: {
+      uint64_t a = at(regs, dst_);
+      uint64_t b = static_cast<uint64_t>(imm_);
+      regs.r.eflags = sub_flags(a, b, regs.r.eflags);
+      at(regs, dst_) = a - b;
+      break;
+    }
+  }
+  regs.r.rip = next;
+  return true;
+}
+
+}  // namespace gorepro::tracer

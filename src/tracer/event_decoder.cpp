@@ -1,0 +1,303 @@
+#include "tracer/event_decoder.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace gorepro::tracer {
+
+namespace {
+
+constexpr size_t kMaxListWalk = 100000;  // bound on a g list walked at one hit
+constexpr size_t kStackWindow = 2048;    // bytes of stack read per process_vm_readv
+
+}  // namespace
+
+std::optional<ProbeRole> probe_role(const std::string& name) {
+  static const std::pair<const char*, ProbeRole> roles[] = {
+      {"create", ProbeRole::kCreate}, {"park", ProbeRole::kPark},       {"ready", ProbeRole::kReady},
+      {"inject", ProbeRole::kInject}, {"netpoll", ProbeRole::kNetpoll}, {"execute", ProbeRole::kExecute},
+      {"exit", ProbeRole::kExit},
+  };
+  for (const auto& [n, r] : roles) {
+    if (name == n) return r;
+  }
+  return std::nullopt;
+}
+
+uint64_t EventDecoder::GView::u64(int64_t off) const {
+  uint64_t v;
+  std::memcpy(&v, bytes + off, 8);
+  return v;
+}
+uint32_t EventDecoder::GView::u32(int64_t off) const {
+  uint32_t v;
+  std::memcpy(&v, bytes + off, 4);
+  return v;
+}
+uint8_t EventDecoder::GView::u8(int64_t off) const { return bytes[off]; }
+
+Result<EventDecoder> EventDecoder::make(const GoBinary& binary, const Tracee& tracee, EventSink& sink, int stack_depth) {
+  EventDecoder d(binary, tracee, sink);
+  d.stack_depth_ = std::clamp(stack_depth, 1, 256);
+  d.pcs_.reserve(static_cast<size_t>(d.stack_depth_) + 1);
+  const RuntimeLayout& l = binary.layout();
+  std::string missing;
+  auto off = [&](const char* key, int64_t* out) {
+    auto v = l.offset(key);
+    if (v) *out = *v; else missing += fmt::format(" {}", key);
+  };
+  off("g.goid", &d.off_goid_);
+  off("g.gopc", &d.off_gopc_);
+  off("g.startpc", &d.off_startpc_);
+  off("g.atomicstatus", &d.off_status_);
+  off("g.waitreason", &d.off_waitreason_);
+  off("g.sched.sp", &d.off_sched_sp_);
+  off("g.sched.pc", &d.off_sched_pc_);
+  off("g.sched.bp", &d.off_sched_bp_);
+  off("g.schedlink", &d.off_schedlink_);
+  off("g.m", &d.off_m_);
+  off("g.stack.hi", &d.off_stack_hi_);
+  off("g.waiting", &d.off_waiting_);
+  off("m.g0", &d.off_m_g0_);
+  off("m.curg", &d.off_m_curg_);
+  off("sudog.c", &d.off_sudog_c_);
+  if (auto p = l.offset("g.parentGoid")) d.off_parent_ = *p;
+  auto reg = [&](const char* fn, const char* name, RegisterRef* out) {
+    auto r = l.arg_register(fn, name);
+    auto ref = r ? RegisterRef::named(*r) : std::nullopt;
+    if (ref) *out = *ref; else missing += fmt::format(" {}({})", fn, name);
+  };
+  reg("runtime.newproc1", "~r0", &d.reg_create_result_);
+  reg("runtime.gopark", "reason", &d.reg_park_reason_);
+  reg("runtime.gopark", "lock", &d.reg_park_lock_);
+  reg("runtime.ready", "gp", &d.reg_ready_gp_);
+  reg("runtime.injectglist", "glist", &d.reg_inject_list_);
+  reg("runtime.netpoll", "~r0", &d.reg_netpoll_result_);
+  reg("runtime.execute", "gp", &d.reg_execute_gp_);
+  auto st = [&](const char* name, uint32_t* out) {
+    auto v = l.constant(name);
+    if (v) *out = static_cast<uint32_t>(*v); else missing += fmt::format(" {}", name);
+  };
+  st("_Gidle", &d.st_idle_);
+  st("_Grunnable", &d.st_runnable_);
+  st("_Grunning", &d.st_running_);
+  st("_Gsyscall", &d.st_syscall_);
+  st("_Gwaiting", &d.st_waiting_);
+  st("_Gdead", &d.st_dead_);
+  st("_Gpreempted", &d.st_preempted_);
+  st("_Gscan", &d.st_scan_);
+  if (!missing.empty()) {
+    return make_error(fmt::format("{}: the runtime layout lacks{}", binary.path(), missing),
+                      "this Go version's runtime is not one gorepro supports");
+  }
+  int64_t max_off = 0;
+  for (int64_t o : {d.off_goid_, d.off_gopc_, d.off_startpc_, d.off_status_, d.off_waitreason_, d.off_parent_,
+                    d.off_sched_sp_, d.off_sched_pc_, d.off_sched_bp_, d.off_schedlink_, d.off_m_,
+                    d.off_stack_hi_, d.off_waiting_}) {
+    max_off = std::max(max_off, o);
+  }
+  d.g_read_size_ = static_cast<size_t>(max_off) + 8;
+  if (d.g_read_size_ > sizeof(GView::bytes)) {
+    return make_error(fmt::format("{}: runtime.g fields lie beyond {} bytes", binary.path(), sizeof(GView::bytes)), "");
+  }
+  if (const Probe* p = binary.probe("park")) d.gopark_entry_ = p->function.entry;
+  d.bias_ = tracee.entry_address() ? tracee.entry_address() - binary.elf().entry() : 0;
+  return d;
+}
+
+bool EventDecoder::read_g(uint64_t addr, GView* g) const {
+  return addr != 0 && tracee_.read(addr, g->bytes, g_read_size_);
+}
+
+uint64_t EventDecoder::current_user_g(const Registers& regs) const {
+  uint64_t g = regs.g();
+  uint64_t m = 0, g0 = 0, curg = 0;
+  if (!tracee_.read_u64(g + static_cast<uint64_t>(off_m_), &m) || m == 0) return g;
+  if (!tracee_.read_u64(m + static_cast<uint64_t>(off_m_g0_), &g0)) return g;
+  if (g != g0) return g;
+  if (!tracee_.read_u64(m + static_cast<uint64_t>(off_m_curg_), &curg)) return 0;
+  return curg;
+}
+
+replay::StackId EventDecoder::walk_stack(uint64_t first_pc, uint64_t bp, uint64_t stack_hi) {
+  pcs_.clear();
+  if (first_pc) pcs_.push_back(first_pc - bias_);
+  uint8_t window[kStackWindow];
+  uint64_t win_lo = 0, win_hi = 0;
+  while (bp != 0 && pcs_.size() < static_cast<size_t>(stack_depth_) && (stack_hi == 0 || bp + 16 <= stack_hi)) {
+    if (bp < win_lo || bp + 16 > win_hi) {
+      size_t len = kStackWindow;
+      if (stack_hi && stack_hi - bp < len) len = stack_hi - bp;
+      if (len < 16 || !tracee_.read(bp, window, len)) break;
+      win_lo = bp;
+      win_hi = bp + len;
+    }
+    uint64_t next_bp, ret;
+    std::memcpy(&next_bp, window + (bp - win_lo), 8);
+    std::memcpy(&ret, window + (bp - win_lo) + 8, 8);
+    if (ret == 0) break;
+    pcs_.push_back(ret - bias_);
+    if (next_bp <= bp) break;  // frames grow upward; anything else is the end (or garbage)
+    bp = next_bp;
+  }
+  return sink_.intern_stack(pcs_);
+}
+
+replay::GoState EventDecoder::state_of(uint32_t s) const {
+  s &= ~st_scan_;
+  if (s == st_runnable_ || s == st_preempted_) return replay::GoState::Runnable;
+  if (s == st_running_) return replay::GoState::Running;
+  if (s == st_syscall_) return replay::GoState::Syscall;
+  if (s == st_waiting_) return replay::GoState::Waiting;
+  if (s == st_dead_ || s == st_idle_) return replay::GoState::Dead;
+  return replay::GoState::Unknown;
+}
+
+Status EventDecoder::emit(const replay::Event& e) {
+  stats_.events++;
+  return sink_.emit(e);
+}
+
+Status EventDecoder::emit_list_ready(uint64_t head, uint32_t tid, uint64_t now, uint64_t waker) {
+  GView g;
+  for (size_t n = 0; head != 0 && n < kMaxListWalk; n++) {
+    if (!read_g(head, &g)) {
+      stats_.read_failures++;
+      break;
+    }
+    if (auto st = emit(replay::Event::ready(now, tid, g.u64(off_goid_), waker)); !st) return st;
+    head = g.u64(off_schedlink_);
+  }
+  return Ok{};
+}
+
+Status EventDecoder::on_hit(ProbeRole role, const Stop& stop, uint64_t now) {
+  stats_.hits++;
+  const Registers& regs = stop.regs;
+  const uint32_t tid = static_cast<uint32_t>(stop.tid);
+  GView g;
+  switch (role) {
+    case ProbeRole::kCreate: {
+      // At newproc1's RET: the result register holds the new g; R14 is the g0 of this M and
+      // m.curg the goroutine whose `go` statement ran (systemstack saved its frame in sched).
+      uint64_t newg = reg_create_result_.read(regs);
+      if (!read_g(newg, &g)) break;
+      uint64_t goid = g.u64(off_goid_), gopc = g.u64(off_gopc_) - bias_, startpc = g.u64(off_startpc_) - bias_;
+      uint64_t parent = off_parent_ >= 0 ? g.u64(off_parent_) : 0;
+      replay::StackId stack = 0;
+      uint64_t parent_g = current_user_g(regs);
+      GView pg;
+      if (parent_g && parent_g != newg && read_g(parent_g, &pg)) {
+        if (off_parent_ < 0) parent = pg.u64(off_goid_);
+        // Walk from the parent's saved frame; the first return address is newproc's, i.e. gopc.
+        walk_stack(0, pg.u64(off_sched_bp_), pg.u64(off_stack_hi_));
+        auto it = std::find(pcs_.begin(), pcs_.end(), gopc);
+        if (it != pcs_.end()) {
+          pcs_.erase(pcs_.begin(), it);
+          stack = sink_.intern_stack(pcs_);
+        }
+      }
+      if (stack == 0) {
+        uint64_t only[1] = {gopc};
+        stack = sink_.intern_stack(only);
+      }
+      live_++;
+      creates_by_gopc_[gopc]++;
+      return emit(replay::Event::create(now, tid, parent, goid, gopc, startpc, stack));
+    }
+    case ProbeRole::kPark: {
+      // At gopark's entry, on the parking goroutine's own stack: R14 is that g, the return
+      // address is at RSP and RBP is still the caller's frame.
+      uint64_t gaddr = regs.g();
+      if (!read_g(gaddr, &g)) break;
+      uint64_t reason = reg_park_reason_.read(regs) & 0xff;  // waitReason is a uint8
+      uint64_t object = reg_park_lock_.read(regs);
+      if (uint64_t sudog = g.u64(off_waiting_)) {
+        uint64_t chan = 0;
+        if (tracee_.read_u64(sudog + static_cast<uint64_t>(off_sudog_c_), &chan) && chan) object = chan;
+      }
+      uint64_t ret = 0;
+      tracee_.read_u64(regs.sp(), &ret);
+      pcs_.clear();
+      walk_stack(0, regs.bp(), g.u64(off_stack_hi_));
+      pcs_.insert(pcs_.begin(), ret - bias_);
+      pcs_.insert(pcs_.begin(), gopark_entry_);
+      if (pcs_.size() > static_cast<size_t>(stack_depth_)) pcs_.resize(static_cast<size_t>(stack_depth_));
+      replay::StackId stack = sink_.intern_stack(pcs_);
+      return emit(replay::Event::park(now, tid, g.u64(off_goid_), static_cast<uint32_t>(reason), object, stack));
+    }
+    case ProbeRole::kReady: {
+      uint64_t gp = reg_ready_gp_.read(regs);
+      if (!read_g(gp, &g)) break;
+      uint64_t waker_g = current_user_g(regs);
+      uint64_t waker = 0;
+      GView wg;
+      if (waker_g && read_g(waker_g, &wg)) waker = wg.u64(off_goid_);
+      return emit(replay::Event::ready(now, tid, g.u64(off_goid_), waker));
+    }
+    case ProbeRole::kInject: {
+      uint64_t list = reg_inject_list_.read(regs), head = 0;
+      if (list == 0 || !tracee_.read_u64(list, &head)) return Ok{};
+      return emit_list_ready(head, tid, now, 0);
+    }
+    case ProbeRole::kNetpoll:
+      // At netpoll's RET the gList (one word, its head) is in the first result register.
+      return emit_list_ready(reg_netpoll_result_.read(regs), tid, now, 0);
+    case ProbeRole::kExecute: {
+      // Every goroutine about to run; a ready for one we saw parked covers wake paths without a
+      // probe of their own. The replayer treats a ready of a runnable goroutine as a no-op.
+      uint64_t gp = reg_execute_gp_.read(regs);
+      if (!read_g(gp, &g)) break;
+      return emit(replay::Event::ready(now, tid, g.u64(off_goid_), 0));
+    }
+    case ProbeRole::kExit: {
+      if (!read_g(regs.g(), &g)) break;
+      live_--;
+      return emit(replay::Event::exit(now, tid, g.u64(off_goid_)));
+    }
+  }
+  stats_.read_failures++;
+  return Ok{};
+}
+
+Result<size_t> EventDecoder::snapshot_goroutines(uint64_t now) {
+  auto allgs = binary_.allgs_address();
+  if (!allgs) {
+    return make_error(fmt::format("cannot find runtime.allgs in {}", binary_.path()),
+                      "goroutines that existed before attach cannot be listed; record by launching instead");
+  }
+  uint64_t hdr[2];
+  if (!tracee_.read(*allgs + bias_, hdr, sizeof hdr)) {
+    return make_error("cannot read runtime.allgs from the target", "");
+  }
+  uint64_t len = std::min<uint64_t>(hdr[1], 10'000'000);
+  std::vector<uint64_t> ptrs(len);
+  if (len && !tracee_.read(hdr[0], ptrs.data(), len * 8)) {
+    return make_error("cannot read the runtime's goroutine list from the target", "");
+  }
+  size_t n = 0;
+  GView g;
+  for (uint64_t gaddr : ptrs) {
+    if (!read_g(gaddr, &g)) continue;
+    replay::GoState state = state_of(g.u32(off_status_));
+    uint64_t goid = g.u64(off_goid_);
+    if (state == replay::GoState::Dead || goid == 0) continue;
+    uint64_t parent = off_parent_ >= 0 ? g.u64(off_parent_) : 0;
+    replay::StackId stack = 0;
+    uint32_t reason = 0;
+    if (state == replay::GoState::Waiting) {
+      reason = g.u8(off_waitreason_);
+      stack = walk_stack(g.u64(off_sched_pc_), g.u64(off_sched_bp_), g.u64(off_stack_hi_));
+    }
+    live_++;
+    n++;
+    auto st = emit(replay::Event::preexisting(now, goid, parent, state, reason, g.u64(off_gopc_) - bias_,
+                                              g.u64(off_startpc_) - bias_, stack));
+    if (!st) return st.error();
+  }
+  return n;
+}
+
+}  // namespace gorepro::tracer

@@ -1,0 +1,88 @@
+// EventDecoder: turns a breakpoint hit at a probe (src/dwarf's Probe roles) into the events of
+// the shared model, by reading the runtime's own structures out of the stopped target — the g
+// being created, parked, readied or exiting, its goid, creation PC, wait reason and stack.
+// Offsets and argument registers come from the RuntimeLayout only. Also enumerates the
+// goroutines that already exist when attaching (runtime.allgs).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "dwarf/go_binary.h"
+#include "replay/event.h"
+#include "tracer/event_sink.h"
+#include "tracer/registers.h"
+#include "tracer/tracee.h"
+#include "util/result.h"
+
+namespace gorepro::tracer {
+
+enum class ProbeRole { kCreate, kPark, kReady, kInject, kNetpoll, kExecute, kExit };
+std::optional<ProbeRole> probe_role(const std::string& name);
+
+struct DecoderStats {
+  uint64_t hits = 0;
+  uint64_t events = 0;
+  uint64_t read_failures = 0;  // memory that could not be read: an event was dropped
+};
+
+class EventDecoder {
+ public:
+  // Resolves every offset and register it needs up front; an error names what is missing.
+  static Result<EventDecoder> make(const GoBinary& binary, const Tracee& tracee, EventSink& sink, int stack_depth);
+
+  // Decodes one hit into zero or more events and emits them.
+  Status on_hit(ProbeRole role, const Stop& stop, uint64_t now_ns);
+  // Emits a preexisting event for every live goroutine in runtime.allgs (all threads stopped).
+  Result<size_t> snapshot_goroutines(uint64_t now_ns);
+
+  const DecoderStats& stats() const { return stats_; }
+  // Goroutines created minus exited (plus preexisting), as seen so far.
+  int64_t live() const { return live_; }
+  // Goroutines created so far per creation PC (a new entry only for a PC not seen before).
+  const std::unordered_map<uint64_t, uint64_t>& creates_by_gopc() const { return creates_by_gopc_; }
+
+ private:
+  // A g read in one process_vm_readv, decoded on demand.
+  struct GView {
+    uint8_t bytes[512];
+    uint64_t u64(int64_t off) const;
+    uint32_t u32(int64_t off) const;
+    uint8_t u8(int64_t off) const;
+  };
+  EventDecoder(const GoBinary& b, const Tracee& t, EventSink& s) : binary_(b), tracee_(t), sink_(s) {}
+  bool read_g(uint64_t addr, GView* g) const;
+  // The goroutine running on the stopped thread: R14's g, or m.curg when R14 is a g0.
+  uint64_t current_user_g(const Registers& regs) const;
+  // Frame-pointer walk: first_pc, then return addresses from the frame at bp.
+  replay::StackId walk_stack(uint64_t first_pc, uint64_t bp, uint64_t stack_hi);
+  replay::GoState state_of(uint32_t atomicstatus) const;
+  Status emit(const replay::Event& e);
+  Status emit_list_ready(uint64_t head, uint32_t tid, uint64_t now, uint64_t waker);
+
+  const GoBinary& binary_;
+  const Tracee& tracee_;
+  EventSink& sink_;
+  int stack_depth_ = 32;
+  DecoderStats stats_;
+  int64_t live_ = 0;
+  std::unordered_map<uint64_t, uint64_t> creates_by_gopc_;
+  // From the layout:
+  int64_t off_goid_ = 0, off_gopc_ = 0, off_startpc_ = 0, off_status_ = 0, off_waitreason_ = 0;
+  int64_t off_parent_ = -1, off_sched_sp_ = 0, off_sched_pc_ = 0, off_sched_bp_ = 0, off_schedlink_ = 0;
+  int64_t off_m_ = 0, off_stack_hi_ = 0, off_waiting_ = 0;
+  int64_t off_m_g0_ = 0, off_m_curg_ = 0, off_sudog_c_ = 0;
+  size_t g_read_size_ = 0;
+  RegisterRef reg_create_result_, reg_park_reason_, reg_park_lock_, reg_ready_gp_, reg_inject_list_,
+      reg_netpoll_result_, reg_execute_gp_;
+  uint64_t gopark_entry_ = 0;  // link-time
+  uint64_t bias_ = 0;          // run-time minus link-time addresses (PIE); events carry link-time PCs
+  uint32_t st_idle_ = 0, st_runnable_ = 1, st_running_ = 2, st_syscall_ = 3, st_waiting_ = 4, st_dead_ = 6,
+           st_preempted_ = 9, st_scan_ = 0x1000;
+  std::vector<uint64_t> pcs_;  // reused stack buffer: no allocation per hit
+};
+
+}  // namespace gorepro::tracer

@@ -1,0 +1,39 @@
+// Registers: a stopped thread's general-purpose registers, addressable by the names the
+// DWARF/ABI layer uses ("RAX", "R14"), so argument registers are never hard-coded here.
+#pragma once
+
+#include <sys/user.h>
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace gorepro::tracer {
+
+struct Registers {
+  user_regs_struct r{};
+
+  uint64_t pc() const { return r.rip; }
+  uint64_t sp() const { return r.rsp; }
+  uint64_t bp() const { return r.rbp; }
+  uint64_t g() const { return r.r14; }  // Go's ABIInternal keeps the current g in R14
+
+  // Pointer to the named 64-bit register, or null for an unknown name.
+  unsigned long long* slot(std::string_view name);
+  std::optional<uint64_t> get(std::string_view name) const;
+};
+
+// Resolves a register name once (at setup) to its slot offset, so the per-hit path does no
+// string comparison.
+class RegisterRef {
+ public:
+  RegisterRef() = default;
+  static std::optional<RegisterRef> named(std::string_view name);
+  uint64_t read(const Registers& regs) const;
+  bool valid() const { return offset_ >= 0; }
+
+ private:
+  long offset_ = -1;  // byte offset in user_regs_struct
+};
+
+}  // namespace gorepro::tracer

@@ -1,0 +1,477 @@
+#include "tracer/tracee.h"
+
+#include <dirent.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/ptrace.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include <fmt/format.h>
+
+namespace gorepro::tracer {
+
+namespace {
+
+constexpr long kSeizeOptions = PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC;
+
+std::vector<pid_t> list_tasks(pid_t pid) {
+  std::vector<pid_t> out;
+  DIR* d = opendir(fmt::format("/proc/{}/task", pid).c_str());
+  if (!d) return out;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] >= '0' && e->d_name[0] <= '9') out.push_back(static_cast<pid_t>(std::atoi(e->d_name)));
+  }
+  closedir(d);
+  return out;
+}
+
+bool is_group_stop_signal(int sig) {
+  return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+}
+
+}  // namespace
+
+pid_t tracer_of(pid_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/status", pid));
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("TracerPid:", 0) == 0) return static_cast<pid_t>(std::atoi(line.c_str() + 10));
+  }
+  return 0;
+}
+
+std::string process_name(pid_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/comm", pid));
+  std::string name;
+  std::getline(in, name);
+  return name;
+}
+
+Result<std::unique_ptr<Tracee>> Tracee::launch(const std::string& path, const std::vector<std::string>& argv) {
+  int go_pipe[2], err_pipe[2];
+  if (pipe2(go_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
+    return make_error(fmt::format("cannot create a pipe: {}", std::strerror(errno)), "");
+  }
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid < 0) return make_error(fmt::format("cannot fork: {}", std::strerror(errno)), "");
+  if (pid == 0) {
+    // Wait until the parent has seized us, so the exec is the first thing it sees.
+    close(go_pipe[1]);
+    char c;
+    while (::read(go_pipe[0], &c, 1) < 0 && errno == EINTR) {
+    }
+    execv(path.c_str(), args.data());
+    int e = errno;
+    (void)!write(err_pipe[1], &e, sizeof e);
+    _exit(127);
+  }
+  close(go_pipe[0]);
+  close(err_pipe[1]);
+  std::unique_ptr<Tracee> t(new Tracee());
+  t->pid_ = pid;
+  t->launched_ = true;
+  if (ptrace(PTRACE_SEIZE, pid, nullptr, kSeizeOptions | PTRACE_O_EXITKILL) != 0) {
+    int e = errno;
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    close(go_pipe[1]);
+    close(err_pipe[0]);
+    return make_error(fmt::format("cannot trace the new process: {}", std::strerror(e)),
+                      "ptrace is not permitted here; check /proc/sys/kernel/yama/ptrace_scope or run as root");
+  }
+  (void)!write(go_pipe[1], "g", 1);
+  close(go_pipe[1]);
+  t->threads_[pid] = Thread{};
+  while (true) {
+    int status = 0;
+    if (waitpid(pid, &status, __WALL) < 0) {
+      if (errno == EINTR) continue;
+      close(err_pipe[0]);
+      return make_error(fmt::format("lost the new process: {}", std::strerror(errno)), "");
+    }
+    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+      int e = 0;
+      bool got = ::read(err_pipe[0], &e, sizeof e) == sizeof e;
+      close(err_pipe[0]);
+      t->alive_ = false;
+      return make_error(got ? fmt::format("cannot run {}: {}", path, std::strerror(e))
+                            : fmt::format("{} exited before it started", path),
+                        "check the program path and its permissions");
+    }
+    if (WIFSTOPPED(status) && (status >> 16) == PTRACE_EVENT_EXEC) break;
+    if (WIFSTOPPED(status) && (status >> 16) == 0) {
+      ptrace(PTRACE_CONT, pid, nullptr, WSTOPSIG(status));  // a signal before exec: pass it on
+    } else {
+      ptrace(PTRACE_CONT, pid, nullptr, 0);
+    }
+  }
+  close(err_pipe[0]);
+  t->threads_[pid].stopped = true;
+  t->read_entry_address();
+  return t;
+}
+
+Result<std::unique_ptr<Tracee>> Tracee::attach(pid_t pid) {
+  if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH)) {
+    return make_error(fmt::format("no process with pid {}", pid), "check the pid with `ps` or `pgrep`");
+  }
+  std::unique_ptr<Tracee> t(new Tracee());
+  t->pid_ = pid;
+  // Threads can be created while we attach: list until a pass finds no new one.
+  for (bool found_new = true; found_new;) {
+    found_new = false;
+    for (pid_t tid : list_tasks(pid)) {
+      if (t->threads_.count(tid)) continue;
+      if (ptrace(PTRACE_SEIZE, tid, nullptr, kSeizeOptions) != 0) {
+        int e = errno;
+        if (e == ESRCH) continue;  // the thread exited meanwhile
+        if (t->threads_.empty()) {
+          if (e == EPERM) {
+            pid_t other = tracer_of(pid);
+            if (other > 0) {
+              return make_error(fmt::format("pid {} is already traced by pid {} ({})", pid, other, process_name(other)),
+                                "detach that debugger or tracer first; a process can have only one");
+            }
+            return make_error(fmt::format("not permitted to trace pid {}", pid),
+                              "run gorepro as root or as the process's user, and check "
+                              "/proc/sys/kernel/yama/ptrace_scope (0 allows attaching)");
+          }
+          return make_error(fmt::format("cannot attach to pid {}: {}", pid, std::strerror(e)), "");
+        }
+        (void)t->detach();  // let go of the threads seized so far
+        return make_error(fmt::format("cannot attach to thread {} of pid {}: {}", tid, pid, std::strerror(e)), "");
+      }
+      ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr);
+      t->threads_[tid] = Thread{};
+      found_new = true;
+    }
+  }
+  // Wait until every thread reports its stop.
+  auto all_stopped = [&] {
+    for (auto& [tid, th] : t->threads_) {
+      if (!th.stopped) return false;
+    }
+    return true;
+  };
+  while (!all_stopped()) {
+    int status = 0;
+    pid_t tid = waitpid(-1, &status, __WALL);
+    if (tid < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+      t->threads_.erase(tid);
+      if (tid == pid) {
+        t->alive_ = false;
+        return make_error(fmt::format("pid {} exited while gorepro attached", pid), "");
+      }
+      continue;
+    }
+    Thread& th = t->threads_[tid];
+    th.stopped = true;
+    int event = status >> 16;
+    if (event == PTRACE_EVENT_CLONE) {
+      unsigned long child = 0;
+      ptrace(PTRACE_GETEVENTMSG, tid, nullptr, &child);
+      t->threads_.try_emplace(static_cast<pid_t>(child));
+    } else if (event == 0) {
+      th.pending_signal = WSTOPSIG(status);  // a signal on its way in: deliver it on resume
+    }
+  }
+  t->read_entry_address();
+  return t;
+}
+
+Tracee::~Tracee() { (void)detach(); }
+
+void Tracee::read_entry_address() {
+  std::ifstream in(fmt::format("/proc/{}/auxv", pid_), std::ios::binary);
+  Elf64_auxv_t aux;
+  while (in.read(reinterpret_cast<char*>(&aux), sizeof aux)) {
+    if (aux.a_type == AT_ENTRY) {
+      entry_address_ = aux.a_un.a_val;
+      return;
+    }
+    if (aux.a_type == AT_NULL) break;
+  }
+}
+
+bool Tracee::read(uint64_t addr, void* buf, size_t len) const {
+  iovec local{buf, len};
+  iovec remote{reinterpret_cast<void*>(addr), len};
+  return process_vm_readv(pid_, &local, 1, &remote, 1, 0) == static_cast<ssize_t>(len);
+}
+
+std::optional<uint8_t> Tracee::peek_byte(uint64_t addr) {
+  // Any stopped thread of the process can be used for PEEK/POKE.
+  for (auto& [tid, th] : threads_) {
+    if (!th.stopped) continue;
+    errno = 0;
+    long word = ptrace(PTRACE_PEEKDATA, tid, reinterpret_cast<void*>(addr), nullptr);
+    if (errno != 0) return std::nullopt;
+    return static_cast<uint8_t>(word & 0xff);
+  }
+  return std::nullopt;
+}
+
+Status Tracee::poke_byte(uint64_t addr, uint8_t value) {
+  for (auto& [tid, th] : threads_) {
+    if (!th.stopped) continue;
+    errno = 0;
+    long word = ptrace(PTRACE_PEEKDATA, tid, reinterpret_cast<void*>(addr), nullptr);
+    if (errno != 0) break;
+    word = (word & ~0xffL) | value;
+    if (ptrace(PTRACE_POKEDATA, tid, reinterpret_cast<void*>(addr), reinterpret_cast<void*>(word)) != 0) break;
+    return Ok{};
+  }
+  return make_error(fmt::format("cannot write to the target's code at {:#x}: {}", addr, std::strerror(errno)), "");
+}
+
+Status Tracee::insert_breakpoint(uint64_t address, int id) {
+  if (breakpoints_.count(address)) return Ok{};
+  uint8_t code[16];
+  if (!read(address, code, sizeof code)) {
+    return make_error(fmt::format("cannot read the target's code at {:#x}", address),
+                      "the binary on disk may differ from the running one");
+  }
+  auto original = peek_byte(address);
+  if (!original) return make_error(fmt::format("cannot read the target's code at {:#x}", address), "");
+  Breakpoint bp;
+  bp.address = address;
+  bp.original = *original;
+  bp.id = id;
+  bp.emulator = InstructionEmulator::decode(code, address);
+  auto st = poke_byte(address, 0xcc);
+  if (!st) return st;
+  breakpoints_[address] = std::move(bp);
+  return Ok{};
+}
+
+void Tracee::cont(pid_t tid, int sig) {
+  auto it = threads_.find(tid);
+  if (ptrace(PTRACE_CONT, tid, nullptr, sig) != 0 && errno == ESRCH) {
+    // The thread died while stopped (e.g. the process is exiting); its exit is reported later.
+  }
+  if (it != threads_.end()) {
+    it->second.stopped = false;
+    it->second.pending_signal = 0;
+    it->second.at_breakpoint = false;
+  }
+}
+
+void Tracee::resume_all() {
+  for (auto& [tid, th] : threads_) {
+    if (th.stopped) cont(tid, th.pending_signal);
+  }
+}
+
+bool Tracee::handle_internal(pid_t tid, int status, Stop* out) {
+  if (WIFEXITED(status) || WIFSIGNALED(status)) {
+    threads_.erase(tid);
+    if (tid != pid_) return true;
+    alive_ = false;
+    out->kind = Stop::Kind::kExited;
+    out->tid = tid;
+    if (WIFEXITED(status)) {
+      out->exit_status = WEXITSTATUS(status);
+    } else {
+      out->signal = WTERMSIG(status);
+      out->exit_status = 128 + out->signal;
+    }
+    return false;
+  }
+  if (!WIFSTOPPED(status)) return true;
+  Thread& th = threads_[tid];
+  th.stopped = true;
+  int sig = WSTOPSIG(status);
+  int event = status >> 16;
+  switch (event) {
+    case PTRACE_EVENT_CLONE: {
+      unsigned long child = 0;
+      ptrace(PTRACE_GETEVENTMSG, tid, nullptr, &child);
+      threads_.try_emplace(static_cast<pid_t>(child));
+      cont(tid, 0);
+      return true;
+    }
+    case PTRACE_EVENT_EXEC:
+      out->kind = Stop::Kind::kExec;
+      out->tid = tid;
+      return false;
+    case PTRACE_EVENT_STOP:
+      if (is_group_stop_signal(sig)) {
+        // Group-stop: keep the thread stopped until SIGCONT, as without a tracer.
+        ptrace(PTRACE_LISTEN, tid, nullptr, nullptr);
+        th.stopped = false;
+      } else {
+        cont(tid, 0);  // a new thread's first stop, or a stale interrupt
+      }
+      return true;
+    default:
+      break;
+  }
+  if (sig == SIGTRAP) {
+    siginfo_t si;
+    if (ptrace(PTRACE_GETSIGINFO, tid, nullptr, &si) == 0 && si.si_code == SI_KERNEL) {
+      Registers regs;
+      if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs.r) == 0) {
+        auto it = breakpoints_.find(regs.r.rip - 1);
+        if (it != breakpoints_.end()) {
+          regs.r.rip -= 1;
+          th.at_breakpoint = true;
+          out->kind = Stop::Kind::kBreakpoint;
+          out->tid = tid;
+          out->id = it->second.id;
+          out->regs = regs;
+          return false;
+        }
+      }
+    }
+  }
+  cont(tid, sig);  // every other signal reaches the target unchanged
+  return true;
+}
+
+Stop Tracee::wait() {
+  Stop s;
+  while (true) {
+    int status = 0;
+    pid_t tid = waitpid(-1, &status, __WALL);
+    if (tid < 0) {
+      if (errno == EINTR) {
+        s.kind = Stop::Kind::kInterrupted;
+        return s;
+      }
+      alive_ = false;  // ECHILD: nothing left to wait for
+      s.kind = Stop::Kind::kExited;
+      return s;
+    }
+    if (!handle_internal(tid, status, &s)) return s;
+  }
+}
+
+Status Tracee::step_over_unemulated(pid_t tid, Registers& regs, const Breakpoint& bp) {
+  // Lift the breakpoint for one single-step. Another thread passing here meanwhile is not seen:
+  // only instructions the emulator does not know take this path.
+  if (auto st = poke_byte(bp.address, bp.original); !st) return st;
+  ptrace(PTRACE_SETREGS, tid, nullptr, &regs.r);
+  ptrace(PTRACE_SINGLESTEP, tid, nullptr, 0);
+  int status = 0;
+  while (waitpid(tid, &status, __WALL) < 0 && errno == EINTR) {
+  }
+  Status st = poke_byte(bp.address, 0xcc);
+  if (WIFSTOPPED(status) && WSTOPSIG(status) != SIGTRAP) {
+    cont(tid, WSTOPSIG(status));
+  } else if (WIFSTOPPED(status)) {
+    cont(tid, 0);
+  } else {
+    Stop ignored;
+    handle_internal(tid, status, &ignored);
+  }
+  return st;
+}
+
+Status Tracee::resume_from_breakpoint(const Stop& stop) {
+  auto it = breakpoints_.find(stop.regs.r.rip);
+  GOREPRO_CHECK(it != breakpoints_.end(), "resume_from_breakpoint without a breakpoint");
+  const Breakpoint& bp = it->second;
+  Registers regs = stop.regs;
+  auto read_word = [this](uint64_t addr, uint64_t* out) { return read_u64(addr, out); };
+  if (bp.emulator.supported() && bp.emulator.apply(regs, read_word)) {
+    if (ptrace(PTRACE_SETREGS, stop.tid, nullptr, &regs.r) != 0) {
+      threads_.erase(stop.tid);  // died while stopped
+      return Ok{};
+    }
+    cont(stop.tid, 0);
+    return Ok{};
+  }
+  threads_[stop.tid].at_breakpoint = false;
+  return step_over_unemulated(stop.tid, regs, bp);
+}
+
+Status Tracee::detach() {
+  if (detached_ || !alive_) {
+    detached_ = true;
+    return Ok{};
+  }
+  detached_ = true;
+  // 1. Stop every running thread.
+  for (auto& [tid, th] : threads_) {
+    if (!th.stopped) ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr);
+  }
+  auto all_stopped = [&] {
+    for (auto& [tid, th] : threads_) {
+      if (!th.stopped) return false;
+    }
+    return true;
+  };
+  while (!all_stopped()) {
+    int status = 0;
+    pid_t tid = waitpid(-1, &status, __WALL);
+    if (tid < 0) {
+      if (errno == EINTR) continue;
+      alive_ = false;
+      return Ok{};
+    }
+    if (WIFEXITED(status) || WIFSIGNALED(status)) {
+      threads_.erase(tid);
+      if (tid == pid_) {
+        alive_ = false;
+        return Ok{};
+      }
+      continue;
+    }
+    Thread& th = threads_[tid];
+    th.stopped = true;
+    int event = status >> 16;
+    int sig = WSTOPSIG(status);
+    if (event == PTRACE_EVENT_CLONE) {
+      unsigned long child = 0;
+      ptrace(PTRACE_GETEVENTMSG, tid, nullptr, &child);
+      threads_.try_emplace(static_cast<pid_t>(child));  // it reports its own first stop
+    } else if (event == 0 && sig == SIGTRAP) {
+      siginfo_t si;
+      Registers regs;
+      if (ptrace(PTRACE_GETSIGINFO, tid, nullptr, &si) == 0 && si.si_code == SI_KERNEL &&
+          ptrace(PTRACE_GETREGS, tid, nullptr, &regs.r) == 0 && breakpoints_.count(regs.r.rip - 1)) {
+        th.at_breakpoint = true;  // our trap: rewound below, never delivered
+      } else {
+        th.pending_signal = sig;
+      }
+    } else if (event == 0) {
+      th.pending_signal = sig;
+    }
+  }
+  // 2. Put back every original byte.
+  Status result = Ok{};
+  for (auto& [addr, bp] : breakpoints_) {
+    if (auto st = poke_byte(addr, bp.original); !st && result) result = st;
+  }
+  // 3. Threads stopped on an int3 re-execute the original instruction.
+  for (auto& [tid, th] : threads_) {
+    if (!th.at_breakpoint) continue;
+    Registers regs;
+    if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs.r) == 0 && breakpoints_.count(regs.r.rip - 1)) {
+      regs.r.rip -= 1;
+      ptrace(PTRACE_SETREGS, tid, nullptr, &regs.r);
+    }
+  }
+  breakpoints_.clear();
+  // 4. Let go, handing over any signal that was on its way in.
+  for (auto& [tid, th] : threads_) {
+    ptrace(PTRACE_DETACH, tid, nullptr, th.pending_signal);
+  }
+  threads_.clear();
+  return result;
+}
+
+}  // namespace gorepro::tracer

@@ -1,0 +1,113 @@
+// Tracee: one traced process and all of its threads under ptrace — launch or attach, follow new
+// threads, int3 breakpoints resumed by emulating the displaced instruction, signals delivered
+// unchanged, group-stops kept (PTRACE_LISTEN), and a detach that restores every original byte
+// on every path. All ptrace calls happen on the thread that created the Tracee.
+//
+// Invariants: a breakpoint's int3 stays in memory from insert until detach (never lifted to step
+// over it, unless its instruction cannot be emulated); every thread we know of is seized; the
+// target receives exactly the signals it would have received without us.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tracer/emulator.h"
+#include "tracer/registers.h"
+#include "util/result.h"
+
+namespace gorepro::tracer {
+
+struct Breakpoint {
+  uint64_t address = 0;
+  uint8_t original = 0;
+  int id = 0;  // the caller's probe index
+  InstructionEmulator emulator;
+};
+
+// What wait() reports to the caller. Everything else (new threads, signals to pass on,
+// group-stops) is handled inside.
+struct Stop {
+  enum class Kind {
+    kBreakpoint,   // tid hit breakpoint `id`; regs.rip is the breakpoint address
+    kExited,       // the process exited (status) or was killed (signal)
+    kExec,         // the process called exec: the image we probed is gone
+    kInterrupted,  // wait was interrupted by a signal to gorepro (EINTR): check your flags
+  };
+  Kind kind = Kind::kInterrupted;
+  pid_t tid = 0;
+  int id = -1;
+  Registers regs;
+  int exit_status = 0;  // kExited: exit code, or 128 + signal
+  int signal = 0;       // kExited by signal: which
+};
+
+class Tracee {
+ public:
+  // Starts argv[0] (path already resolved) with the environment given, stopped right after its
+  // exec, before any of its code ran. The child is killed if gorepro dies (PTRACE_O_EXITKILL).
+  static Result<std::unique_ptr<Tracee>> launch(const std::string& path, const std::vector<std::string>& argv);
+  // Seizes every thread of pid and stops them all.
+  static Result<std::unique_ptr<Tracee>> attach(pid_t pid);
+  ~Tracee();
+
+  pid_t pid() const { return pid_; }
+  size_t thread_count() const { return threads_.size(); }
+  // The program's entry point in memory (AT_ENTRY); minus the ELF entry it gives the load
+  // bias of a PIE binary (0 for ET_EXEC).
+  uint64_t entry_address() const { return entry_address_; }
+
+  // Memory of the tracee: one process_vm_readv per call.
+  bool read(uint64_t addr, void* buf, size_t len) const;
+  bool read_u64(uint64_t addr, uint64_t* out) const { return read(addr, out, 8); }
+
+  // Requires every thread stopped (after launch/attach, before the first wait()).
+  Status insert_breakpoint(uint64_t address, int id);
+  // Lets every thread run (after setup).
+  void resume_all();
+  // Blocks until something the caller must handle happens.
+  Stop wait();
+  // Continues a thread stopped at a breakpoint, executing the displaced instruction.
+  Status resume_from_breakpoint(const Stop& stop);
+
+  // Stops every thread, restores every original byte, detaches; the target runs on as if never
+  // traced. Safe to call more than once and after the process is gone.
+  Status detach();
+  bool alive() const { return alive_; }
+
+ private:
+  struct Thread {
+    bool stopped = false;       // in a ptrace-stop we have not resumed yet
+    int pending_signal = 0;     // to deliver when resumed / detached
+    bool at_breakpoint = false; // stopped on our int3, rip not yet rewound
+  };
+  Tracee() = default;
+  Status poke_byte(uint64_t addr, uint8_t value);
+  std::optional<uint8_t> peek_byte(uint64_t addr);
+  void cont(pid_t tid, int sig);
+  Status step_over_unemulated(pid_t tid, Registers& regs, const Breakpoint& bp);
+  // Handles a stop internally when it needs no caller action; returns true if handled.
+  bool handle_internal(pid_t tid, int status, Stop* out);
+  void read_entry_address();
+
+  pid_t pid_ = 0;
+  bool launched_ = false;
+  bool alive_ = true;
+  bool detached_ = false;
+  uint64_t entry_address_ = 0;
+  std::map<pid_t, Thread> threads_;
+  std::map<uint64_t, Breakpoint> breakpoints_;
+  std::set<pid_t> new_thread_pending_;  // clone reported, first stop not yet seen
+};
+
+// Which process is tracing pid (from /proc/PID/status), or 0.
+pid_t tracer_of(pid_t pid);
+std::string process_name(pid_t pid);
+
+}  // namespace gorepro::tracer
