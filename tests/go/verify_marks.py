@@ -27,8 +27,8 @@ import subprocess
 import sys
 import tempfile
 
-MARK = re.compile(r"//\s*want leak:(.*)$")
-MARK_BODY = re.compile(r"^\s*(\d+)\s+x\s+(\S.*?)\s*$")
+MARK = re.compile(r"//\s*want\s+leak\b(.*)$")  # any attempt at a mark, held to MARK_BODY
+MARK_BODY = re.compile(r"^:\s*(\d+)\s+x\s+(\S.*?)\s*$")
 GO_STMT = re.compile(r"(^|[^\w.])go\s+[\w(]")
 HEADER = re.compile(r"^goroutine (\d+)(?: gp=\S+ m=\S+(?: mp=\S+)?)? \[(.*)\]:$")
 CREATED = re.compile(r"^created by (\S+)(?: in goroutine \d+)?$")
@@ -56,6 +56,8 @@ def read_marks(source_dir):
             if not GO_STMT.search(text[: m.start()]):
                 sys.exit(f"{name}:{i}: the mark is not on the line of a go statement")
             reasons = [r.strip() for r in body.group(2).split("|")]
+            if not all(reasons):
+                sys.exit(f"{name}:{i}: empty wait reason in mark {text.strip()!r}")
             marks[(name, i)] = (int(body.group(1)), reasons)
     return marks, sources
 

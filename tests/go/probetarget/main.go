@@ -1,7 +1,7 @@
 // probetarget: steady goroutine traffic for the probe and early tracer tests — for about
 // 0.2 s, rounds of goroutines are created, parked on channels, woken and finished. With
-// -leak N it first leaks N goroutines parked in a channel receive (at the `// mark: leak`
-// line). It prints nothing; the exit state is settled (gosite.Settle) before main returns.
+// -leak N it first leaks N goroutines parked in a channel receive, at the line marked "leak".
+// It prints nothing; the exit state is settled (gosite.Settle) before main returns.
 package main
 
 import (

@@ -6,7 +6,7 @@
 //
 // frames lists the logical frames of that one physical frame, innermost first: one frame for
 // an ordinary function, the inlined callee and then its caller for a site inside an inlined
-// function. The test symbolizes pc-1 and compares; `// mark: NAME` gives the expected line.
+// function. The test symbolizes pc-1 and compares; a "mark: NAME" comment gives the line.
 package main
 
 import (

@@ -1,0 +1,131 @@
+#include "common/marks.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+namespace gorepro::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+const char kLeakForm[] = "'// want leak: N x REASON[|REASON...]'";
+
+// Calls f(line_number, text) for each line of source.
+template <class F>
+void for_each_line(std::string_view source, F f) {
+  int number = 0;
+  size_t start = 0;
+  while (start <= source.size()) {
+    size_t end = source.find('\n', start);
+    if (end == std::string_view::npos) end = source.size();
+    f(++number, std::string(source.substr(start, end - start)));
+    start = end + 1;
+  }
+}
+
+std::string trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return {};
+  size_t e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+[[noreturn]] void fail(const std::string& file, int line, const std::string& what) {
+  throw MarkError(file + ":" + std::to_string(line) + ": " + what);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw MarkError(path + ": cannot read");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+bool LeakMark::accepts(std::string_view reason) const {
+  return std::find(reasons.begin(), reasons.end(), reason) != reasons.end();
+}
+
+std::vector<LeakMark> parse_leak_marks(std::string_view source, const std::string& file) {
+  // Anything that looks like an attempt at a mark is held to the exact form, so a typo cannot
+  // silently turn ground truth into an ignored comment.
+  static const std::regex attempt(R"(//\s*want\s+leak\b(.*)$)");
+  static const std::regex form(R"(^:\s*(\d+)\s+x\s+(\S.*)$)");
+  static const std::regex go_statement(R"((^|[^\w.])go\s+[\w(])");
+  std::vector<LeakMark> marks;
+  for_each_line(source, [&](int number, const std::string& text) {
+    std::smatch m;
+    if (!std::regex_search(text, m, attempt)) return;
+    std::string code = text.substr(0, m.position(0));
+    std::string rest = trim(m[1].str());
+    std::smatch f;
+    if (!std::regex_match(rest, f, form)) {
+      fail(file, number, "malformed leak mark '" + trim(text.substr(m.position(0))) + "': expected " + kLeakForm);
+    }
+    LeakMark mark{file, number, 0, {}};
+    try {
+      mark.count = std::stoi(f[1].str());
+    } catch (const std::out_of_range&) {
+      mark.count = 0;
+    }
+    if (mark.count <= 0) fail(file, number, "leak mark count must be a positive number: " + f[1].str());
+    std::string alternatives = f[2].str();
+    for (size_t start = 0;;) {
+      size_t bar = alternatives.find('|', start);
+      std::string r = trim(alternatives.substr(start, bar == std::string::npos ? std::string::npos : bar - start));
+      if (r.empty()) fail(file, number, "empty wait reason in leak mark: expected " + std::string(kLeakForm));
+      mark.reasons.push_back(r);
+      if (bar == std::string::npos) break;
+      start = bar + 1;
+    }
+    if (!std::regex_search(code, go_statement)) {
+      fail(file, number, "leak mark is not on the line of a go statement");
+    }
+    marks.push_back(std::move(mark));
+  });
+  return marks;
+}
+
+std::vector<LeakMark> read_leak_marks(const std::string& go_source_dir) {
+  std::error_code ec;
+  fs::path dir = fs::absolute(go_source_dir, ec).lexically_normal();
+  if (ec || !fs::is_directory(dir, ec)) throw MarkError(go_source_dir + ": not a directory");
+  std::vector<fs::path> files;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir)) {
+    if (e.is_regular_file() && e.path().extension() == ".go") files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  std::vector<LeakMark> marks;
+  for (const fs::path& p : files) {
+    for (LeakMark& m : parse_leak_marks(read_file(p.string()), p.string())) marks.push_back(std::move(m));
+  }
+  return marks;
+}
+
+std::map<std::string, int> parse_marked_lines(std::string_view source, const std::string& file) {
+  static const std::regex attempt(R"(//\s*mark:(.*)$)");
+  static const std::regex name(R"([A-Za-z0-9_.\-]+)");
+  std::map<std::string, int> lines;
+  for_each_line(source, [&](int number, const std::string& text) {
+    std::smatch m;
+    if (!std::regex_search(text, m, attempt)) return;
+    std::string n = trim(m[1].str());
+    if (!std::regex_match(n, name)) {
+      fail(file, number, "malformed line mark '" + trim(m[0].str()) + "': expected '// mark: NAME' (letters, digits, _ . -)");
+    }
+    auto [it, inserted] = lines.emplace(n, number);
+    if (!inserted) fail(file, number, "line mark '" + n + "' already names line " + std::to_string(it->second));
+  });
+  return lines;
+}
+
+std::map<std::string, int> read_marked_lines(const std::string& file) {
+  return parse_marked_lines(read_file(file), file);
+}
+
+}  // namespace gorepro::testing

@@ -1,0 +1,50 @@
+// Ground truth that lives in Go sources, read the same way by every test:
+//
+//   go sender(ch) // want leak: 7 x chan send
+//   go update(i)  // want leak: 5 x semacquire|sync.Mutex.Lock
+//   return here() // mark: plain
+//
+// A leak mark sits on the line of a `go` statement and says how many goroutines created there
+// are still alive when main returns (N) and the wait reason they are parked in, spelled as in
+// the runtime's waitReasonStrings. Alternatives separated by `|` cover Go versions that name
+// the same wait differently; a check accepts any of them. A `// mark: NAME` names a line so a
+// test can find it without hard-coding its number. See examples/README.md.
+//
+// A malformed mark is a mistake in a test program, not an expected condition: the readers
+// throw MarkError naming file:line and the expected form, which fails the test that read it.
+#pragma once
+
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gorepro::testing {
+
+struct LeakMark {
+  std::string file;                  // absolute path of the .go file
+  int line = 0;                      // 1-based line of the go statement
+  int count = 0;                     // goroutines from it alive at exit, > 0
+  std::vector<std::string> reasons;  // accepted wait reasons, at least one
+
+  bool accepts(std::string_view reason) const;
+};
+
+class MarkError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The leak marks of one Go source text; `file` is used for LeakMark::file and in errors.
+std::vector<LeakMark> parse_leak_marks(std::string_view source, const std::string& file);
+
+// The leak marks of every .go file directly in `go_source_dir`, ordered by file, then line.
+// No marks is a valid answer (a program that leaks nothing).
+std::vector<LeakMark> read_leak_marks(const std::string& go_source_dir);
+
+// NAME → 1-based line for each `// mark: NAME` in a source text; a repeated NAME is an error.
+std::map<std::string, int> parse_marked_lines(std::string_view source, const std::string& file);
+std::map<std::string, int> read_marked_lines(const std::string& file);
+
+}  // namespace gorepro::testing
