@@ -8,7 +8,6 @@
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "replay/report_cli_options.h"
-#include "replay/trace_session.h"
 
 namespace gorepro::cli {
 
@@ -28,17 +27,8 @@ void add_check_command(CLI::App& app, int& exit_code) {
                   "Ignore goroutines with a function matching REGEX in their creation or block stack; repeatable");
   cmd->add_option("--junit", args->junit, "Also write the verdict as JUnit XML to FILE");
   cmd->callback([args, &exit_code] {
-    if (!args->common.finish()) {
-      exit_code = 2;
-      return;
-    }
-    std::vector<std::string> warnings;
-    auto report = replay::report_trace(args->common.trace, args->common.at, args->common.report, warnings);
-    for (const auto& w : warnings) fmt::print(stderr, "gorepro: warning: {}\n", w);
-    if (!report) {
-      exit_code = fail(report.error(), 2);
-      return;
-    }
+    auto report = args->common.run(exit_code);
+    if (!report) return;
     if (!args->junit.empty()) {
       std::ofstream out(args->junit, std::ios::trunc);
       out << replay::format_junit(*report, args->max_leaked);

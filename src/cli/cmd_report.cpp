@@ -4,10 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "replay/report_cli_options.h"
-#include "replay/trace_session.h"
 
 namespace gorepro::cli {
 
@@ -21,17 +19,8 @@ void add_report_command(CLI::App& app, int& exit_code) {
   args->common.add_to(*cmd);
   cmd->add_option("--format", args->format, "Output format")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
   cmd->callback([args, &exit_code] {
-    if (!args->common.finish()) {
-      exit_code = 2;
-      return;
-    }
-    std::vector<std::string> warnings;
-    auto report = replay::report_trace(args->common.trace, args->common.at, args->common.report, warnings);
-    for (const auto& w : warnings) fmt::print(stderr, "gorepro: warning: {}\n", w);
-    if (!report) {
-      exit_code = fail(report.error(), 2);
-      return;
-    }
+    auto report = args->common.run(exit_code);
+    if (!report) return;
     if (args->format == "json")
       fmt::print("{}\n", replay::report_to_json(*report).dump(2));
     else

@@ -3,12 +3,16 @@
 // here because src/replay owns those commands — it can move to src/cli.
 #pragma once
 
+#include <cstdio>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "replay/duration.h"
 #include "replay/leak_report.h"
+#include "replay/trace_session.h"
 
 namespace gorepro::cli {
 
@@ -25,6 +29,25 @@ struct TraceReportArgs {
     cmd.add_flag("--all", report.include_runtime, "Also show the runtime's own goroutines");
     cmd.add_option("--max-ids", report.max_ids, "Goroutine ids listed per group")->capture_default_str();
   }
+  // Builds the report the options ask for, printing warnings; on failure prints the error and
+  // sets exit_code to 2.
+  std::optional<replay::LeakReport> run(int& exit_code) {
+    if (!finish()) {
+      exit_code = 2;
+      return std::nullopt;
+    }
+    std::vector<std::string> warnings;
+    auto r = replay::report_trace(trace, at, report, warnings);
+    for (const auto& w : warnings) std::fprintf(stderr, "gorepro: warning: %s\n", w.c_str());
+    if (!r) {
+      std::fprintf(stderr, "gorepro: %s\n", r.error().message().c_str());
+      exit_code = 2;
+      return std::nullopt;
+    }
+    return std::move(*r);
+  }
+
+ private:
   // Converts the strings CLI11 cannot check by itself; false after printing a usage error.
   bool finish() {
     if (min_age.empty()) return true;
