@@ -36,9 +36,13 @@ class DwarfSymbolizer final : public Symbolizer {
     std::string name;
     uint64_t lo = 0, hi = 0;
     uint32_t inline_begin = 0, inline_end = 0;  // its slice of inline_ranges_
+    // DW_AT_trampoline: a compiler-generated wrapper. Go describes no inlined calls inside
+    // wrappers, and since Go 1.22 gives them no line rows either, where .gopclntab has both.
+    bool trampoline = false;
   };
   // Concrete (physical) functions in address order.
   const std::vector<Subprogram>& subprograms() const { return subprograms_; }
+  const Subprogram* subprogram_at(uint64_t pc) const;
 
  private:
   friend struct DwarfLoader;
@@ -57,7 +61,6 @@ class DwarfSymbolizer final : public Symbolizer {
     uint32_t call = 0;  // index into inlined_
   };
 
-  const Subprogram* subprogram_at(uint64_t pc) const;
   const LineRange* line_at(uint64_t pc) const;
 
   std::vector<std::string> files_;

@@ -168,27 +168,6 @@ TEST(Pclntab, GofuncOffsetFromDwarfAgreesWithSymtabAndScan) {
   }
 }
 
-// frames(pc-1) for a return address must be the runtime's own innermost frames.
-void expect_frames_match_runtime(const std::string& path, const Symbolizer& s) {
-  auto sites = testing::parse_sites(testing::run_and_capture(path));
-  ASSERT_FALSE(sites.empty()) << path << " printed no sites";
-  for (const auto& site : sites) {
-    SCOPED_TRACE(site.name);
-    auto got = s.frames(site.pc - 1);
-    ASSERT_FALSE(got.empty());
-    ASSERT_LE(got.size(), site.frames.size());
-    for (size_t i = 0; i < got.size(); i++) {
-      EXPECT_EQ(got[i].function, site.frames[i].function) << i;
-      EXPECT_EQ(got[i].file, site.frames[i].file) << i;
-      EXPECT_EQ(got[i].line, site.frames[i].line) << i;
-      EXPECT_EQ(got[i].inlined, i + 1 < got.size()) << i;
-    }
-    if (site.name.find("inline") != std::string::npos) {
-      EXPECT_GE(got.size(), 2u);
-    }
-  }
-}
-
 TEST(Pclntab, ExpandsInlinedFramesLikeTheGoRuntime) {
   for (const auto& v : built_go_versions()) {
     for (bool stripped : {false, true}) {
@@ -201,7 +180,7 @@ TEST(Pclntab, ExpandsInlinedFramesLikeTheGoRuntime) {
       auto t = load_pclntab(*elf, *gofunc);
       ASSERT_TRUE(t);
       EXPECT_TRUE(t->has_inline_tree());
-      expect_frames_match_runtime(path, *t);
+      testing::expect_frames_match_runtime(path, *t);
     }
   }
 }

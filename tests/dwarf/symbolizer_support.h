@@ -11,6 +11,7 @@
 #include <vector>
 
 #include <dwarf.h>
+#include <gtest/gtest.h>
 #include <libdwarf.h>
 
 #include "dwarf/symbolizer.h"
@@ -62,6 +63,28 @@ inline std::vector<RuntimeSite> parse_sites(const std::string& output) {
     sites.push_back(std::move(s));
   }
   return sites;
+}
+
+// frames(pc-1) for a return address must be the runtime's own frames for that physical frame.
+inline void expect_frames_match_runtime(const std::string& path, const Symbolizer& s) {
+  auto sites = parse_sites(run_and_capture(path));
+  ASSERT_FALSE(sites.empty()) << path << " printed no sites";
+  for (const auto& site : sites) {
+    SCOPED_TRACE(site.name);
+    auto got = s.frames(site.pc - 1);
+    ASSERT_FALSE(got.empty());
+    ASSERT_EQ(got.size(), site.frames.size());
+    for (size_t i = 0; i < got.size(); i++) {
+      EXPECT_EQ(got[i].function, site.frames[i].function) << i;
+      EXPECT_EQ(got[i].file, site.frames[i].file) << i;
+      EXPECT_EQ(got[i].line, site.frames[i].line) << i;
+      EXPECT_EQ(got[i].inlined, i + 1 < got.size()) << i;
+    }
+    EXPECT_EQ(s.function_name(site.pc - 1), got.back().function);
+    if (site.name.find("inline") != std::string::npos) {
+      EXPECT_GE(got.size(), 2u);
+    }
+  }
 }
 
 // Offset of field `member` in struct `type_name`, from the DWARF of the binary at path.
