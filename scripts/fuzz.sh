@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Fuzzes the trace reader (TraceReader::parse + Replayer + report) with libFuzzer under
 # ASan+UBSan for a bounded time, starting from a seed corpus written by TraceWriter.
-# Usage: scripts/fuzz.sh [SECONDS]   (default 60; needs clang)
+# Usage: scripts/fuzz.sh [SECONDS]   (default $FUZZ_SECONDS, else 60; needs clang)
 # Exits non-zero when the fuzzer finds a crash; the reproducer is left in build-fuzz/.
 set -euo pipefail
-seconds="${1:-60}"
+seconds="${1:-${FUZZ_SECONDS:-60}}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="$root/build-fuzz"
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DGOREPRO_GO_TESTS=OFF -DGOREPRO_SANITIZE=ON \

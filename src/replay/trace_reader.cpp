@@ -51,7 +51,10 @@ class TraceDecoder {
 
     switch (e.kind) {
       case EventKind::Create:
-        if (optional && !goid_delta(src, d.goid, e.other_goid)) return fail(why, "parent goid missing");
+        if (optional) {
+          if (!goid_delta(src, d.actor, e.other_goid)) return fail(why, "parent goid missing");
+          d.actor = e.other_goid;
+        }
         if (!goid_delta(src, d.created, e.goid)) return fail(why, "goid missing");
         if (!pc(src, r, defining, e.pc) || !pc(src, r, defining, e.start_pc))
           return fail(why, "bad PC reference");
@@ -71,7 +74,10 @@ class TraceDecoder {
         break;
       case EventKind::Ready:
         if (!goid_delta(src, d.goid, e.goid)) return fail(why, "goid missing");
-        if (optional && !goid_delta(src, e.goid, e.other_goid)) return fail(why, "waker missing");
+        if (optional) {
+          if (!goid_delta(src, d.actor, e.other_goid)) return fail(why, "waker missing");
+          d.actor = e.other_goid;
+        }
         d.goid = e.goid;
         break;
       case EventKind::Exit:

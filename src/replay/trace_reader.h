@@ -22,7 +22,7 @@ namespace gorepro::replay {
 class TraceReader {
   // Delta-decoding state; reset at every chunk start (chunks are self-contained).
   struct Deltas {
-    uint64_t time = 0, goid = 0, created = 0, object = 0;
+    uint64_t time = 0, goid = 0, created = 0, object = 0, actor = 0;
     uint32_t tid = 0;
   };
 

@@ -72,7 +72,7 @@ TraceWriter::~TraceWriter() {
 
 void TraceWriter::reset_deltas() {
   prev_time_ = chunk_base_time_;
-  prev_goid_ = prev_created_ = prev_object_ = 0;
+  prev_goid_ = prev_created_ = prev_object_ = prev_actor_ = 0;
   prev_tid_ = 0;
 }
 
@@ -152,7 +152,11 @@ Status TraceWriter::append(const Event& e) {
 
   switch (e.kind) {
     case EventKind::Create:
-      if (optional) sink.varint(zigzag_delta(e.other_goid, prev_goid_));
+      // Parents and wakers are a few spawner goroutines, so they delta well against each other.
+      if (optional) {
+        sink.varint(zigzag_delta(e.other_goid, prev_actor_));
+        prev_actor_ = e.other_goid;
+      }
       sink.varint(zigzag_delta(e.goid, prev_created_));
       encode_pc(e.pc);
       encode_pc(e.start_pc);
@@ -171,7 +175,10 @@ Status TraceWriter::append(const Event& e) {
       break;
     case EventKind::Ready:
       sink.varint(zigzag_delta(e.goid, prev_goid_));
-      if (optional) sink.varint(zigzag_delta(e.other_goid, e.goid));
+      if (optional) {
+        sink.varint(zigzag_delta(e.other_goid, prev_actor_));
+        prev_actor_ = e.other_goid;
+      }
       prev_goid_ = e.goid;
       break;
     case EventKind::Exit:

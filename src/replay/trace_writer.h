@@ -75,7 +75,7 @@ class TraceWriter {
   uint64_t chunk_first_seq_ = 0;
   uint64_t chunk_events_ = 0;
   uint64_t chunk_base_time_ = 0;
-  uint64_t prev_time_ = 0, prev_goid_ = 0, prev_created_ = 0, prev_object_ = 0;
+  uint64_t prev_time_ = 0, prev_goid_ = 0, prev_created_ = 0, prev_object_ = 0, prev_actor_ = 0;
   uint32_t prev_tid_ = 0;
 
   // Interning tables. Stacks live in one arena; the map goes from a hash to candidate ids.

@@ -226,8 +226,9 @@ TEST(TraceFormat, EveryBitFlipIsAnErrorNamingAByteOffset) {
       flipped[i] ^= static_cast<uint8_t>(1 << bit);
       auto r = TraceReader::parse(std::move(flipped), "flipped.gtr");
       ASSERT_FALSE(r.ok()) << "flip of bit " << bit << " at byte " << i << " went unnoticed";
-      if (i >= sizeof format::kMagic)
+      if (i >= sizeof format::kMagic) {
         EXPECT_NE(r.error().what.find("byte offset"), std::string::npos) << r.error().what;
+      }
     }
   }
 }
