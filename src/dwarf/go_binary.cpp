@@ -113,10 +113,23 @@ std::optional<FunctionRange> GoBinary::function(std::string_view name) const {
   if (const ElfSymbol* s = elf_->symbol(name); s && s->size > 0) {
     return FunctionRange{std::string(name), s->value, s->value + s->size};
   }
-  if (pclntab_) {
-    if (const auto* f = pclntab_->find(name)) return FunctionRange{f->name, f->entry, f->end};
+  if (!pclntab_) return std::nullopt;
+  const auto* f = pclntab_->find(name);
+  if (!f) return std::nullopt;
+  // Stripped binaries name an ABI wrapper like the function it wraps (runtime.goexit1.abi0 is
+  // "runtime.goexit1" in .gopclntab). A wrapper ends in a jump to the wrapped function's entry:
+  // follow it, so probes land in the function itself.
+  if (auto code = elf_->read(f->entry, f->end - f->entry)) {
+    if (auto insns = Disassembler::decode(*code, f->entry); insns && !insns->empty()) {
+      const Instruction& last = insns->back();
+      if (last.text.rfind("jmp 0x", 0) == 0) {
+        uint64_t target = std::stoull(last.text.substr(4), nullptr, 16);
+        const auto* g = pclntab_->function_at(target);
+        if (g && g != f && g->entry == target && g->name == f->name) f = g;
+      }
+    }
   }
-  return std::nullopt;
+  return FunctionRange{f->name, f->entry, f->end};
 }
 
 std::optional<uint64_t> GoBinary::global(std::string_view name) const {

@@ -128,7 +128,7 @@ TEST(GoBinary, WaitReasonsMatchRuntimeSources) {
     size_t end = src.find("\n}", start);
     std::string block = src.substr(start, end - start);
     std::set<std::string> expected;
-    std::regex entry(R"(waitReason\w+:\s*"([^"]*)")");
+    std::regex entry(R"re(waitReason\w+:\s*"([^"]*)")re");
     for (std::sregex_iterator it(block.begin(), block.end(), entry), e; it != e; ++it) {
       if (!(*it)[1].str().empty()) expected.insert((*it)[1]);
     }

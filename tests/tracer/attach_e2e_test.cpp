@@ -1,0 +1,181 @@
+// gorepro record --pid: attach to a running Go program that already leaked, record, detach —
+// the leak shows at its true creation site, and the program runs on exactly as untraced.
+#include <gtest/gtest.h>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "common/marks.h"
+#include "dwarf/elf_file.h"
+#include "support/go_programs.h"
+#include "support/run.h"
+
+namespace gorepro {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::go_program;
+using testing::run;
+
+// A program running in the background whose stdout the test reads line by line.
+class Background {
+ public:
+  explicit Background(const std::vector<std::string>& argv) {
+    int p[2];
+    EXPECT_EQ(pipe(p), 0);
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(p[1], 1);
+      close(p[0]);
+      close(p[1]);
+      std::vector<char*> args;
+      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      execv(args[0], args.data());
+      _exit(127);
+    }
+    close(p[1]);
+    out_ = fdopen(p[0], "r");
+  }
+  ~Background() {
+    if (pid_ > 0 && !waited_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+    if (out_) fclose(out_);
+  }
+  pid_t pid() const { return pid_; }
+  std::string read_line() {
+    char buf[4096];
+    if (!fgets(buf, sizeof buf, out_)) return "";
+    std::string s(buf);
+    seen_ += s;
+    return s;
+  }
+  // Reads the rest of stdout and the exit status.
+  int wait(std::string* rest) {
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, out_)) > 0) seen_.append(buf, n);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    waited_ = true;
+    *rest = seen_;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+
+ private:
+  pid_t pid_ = -1;
+  FILE* out_ = nullptr;
+  std::string seen_;
+  bool waited_ = false;
+};
+
+std::string text_bytes(pid_t pid, const std::string& binary) {
+  auto elf = ElfFile::open(binary);
+  EXPECT_TRUE(elf);
+  const ElfSection* text = (*elf)->section(".text");
+  std::string bytes(text->size, '\0');
+  int fd = open(fmt::format("/proc/{}/mem", pid).c_str(), O_RDONLY);
+  EXPECT_GE(fd, 0);
+  EXPECT_EQ(pread(fd, bytes.data(), bytes.size(), static_cast<off_t>(text->addr)), static_cast<ssize_t>(bytes.size()));
+  close(fd);
+  return bytes;
+}
+
+std::string without_pid_line(const std::string& out) {
+  std::string r;
+  std::istringstream in(out);
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("pid ", 0) != 0) r += line + "\n";
+  }
+  return r;
+}
+
+std::string temp_path(const std::string& name) {
+  fs::path dir = fs::temp_directory_path() / fmt::format("gorepro-attach-{}", getpid());
+  fs::create_directories(dir);
+  return (dir / name).string();
+}
+
+TEST(Attach, ReportsPreexistingLeakAtItsCreationSiteAndLeavesTargetUnaffected) {
+  auto marks = testing::read_leak_marks(testing::go_source_dir("tests/go/attachtarget"));
+  ASSERT_EQ(marks.size(), 1u);
+  for (const auto& v : testing::built_go_versions()) {
+    for (bool stripped : {false, true}) {
+      SCOPED_TRACE(v + (stripped ? " stripped" : ""));
+      std::string bin = go_program("attachtarget", v, stripped);
+      auto untraced = run({bin, "-work", "2s"});
+      ASSERT_EQ(untraced.exit_code, 0);
+
+      Background target({bin, "-work", "2s"});
+      ASSERT_EQ(target.read_line().rfind("pid ", 0), 0u);
+      ASSERT_EQ(target.read_line(), "ready\n");
+      std::string before = text_bytes(target.pid(), bin);
+      std::string trace = temp_path(fmt::format("attach-{}-{}.gtr", v, stripped));
+      auto rec = run({testing::gorepro_binary(), "record", "-q", "--pid", std::to_string(target.pid()),
+                      "--duration", "700ms", "-o", trace});
+      ASSERT_EQ(rec.exit_code, 0) << rec.err;
+      EXPECT_EQ(text_bytes(target.pid(), bin), before) << "code differs after detach";
+      std::string out;
+      EXPECT_EQ(target.wait(&out), 0);
+      EXPECT_EQ(without_pid_line(out), without_pid_line(untraced.out));
+
+      auto rep = run({testing::gorepro_binary(), "report", "--format", "json", trace});
+      ASSERT_EQ(rep.exit_code, 0) << rep.err;
+      auto j = nlohmann::json::parse(rep.out);
+      int alive = 0, pre = 0;
+      for (const auto& g : j["groups"]) {
+        if (g["creation_site"]["file"] == marks[0].file && g["creation_site"]["line"] == marks[0].line) {
+          alive += g["alive"].get<int>();
+          pre += g["preexisting"].get<int>();
+          EXPECT_TRUE(marks[0].accepts(g["wait_reason"].get<std::string>())) << g.dump();
+        }
+      }
+      EXPECT_EQ(alive, marks[0].count) << rep.out;
+      EXPECT_EQ(pre, marks[0].count) << rep.out;
+    }
+  }
+}
+
+TEST(Attach, SecondTracerIsToldWhoAlreadyTraces) {
+  std::string bin = go_program("attachtarget", testing::built_go_versions().back(), false);
+  Background target({bin, "-work", "3s"});
+  target.read_line();
+  target.read_line();
+  std::string pid = std::to_string(target.pid());
+  std::string first_trace = temp_path("first.gtr");
+  std::thread first([&] {
+    auto r = run({testing::gorepro_binary(), "record", "-q", "--pid", pid, "--duration", "1500ms", "-o", first_trace});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto second = run({testing::gorepro_binary(), "record", "-q", "--pid", pid, "--duration", "1s", "-o", temp_path("second.gtr")});
+  first.join();
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_NE(second.err.find("already traced by pid"), std::string::npos) << second.err;
+  EXPECT_NE(second.err.find("gorepro"), std::string::npos) << second.err;
+  std::string out;
+  EXPECT_EQ(target.wait(&out), 0);
+}
+
+TEST(Attach, NonGoProcessIsRefusedWithoutTouchingIt) {
+  Background sleeper({"/bin/sleep", "3"});
+  auto r = run({testing::gorepro_binary(), "record", "--pid", std::to_string(sleeper.pid()), "-o", temp_path("x.gtr")});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("not a Go binary"), std::string::npos) << r.err;
+  EXPECT_EQ(kill(sleeper.pid(), 0), 0);  // still running
+}
+
+}  // namespace
+}  // namespace gorepro

@@ -1,0 +1,189 @@
+// gorepro record + report over the examples, as a user runs them: every supported Go version,
+// plain and stripped. Expected leaks come from the `// want leak:` marks in the example sources
+// and creation counts from the `gorepro-count` lines the programs print — never from gorepro.
+#include <gtest/gtest.h>
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <regex>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "common/marks.h"
+#include "dwarf/go_binary.h"
+#include "replay/trace_reader.h"
+#include "support/go_programs.h"
+#include "support/run.h"
+
+namespace gorepro {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::go_program;
+using testing::run;
+
+std::string temp_trace(const std::string& name) {
+  fs::path dir = fs::temp_directory_path() / fmt::format("gorepro-e2e-{}", getpid());
+  fs::create_directories(dir);
+  return (dir / (name + ".gtr")).string();
+}
+
+std::vector<std::string> example_names() {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(testing::go_source_dir("examples"))) {
+    if (e.is_directory() && fs::exists(e.path() / "main.go")) out.push_back(e.path().filename().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// "gorepro-count main.go:12 8" lines: go statements executed per site.
+std::map<std::string, int> printed_counts(const std::string& out) {
+  std::map<std::string, int> counts;
+  std::regex re(R"(gorepro-count (\S+):(\d+) (\d+))");
+  for (std::sregex_iterator it(out.begin(), out.end(), re), e; it != e; ++it) {
+    counts[(*it)[1].str() + ":" + (*it)[2].str()] += std::stoi((*it)[3]);
+  }
+  return counts;
+}
+
+struct Case {
+  std::string example;
+  std::string version;
+  bool stripped;
+};
+
+std::string case_name(const ::testing::TestParamInfo<Case>& info) {
+  std::string v = info.param.version;
+  v.erase(std::remove(v.begin(), v.end(), '.'), v.end());
+  return info.param.example + "_go" + v + (info.param.stripped ? "_stripped" : "");
+}
+
+class RecordExample : public ::testing::TestWithParam<Case> {};
+
+TEST_P(RecordExample, ReportsExactlyTheMarkedLeaksAndCountsEveryGoStatement) {
+  const Case& c = GetParam();
+  const std::string binary = go_program(c.example, c.version, c.stripped);
+  const std::string trace = temp_trace(case_name({c, 0}));
+  auto rec = run({testing::gorepro_binary(), "record", "-q", "-o", trace, "--", binary});
+  ASSERT_EQ(rec.exit_code, 0) << rec.err;
+  auto marks = testing::read_leak_marks(testing::go_source_dir("examples/" + c.example));
+
+  auto rep = run({testing::gorepro_binary(), "report", "--format", "json", trace});
+  ASSERT_EQ(rep.exit_code, 0) << rep.err;
+  auto j = nlohmann::json::parse(rep.out);
+
+  // Every group belongs to a mark; per mark, the alive goroutines add up to its count.
+  std::map<std::pair<std::string, int>, int> alive_at;
+  for (const auto& g : j["groups"]) {
+    std::string file = g["creation_site"]["file"];
+    int line = g["creation_site"]["line"];
+    const testing::LeakMark* mark = nullptr;
+    for (const auto& m : marks) {
+      if (m.file == file && m.line == line) mark = &m;
+    }
+    ASSERT_NE(mark, nullptr) << "unexpected group " << g.dump();
+    EXPECT_EQ(g["state"], "waiting") << g.dump();
+    EXPECT_TRUE(mark->accepts(g["wait_reason"].get<std::string>())) << g.dump();
+    alive_at[{file, line}] += g["alive"].get<int>();
+  }
+  for (const auto& m : marks) {
+    EXPECT_EQ((alive_at[{m.file, m.line}]), m.count) << m.file << ":" << m.line;
+  }
+
+  // Creations per go statement, decoded from the trace and symbolized, equal what ran.
+  auto expected = printed_counts(rec.out);
+  ASSERT_FALSE(expected.empty()) << "the example printed no gorepro-count lines: " << rec.out;
+  auto reader = replay::TraceReader::open(trace);
+  ASSERT_TRUE(reader) << reader.error().message();
+  auto bin = GoBinary::open(binary);
+  ASSERT_TRUE(bin);
+  std::map<std::string, int> created;
+  replay::Event e;
+  for (auto cur = (*reader)->cursor(); cur.next(e);) {
+    if (e.kind != replay::EventKind::Create) continue;
+    auto frames = (*bin)->symbolizer().frames(e.pc - 1);
+    if (frames.empty() || frames[0].file.find(c.example) == std::string::npos) continue;
+    created[fs::path(frames[0].file).filename().string() + ":" + std::to_string(frames[0].line)]++;
+  }
+  EXPECT_EQ(created, expected);
+}
+
+std::vector<Case> all_cases() {
+  std::vector<Case> out;
+  for (const auto& ex : example_names()) {
+    for (const auto& v : testing::built_go_versions()) {
+      for (bool s : {false, true}) out.push_back({ex, v, s});
+    }
+  }
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Examples, RecordExample, ::testing::ValuesIn(all_cases()), case_name);
+
+TEST(Record, ControlExampleHasNoGroupAndCheckPasses) {
+  for (const auto& v : testing::built_go_versions()) {
+    std::string trace = temp_trace("noleak-check-" + v);
+    auto rec = run({testing::gorepro_binary(), "record", "-q", "-o", trace, "--", go_program("noleak", v, false)});
+    ASSERT_EQ(rec.exit_code, 0) << rec.err;
+    auto check = run({testing::gorepro_binary(), "check", trace});
+    EXPECT_EQ(check.exit_code, 0) << v << check.out << check.err;
+    std::string leaky = temp_trace("sendleak-check-" + v);
+    ASSERT_EQ(run({testing::gorepro_binary(), "record", "-q", "-o", leaky, "--", go_program("sendleak", v, false)}).exit_code, 0);
+    EXPECT_EQ(run({testing::gorepro_binary(), "check", leaky}).exit_code, 1) << v;
+  }
+}
+
+TEST(Record, ExitsWithTheProgramsStatusAndPassesOutputThrough) {
+  std::string v = testing::built_go_versions().back();
+  auto plain = run({go_program("sendleak", v, false)});
+  auto rec = run({testing::gorepro_binary(), "record", "-q", "-o", temp_trace("passthrough"), "--",
+                  go_program("sendleak", v, false)});
+  EXPECT_EQ(rec.exit_code, plain.exit_code);
+  EXPECT_EQ(rec.out, plain.out);
+  // A program that exits non-zero: `go` builds of sigtest exit 0, so use a failing flag.
+  auto bad = run({testing::gorepro_binary(), "record", "-q", "-o", temp_trace("badflag"), "--",
+                  go_program("attachtarget", v, false), "-no-such-flag"});
+  auto bad_plain = run({go_program("attachtarget", v, false), "-no-such-flag"});
+  EXPECT_NE(bad_plain.exit_code, 0);
+  EXPECT_EQ(bad.exit_code, bad_plain.exit_code);
+}
+
+TEST(Record, SignalDependentProgramBehavesAsUntraced) {
+  for (const auto& v : testing::built_go_versions()) {
+    auto plain = run({go_program("sigtest", v, false)});
+    ASSERT_EQ(plain.exit_code, 0) << plain.err;
+    auto traced = run({testing::gorepro_binary(), "record", "-q", "-o", temp_trace("sig" + v), "--",
+                       go_program("sigtest", v, false)});
+    EXPECT_EQ(traced.exit_code, 0) << v << traced.err;
+    EXPECT_EQ(traced.out, plain.out) << v;
+  }
+}
+
+// One line on stderr, "gorepro: " first, and the given exit code.
+void expect_one_line_error(const testing::RunResult& r, int code, const std::string& needle) {
+  EXPECT_EQ(r.exit_code, code) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_EQ(r.err.rfind("gorepro: ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find(needle), std::string::npos) << r.err;
+}
+
+TEST(RecordErrors, OneLineErrorsWithHints) {
+  std::string g = testing::gorepro_binary();
+  std::string go = go_program("sendleak", testing::built_go_versions().back(), false);
+  expect_one_line_error(run({g, "record", "--pid", "999999999"}), 1, "no process with pid");
+  expect_one_line_error(run({g, "record", "-o", temp_trace("ls"), "--", "/bin/true"}), 1, "not a Go binary");
+  expect_one_line_error(run({g, "record", "-o", "/nonexistent-dir/x.gtr", "--", go}), 1, "cannot write the trace file");
+  expect_one_line_error(run({g, "record", "--", "no-such-program-xyz"}), 1, "command not found");
+  expect_one_line_error(run({g, "record"}), 2, "nothing to record");
+  expect_one_line_error(run({g, "record", "--backend", "ebpf", "--", go}), 2, "not available");
+  expect_one_line_error(run({g, "record", "--duration", "soon", "--", go}), 2, "invalid --duration");
+}
+
+}  // namespace
+}  // namespace gorepro
