@@ -88,7 +88,7 @@ class GoBinary {
   mutable std::unique_ptr<Symbolizer> dwarf_symbolizer_;
 };
 
-// The probe roles and the functions behind them, in one place (see docs/probes.md for why).
+// The probe roles and the functions behind them, in one place (docs/probes.md says why).
 struct ProbeSpec {
   const char* role;
   const char* function;
