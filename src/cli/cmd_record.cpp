@@ -216,6 +216,10 @@ int run_record(const RecordCliOptions& o) {
     fmt::print(stderr, "gorepro: warning: {} probe hits could not be decoded (target memory unreadable)\n",
                r.stats.read_failures);
   }
+  if (r.unemulated_steps) {
+    fmt::print(stderr, "gorepro: warning: {} probe hits were stepped over with the breakpoint lifted; "
+               "hits on other threads at those instants may be missing\n", r.unemulated_steps);
+  }
   fmt::print(stderr, "gorepro: see the leaks with: gorepro report {}\n", out);
 
   int code = (closed && r.how != tracer::RecordOutcome::How::kSinkFailed) ? 0 : 1;

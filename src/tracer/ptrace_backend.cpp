@@ -160,6 +160,7 @@ Result<RecordOutcome> PtraceBackend::record(const GoBinary& binary, Tracee& trac
     }
   }
   outcome.stats = decoder->stats();
+  outcome.unemulated_steps = tracee.unemulated_steps();
   return outcome;
 }
 

@@ -46,6 +46,7 @@ struct RecordOutcome {
   std::string message;  // why it ended, when not by exit
   size_t preexisting = 0;
   DecoderStats stats;
+  uint64_t unemulated_steps = 0;  // see Tracee::unemulated_steps
   std::vector<std::string> probes;  // "role:function" actually set
 };
 

@@ -395,6 +395,7 @@ Status Tracee::resume_from_breakpoint(const Stop& stop) {
     return Ok{};
   }
   threads_[stop.tid].at_breakpoint = false;
+  unemulated_steps_++;
   return step_over_unemulated(stop.tid, regs, bp);
 }
 

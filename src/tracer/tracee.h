@@ -80,6 +80,9 @@ class Tracee {
   // traced. Safe to call more than once and after the process is gone.
   Status detach();
   bool alive() const { return alive_; }
+  // Hits resumed by a single-step with the breakpoint lifted (instruction not emulated): while
+  // lifted, another thread passing the same address is not seen.
+  uint64_t unemulated_steps() const { return unemulated_steps_; }
 
  private:
   struct Thread {
@@ -103,7 +106,7 @@ class Tracee {
   uint64_t entry_address_ = 0;
   std::map<pid_t, Thread> threads_;
   std::map<uint64_t, Breakpoint> breakpoints_;
-  std::set<pid_t> new_thread_pending_;  // clone reported, first stop not yet seen
+  uint64_t unemulated_steps_ = 0;
 };
 
 // Which process is tracing pid (from /proc/PID/status), or 0.

@@ -179,3 +179,70 @@ TEST(Attach, NonGoProcessIsRefusedWithoutTouchingIt) {
 
 }  // namespace
 }  // namespace gorepro
+
+namespace gorepro {
+namespace {
+
+// gorepro running in the background, so a test can signal it mid-recording.
+pid_t start_gorepro(const std::vector<std::string>& args) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    int devnull = open("/dev/null", O_RDWR);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    std::vector<std::string> argv = {testing::gorepro_binary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<char*> p;
+    for (auto& a : argv) p.push_back(a.data());
+    p.push_back(nullptr);
+    execv(p[0], p.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+int wait_status(pid_t pid) {
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+TEST(Attach, SigtermSigintAndSighupDetachAndTheTargetFinishesNormally) {
+  std::string v = testing::built_go_versions().back();
+  std::string bin = go_program("attachtarget", v, false);
+  auto untraced = run({bin, "-work", "1500ms"});
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
+    SCOPED_TRACE(strsignal(sig));
+    Background target({bin, "-work", "1500ms"});
+    target.read_line();
+    target.read_line();
+    std::string before = text_bytes(target.pid(), bin);
+    std::string trace = temp_path(fmt::format("sig{}.gtr", sig));
+    pid_t g = start_gorepro({"record", "-q", "--pid", std::to_string(target.pid()), "-o", trace});
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));
+    kill(g, sig);
+    EXPECT_EQ(wait_status(g), 0);
+    EXPECT_EQ(text_bytes(target.pid(), bin), before);
+    std::string out;
+    EXPECT_EQ(target.wait(&out), 0);
+    EXPECT_EQ(without_pid_line(out), without_pid_line(untraced.out));
+    EXPECT_EQ(run({testing::gorepro_binary(), "report", trace}).exit_code, 0);
+  }
+}
+
+TEST(Record, SignalSentToGoreproReachesTheLaunchedProgram) {
+  // The target's default SIGTERM action kills it; gorepro passes the signal on and reports the
+  // program's fate as its own exit status (128 + SIGTERM), and the trace is complete.
+  std::string bin = go_program("attachtarget", testing::built_go_versions().back(), false);
+  std::string trace = temp_path("launch-term.gtr");
+  pid_t g = start_gorepro({"record", "-q", "-o", trace, "--", bin, "-work", "5s"});
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  kill(g, SIGTERM);
+  EXPECT_EQ(wait_status(g), 128 + SIGTERM);
+  auto rep = run({testing::gorepro_binary(), "report", trace});
+  EXPECT_EQ(rep.exit_code, 0) << rep.err;
+  EXPECT_EQ(rep.err.find("warning"), std::string::npos) << rep.err;  // closed cleanly, not truncated
+}
+
+}  // namespace
+}  // namespace gorepro
