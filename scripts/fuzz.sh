@@ -8,7 +8,7 @@ seconds="${1:-${FUZZ_SECONDS:-60}}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="$root/build-fuzz"
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DGOREPRO_GO_TESTS=OFF -DGOREPRO_SANITIZE=ON \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link >/dev/null
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION" >/dev/null
 cmake --build "$build" --target trace_reader_fuzz replay_make_seed_corpus
 corpus="$build/fuzz-corpus"
 mkdir -p "$corpus"
