@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# Goroutine-churn benchmark: the cost of one traced runtime event under gorepro's ptrace
+# backend, side by side with gdb breakpoints (`silent; continue`) and bpftrace uprobes on the
+# same probe sites. See bench/README.md for what the columns mean and measured results.
+#
+# Usage: bench/churn.sh            (all configurations, RUNS rounds, interleaved)
+# Knobs (environment):
+#   N=100000        goroutines for native / gorepro / bpftrace
+#   GDB_N=5000      goroutines for gdb (about 0.5 ms per hit: keep the gdb run short)
+#   RUNS=3          rounds; every configuration runs once per round, the table shows medians
+#   GO=/usr/lib/go-1.23/bin/go     toolchain that builds bench/churn
+#   BUILD=<repo>/build             gorepro build tree (configured with Ninja if absent)
+#   GOREPRO=$BUILD/src/cli/gorepro gorepro binary (set it to skip the cmake build)
+#   SKIP="gdb bpftrace pinned"     configurations to leave out
+#   OUT=/tmp/gorepro-churn         scratch directory for traces and logs
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+N=${N:-100000}
+GDB_N=${GDB_N:-5000}
+RUNS=${RUNS:-3}
+GO=${GO:-/usr/lib/go-1.23/bin/go}
+BUILD=${BUILD:-$ROOT/build}
+SKIP=${SKIP:-}
+OUT=${OUT:-/tmp/gorepro-churn}
+mkdir -p "$OUT"
+
+skipped() { [[ " $SKIP " == *" $1 "* ]]; }
+die() { echo "churn.sh: $*" >&2; exit 1; }
+
+# --- build -------------------------------------------------------------------------------
+if [[ -z "${GOREPRO:-}" ]]; then
+  if [[ ! -f "$BUILD/CMakeCache.txt" ]]; then
+    cmake -S "$ROOT" -B "$BUILD" -G Ninja >"$OUT/cmake.log" 2>&1 || { cat "$OUT/cmake.log" >&2; die "cmake failed"; }
+  fi
+  cmake --build "$BUILD" --target gorepro >"$OUT/build.log" 2>&1 || { tail -20 "$OUT/build.log" >&2; die "building gorepro failed"; }
+  GOREPRO=$BUILD/src/cli/gorepro
+fi
+[[ -x "$GOREPRO" ]] || die "no gorepro at $GOREPRO"
+
+BENCH_BUILD=$BUILD/bench-churn
+[[ -w "$BUILD" ]] || BENCH_BUILD=$OUT/build
+mkdir -p "$BENCH_BUILD"
+CHURN=$BENCH_BUILD/churn
+(cd "$ROOT/bench/churn" &&
+  GOTOOLCHAIN=local GOFLAGS=-buildvcs=false GOCACHE="$BENCH_BUILD/gocache" GOPATH="$BENCH_BUILD/gopath" \
+    "$GO" build -o "$CHURN" .) || die "cannot build bench/churn with $GO"
+GOVERSION=$("$GO" env GOVERSION)
+
+# --- probe sites: exactly what `gorepro record` instruments ------------------------------
+# gdb breaks at the same addresses (RET sites of newproc1 and netpoll included). bpftrace 0.17
+# as packaged here refuses uprobes at function+offset ("compiled without (k|u)probe offset
+# support"), so it probes the entries of newproc1 and netpoll instead: one entry hit per call,
+# as one RET hit per call, so the hit counts are the same.
+"$GOREPRO" info --format json "$CHURN" >"$OUT/info.json"
+read -r -a SITES < <(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(" ".join(hex(s["address"]) for p in d["probes"] if p["role"] != "execute" for s in p["sites"]))' "$OUT/info.json")
+read -r -a FUNCS < <(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(" ".join(p["function"] for p in d["probes"] if p["role"] != "execute"))' "$OUT/info.json")
+
+GDB_SCRIPT=$OUT/bp.gdb
+GDB_BASE=$OUT/nobp.gdb
+{
+  printf 'set pagination off\nset confirm off\nset print thread-events off\nset startup-with-shell off\n'
+  for s in SIGURG SIGPIPE SIGCHLD SIGPROF SIGALRM SIGWINCH SIGUSR1 SIGUSR2; do
+    printf 'handle %s nostop noprint pass\n' "$s"
+  done
+} >"$GDB_BASE"
+cp "$GDB_BASE" "$GDB_SCRIPT"
+for a in "${SITES[@]}"; do
+  printf 'break *%s\ncommands\nsilent\ncontinue\nend\n' "$a" >>"$GDB_SCRIPT"
+done
+# `run` is given with -ex, after the script: a breakpoint hit racing with the exit of the process
+# makes its `continue` fail ("Couldn't get registers: No such process"), which would abort the
+# rest of a sourced file; separate -ex commands still run, so the hit counts are printed.
+
+BT_SCRIPT=$OUT/count.bt
+{
+  sep=""
+  for f in "${FUNCS[@]}"; do printf '%suprobe:%s:"%s"' "$sep" "$CHURN" "$f"; sep=$',\n'; done
+  printf ' { @[probe] = count(); }\n'
+} >"$BT_SCRIPT"
+BT_BASE=$OUT/noprobe.bt  # bpftrace's own start-up and tear-down, no uprobe
+printf 'BEGIN { }\n' >"$BT_BASE"
+
+# --- measurement --------------------------------------------------------------------------
+now() { date +%s%N; }
+RESULTS=$OUT/results.tsv
+: >"$RESULTS"
+record() { printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$RESULTS"; }  # config n events wall_ns extra1 extra2
+
+check_churn() {  # the target's own output proves it did the work
+  grep -q "churn: created $2 goroutines" "$1" || die "$3: churn did not finish (see $1)"
+}
+
+run_native() {  # name n [taskset prefix...]
+  local name=$1 n=$2; shift 2
+  local t0 t1
+  t0=$(now); "$@" "$CHURN" -n "$n" >"$OUT/$name.out"; t1=$(now)
+  check_churn "$OUT/$name.out" "$n" "$name"
+  record "$name" "$n" 0 $((t1 - t0)) 0 0
+}
+
+run_gorepro() {  # name n [taskset prefix...]
+  local name=$1 n=$2; shift 2
+  local t0 t1 rc=0 events bytes tracer_ns
+  rm -f "$OUT/$name.gtr"
+  t0=$(now)
+  # --no-inherit: task-clock of gorepro itself (user + kernel, ptrace calls included), not of the target.
+  "$@" perf stat --no-inherit -x, -e task-clock -o "$OUT/$name.perf" \
+    "$GOREPRO" record -q -o "$OUT/$name.gtr" -- "$CHURN" -n "$n" >"$OUT/$name.out" 2>"$OUT/$name.err" || rc=$?
+  t1=$(now)
+  [[ $rc -eq 0 ]] || die "$name: gorepro record exited with $rc (see $OUT/$name.err)"
+  check_churn "$OUT/$name.out" "$n" "$name"
+  events=$(sed -n 's/^gorepro: \([0-9]*\) events.*/\1/p' "$OUT/$name.err")
+  [[ -n "$events" ]] || die "$name: no event count in $OUT/$name.err"
+  bytes=$(stat -c %s "$OUT/$name.gtr")
+  tracer_ns=$(awk -F, '/task-clock/ { printf "%.0f", $1 * 1e6 }' "$OUT/$name.perf")
+  record "$name" "$n" "$events" $((t1 - t0)) "$bytes" "${tracer_ns:-0}"
+}
+
+run_gdb() {  # name n script
+  local name=$1 n=$2 script=$3
+  local t0 t1 hits
+  t0=$(now)
+  # gdb's exit status reflects that racy last `continue`; the target's own output is the check.
+  timeout 600 gdb -batch -nx -x "$script" -ex run -ex 'info breakpoints' --args "$CHURN" -n "$n" \
+    >"$OUT/$name.out" 2>&1 </dev/null || true
+  t1=$(now)
+  check_churn "$OUT/$name.out" "$n" "$name"
+  hits=$(awk '/breakpoint already hit/ { s += $4 } END { print s + 0 }' "$OUT/$name.out")
+  record "$name" "$n" "$hits" $((t1 - t0)) 0 0
+}
+
+run_bpftrace() {  # name n [script]
+  local name=$1 n=$2 script=${3:-$BT_SCRIPT}
+  local t0 t1 hits
+  t0=$(now)
+  timeout 600 bpftrace "$script" -c "$CHURN -n $n" >"$OUT/$name.out" 2>"$OUT/$name.err" ||
+    die "$name: bpftrace failed (see $OUT/$name.err)"
+  t1=$(now)
+  check_churn "$OUT/$name.out" "$n" "$name"
+  hits=$(awk -F': ' '/^@\[/ { s += $2 } END { print s + 0 }' "$OUT/$name.out")
+  record "$name" "$n" "$hits" $((t1 - t0)) 0 0
+}
+
+echo "churn.sh: $GOVERSION, N=$N, gdb N=$GDB_N, $RUNS rounds, gorepro $GOREPRO" >&2
+echo "churn.sh: probe sites ${SITES[*]} (${FUNCS[*]})" >&2
+for ((r = 1; r <= RUNS; r++)); do
+  echo "churn.sh: round $r/$RUNS" >&2
+  run_native native "$N"
+  run_gorepro gorepro "$N"
+  if ! skipped pinned; then
+    run_native native-cpu0 "$N" taskset -c 0
+    run_gorepro gorepro-cpu0 "$N" taskset -c 0
+  fi
+  if ! skipped bpftrace; then
+    run_bpftrace bpftrace-noprobe "$N" "$BT_BASE"
+    run_bpftrace bpftrace "$N"
+  fi
+  if ! skipped gdb; then
+    run_native native-gdbN "$GDB_N"
+    run_gdb gdb-nobp "$GDB_N" "$GDB_BASE"
+    run_gdb gdb "$GDB_N" "$GDB_SCRIPT"
+  fi
+done
+
+# --- table --------------------------------------------------------------------------------
+python3 - "$RESULTS" <<'EOF'
+import statistics, sys
+from collections import defaultdict
+
+rows = defaultdict(list)
+for line in open(sys.argv[1]):
+    name, n, events, wall, extra1, extra2 = line.split("\t")
+    rows[name].append((int(n), int(events), int(wall), int(extra1), int(extra2)))
+
+def med(name, i):
+    return statistics.median(r[i] for r in rows[name])
+
+def per_event(name, base):  # median over rounds of (wall - baseline wall of the same round) / events
+    vals = [(r[2] - b[2]) / 1e3 / r[1] for r, b in zip(rows[name], rows[base]) if r[1]]
+    return statistics.median(vals) if vals else float("nan")
+
+configs = [  # (row, config, baseline, what the baseline is)
+    ("gorepro record", "gorepro", "native", "native"),
+    ("gorepro record, taskset -c 0", "gorepro-cpu0", "native-cpu0", "native, taskset -c 0"),
+    ("bpftrace uprobes", "bpftrace", "native", "native"),
+    ("bpftrace, minus its startup", "bpftrace", "bpftrace-noprobe", "bpftrace run without uprobes"),
+    ("gdb break; silent; continue", "gdb", "native-gdbN", "native"),
+    ("gdb, minus gdb's startup", "gdb", "gdb-nobp", "gdb run without breakpoints"),
+]
+configs = [c for c in configs if c[1] in rows and c[2] in rows]
+ref = per_event("gorepro", "native") if "gorepro" in rows else float("nan")
+
+print()
+print(f"{'tool':34} {'N':>7} {'events':>8} {'wall s':>7} {'µs/event':>9} {'× gorepro':>9}  baseline")
+for name in ("native", "native-cpu0", "bpftrace-noprobe", "native-gdbN", "gdb-nobp"):
+    if name in rows:
+        label = {"native": "native", "native-cpu0": "native, taskset -c 0",
+                 "bpftrace-noprobe": "bpftrace, no uprobes",
+                 "native-gdbN": "native", "gdb-nobp": "gdb, no breakpoints"}[name]
+        print(f"{label:34} {int(med(name, 0)):>7} {'-':>8} {med(name, 2) / 1e9:>7.3f} {'-':>9} {'-':>9}")
+for label, cfg, base, base_label in configs:
+    us = per_event(cfg, base)
+    print(f"{label:34} {int(med(cfg, 0)):>7} {int(med(cfg, 1)):>8} {med(cfg, 2) / 1e9:>7.3f} "
+          f"{us:>9.1f} {us / ref:>9.2f}  {base_label}")
+print()
+for cfg in ("gorepro", "gorepro-cpu0"):
+    if cfg in rows:
+        ev = med(cfg, 1)
+        bpe = statistics.median(r[3] / r[1] for r in rows[cfg] if r[1])
+        cpu = statistics.median(r[4] / 1e3 / r[1] for r in rows[cfg] if r[1])
+        print(f"{cfg}: trace {bpe:.2f} bytes/event; gorepro's own CPU (task-clock, user+kernel) "
+              f"{cpu:.1f} µs/event; events per goroutine {ev / med(cfg, 0):.2f}")
+print(f"rounds: {len(rows.get('native', []))}; medians shown; per-event cost = (wall - baseline wall) / events, "
+      "each round against its own baseline")
+EOF

@@ -1,0 +1,3 @@
+module gorepro/bench/churn
+
+go 1.19
