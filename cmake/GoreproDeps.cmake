@@ -30,6 +30,7 @@ gorepro_require_pkg(CAPSTONE capstone libcapstone-dev)
 gorepro_require_pkg(LIBUNWIND_PTRACE libunwind-ptrace libunwind-dev)
 gorepro_require_pkg(FMT fmt libfmt-dev)
 gorepro_require_pkg(LIBBPF libbpf libbpf-dev)
+gorepro_require_pkg(LIBEDIT libedit libedit-dev)
 
 # libdwarf 20210528 ships no pkg-config file on Debian 12; its headers live under libdwarf/.
 gorepro_require_header(LIBDWARF_INCLUDE_DIR libdwarf/libdwarf.h libdwarf-dev)

@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   gorepro::cli::add_info_command(app, exit_code);
   gorepro::cli::add_report_command(app, exit_code);
   gorepro::cli::add_check_command(app, exit_code);
+  gorepro::cli::add_replay_command(app, exit_code);
+  gorepro::cli::add_diff_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

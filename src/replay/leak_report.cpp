@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "replay/duration.h"
+#include "replay/frame_json.h"
 
 namespace gorepro::replay {
 namespace {
@@ -78,16 +79,6 @@ struct GroupBuilder {
   const Goroutine* representative = nullptr;
 };
 
-nlohmann::json frame_json(const SourceFrame& f) {
-  return {{"function", f.function}, {"file", f.file}, {"line", f.line}};
-}
-
-nlohmann::json frames_json(const std::vector<SourceFrame>& frames) {
-  auto a = nlohmann::json::array();
-  for (const auto& f : frames) a.push_back(frame_json(f));
-  return a;
-}
-
 std::string xml_escape(std::string_view s) {
   std::string out;
   for (char c : s) {
@@ -115,7 +106,7 @@ Result<LeakReport> build_report(const TraceReader& reader, const GoroutineTable&
   auto rules = IgnoreRules::parse(options);
   if (!rules) return rules.error();
   const TraceHeader& h = reader.header();
-  const uint64_t start = h.clock.monotonic_ns ? h.clock.monotonic_ns : reader.first_time_ns();
+  const uint64_t start = reader.start_time_ns();
   LeakReport report;
   report.binary = h.binary_path;
   report.go_version = h.go_version;
@@ -131,8 +122,7 @@ Result<LeakReport> build_report(const TraceReader& reader, const GoroutineTable&
     if (g.state == GoState::Dead) continue;
     SourceFrame site = symbols.creation_site(g.gopc);
     std::string start_fn = symbols.function_at(g.start_pc);
-    if (!options.include_runtime && symbols.symbolic() &&
-        (is_runtime_function(start_fn) || is_runtime_function(site.function))) {
+    if (!options.include_runtime && symbols.is_runtime_goroutine(site, start_fn)) {
       ++report.hidden_runtime;
       continue;
     }
@@ -206,27 +196,24 @@ std::string format_report_text(const LeakReport& r) {
   if (!hidden.empty()) out += fmt::format("; hidden: {}", fmt::join(hidden, ", "));
   out += "\n";
 
-  auto frame_line = [](const SourceFrame& f) {
-    return f.file.empty() ? f.function : fmt::format("{}  {}:{}", f.function, f.file, f.line);
-  };
   for (const auto& g : r.groups) {
     std::string state(go_state_name(g.state));
     if (!g.wait_reason.empty()) state += ": " + g.wait_reason;
     out += fmt::format("\n{} alive / {} created{}  {}  for {} (min {}, max {})\n", g.alive, g.created,
                        g.preexisting ? fmt::format(" ({} preexisting)", g.preexisting) : "", state,
                        format_duration(g.age.median), format_duration(g.age.min), format_duration(g.age.max));
-    out += fmt::format("  go statement:  {}\n", frame_line(g.creation_site));
+    out += fmt::format("  go statement:  {}\n", format_frame(g.creation_site));
     out += fmt::format("  start:         {}\n", g.start_function);
-    if (!g.block_site.function.empty()) out += fmt::format("  blocked at:    {}\n", frame_line(g.block_site));
+    if (!g.block_site.function.empty()) out += fmt::format("  blocked at:    {}\n", format_frame(g.block_site));
     out += fmt::format("  goroutines:    {}{}\n", fmt::join(g.goids, " "),
                        g.alive > g.goids.size() ? fmt::format(" (+{} more)", g.alive - g.goids.size()) : "");
     if (!g.creation_stack.empty()) {
       out += "  creation stack:\n";
-      for (const auto& f : g.creation_stack) out += "    " + frame_line(f) + "\n";
+      for (const auto& f : g.creation_stack) out += "    " + format_frame(f) + "\n";
     }
     if (!g.block_stack.empty()) {
       out += "  block stack:\n";
-      for (const auto& f : g.block_stack) out += "    " + frame_line(f) + "\n";
+      for (const auto& f : g.block_stack) out += "    " + format_frame(f) + "\n";
     }
   }
   return out;
@@ -236,18 +223,18 @@ nlohmann::json report_to_json(const LeakReport& r) {
   auto groups = nlohmann::json::array();
   for (const auto& g : r.groups) {
     nlohmann::json j = {
-        {"creation_site", frame_json(g.creation_site)},
+        {"creation_site", frame_to_json(g.creation_site)},
         {"start_function", g.start_function},
         {"state", go_state_name(g.state)},
         {"wait_reason", g.wait_reason},
-        {"block_site", g.block_site.function.empty() ? nlohmann::json(nullptr) : frame_json(g.block_site)},
+        {"block_site", g.block_site.function.empty() ? nlohmann::json(nullptr) : frame_to_json(g.block_site)},
         {"created", g.created},
         {"alive", g.alive},
         {"preexisting", g.preexisting},
         {"blocked_ns", {{"min", g.age.min}, {"median", g.age.median}, {"max", g.age.max}}},
         {"goids", g.goids},
-        {"creation_stack", frames_json(g.creation_stack)},
-        {"block_stack", frames_json(g.block_stack)},
+        {"creation_stack", frames_to_json(g.creation_stack)},
+        {"block_stack", frames_to_json(g.block_stack)},
     };
     groups.push_back(std::move(j));
   }

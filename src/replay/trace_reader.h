@@ -48,6 +48,9 @@ class TraceReader {
   bool has_end_marker() const { return has_end_; }
   uint64_t first_time_ns() const;  // of event 0 (clock base if there are none)
   uint64_t last_time_ns() const;   // of the last event (clock base if there are none)
+  // The recording's start, which times "since the start" count from: the clock base, or the
+  // first event's time when the header has none.
+  uint64_t start_time_ns() const { return header_.clock.monotonic_ns ? header_.clock.monotonic_ns : first_time_ns(); }
 
   std::span<const uint64_t> stack(StackId id) const;  // empty for unknown ids
   const std::string& string(StringId id) const;       // "" for unknown ids

@@ -57,8 +57,7 @@ Result<uint64_t> TraceSession::replay_to(const std::optional<ReplayPoint>& point
     replayer_->seek_to_event(point->value);
     return replayer_->table().time_ns();
   }
-  const uint64_t start = r.header().clock.monotonic_ns ? r.header().clock.monotonic_ns : r.first_time_ns();
-  const uint64_t t = start + point->value;
+  const uint64_t t = r.start_time_ns() + point->value;
   replayer_->seek_time(t);
   return t;
 }

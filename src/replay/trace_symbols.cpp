@@ -13,6 +13,10 @@ std::string format_site(const SourceFrame& f) {
   return fmt::format("{}:{}", f.file, f.line);
 }
 
+std::string format_frame(const SourceFrame& f) {
+  return f.file.empty() ? f.function : fmt::format("{}  {}:{}", f.function, f.file, f.line);
+}
+
 const std::vector<SourceFrame>& TraceSymbols::lookup(uint64_t pc) const {
   auto [it, inserted] = frames_.try_emplace(pc);
   if (inserted) {

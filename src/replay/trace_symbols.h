@@ -16,6 +16,11 @@
 
 namespace gorepro::replay {
 
+// True for runtime-internal code: package runtime, and functions other packages take from the
+// runtime by linkname (sync.runtime_SemacquireMutex, internal/poll.runtime_pollWait), which
+// are not where the user's code blocked either.
+bool is_runtime_function(std::string_view name);
+
 class TraceSymbols {
  public:
   explicit TraceSymbols(const Symbolizer* symbolizer) : symbolizer_(symbolizer) {}
@@ -32,6 +37,11 @@ class TraceSymbols {
   std::vector<SourceFrame> frames(std::span<const uint64_t> pcs, bool first_exact) const;
   // The first frame of a block stack outside the runtime: where user code blocked.
   SourceFrame block_site(std::span<const uint64_t> pcs) const;
+  // Goroutines the runtime starts for itself (GC workers, timers...), which reports hide unless
+  // asked: by their go statement or start function. Never true without symbols.
+  bool is_runtime_goroutine(const SourceFrame& creation_site, const std::string& start_function) const {
+    return symbolic() && (is_runtime_function(start_function) || is_runtime_function(creation_site.function));
+  }
 
  private:
   const std::vector<SourceFrame>& lookup(uint64_t pc) const;
@@ -41,12 +51,9 @@ class TraceSymbols {
   mutable std::unordered_map<uint64_t, std::string> functions_;
 };
 
-// True for runtime-internal code: package runtime, and functions other packages take from the
-// runtime by linkname (sync.runtime_SemacquireMutex, internal/poll.runtime_pollWait), which
-// are not where the user's code blocked either.
-bool is_runtime_function(std::string_view name);
-
 // "file:line" or the function name alone when the line is unknown.
 std::string format_site(const SourceFrame& f);
+// "function  file:line" (a stack line), or the function alone when the line is unknown.
+std::string format_frame(const SourceFrame& f);
 
 }  // namespace gorepro::replay
