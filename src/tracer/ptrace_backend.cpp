@@ -131,8 +131,8 @@ Result<RecordOutcome> PtraceBackend::record(const GoBinary& binary, Tracee& trac
       finish(RecordOutcome::How::kStopped, "duration reached");
       break;
     }
-    if (g_tick || now - last_tick >= kTickNs) {
-      g_tick = 0;
+    g_tick = 0;  // SIGALRM only wakes the wait; elapsed time decides whether to tick
+    if (now - last_tick >= kTickNs) {
       if (auto st = sink.tick(now); !st) {
         finish(RecordOutcome::How::kSinkFailed, st.error().message());
         break;
