@@ -44,6 +44,8 @@ struct Event {
   uint64_t pc = 0;                   // Create, Preexisting: gopc (return address of the go statement)
   uint64_t start_pc = 0;             // Create, Preexisting: entry of the start function
   uint64_t object = 0;               // Park: address of the channel/mutex/... blocked on, 0 = unknown
+  uint64_t lag_ns = 0;               // Sched: time_ns minus the arrival of the block's first byte
+  uint64_t span_ns = 0;              // Sched: arrival of its last byte minus its first (0 = unknown)
 
   static Event create(uint64_t time, uint32_t tid, uint64_t parent, uint64_t goid, uint64_t gopc,
                       uint64_t start_pc, StackId creation_stack) {
@@ -73,12 +75,15 @@ struct Event {
     e.time_ns = time, e.tid = tid, e.goid = goid;
     return e;
   }
-  static Event sched(uint64_t time, StringId raw_text) {
+  static Event sched(uint64_t time, StringId raw_text, uint64_t lag_ns = 0, uint64_t span_ns = 0) {
     Event e;
     e.kind = EventKind::Sched;
-    e.time_ns = time, e.text = raw_text;
+    e.time_ns = time, e.text = raw_text, e.lag_ns = lag_ns, e.span_ns = span_ns;
     return e;
   }
+  // Sched: when the sampled block started and finished arriving.
+  uint64_t sched_first_ns() const { return time_ns - lag_ns; }
+  uint64_t sched_last_ns() const { return time_ns - lag_ns + span_ns; }
   static Event preexisting(uint64_t time, uint64_t goid, uint64_t parent, GoState state,
                            uint32_t wait_reason, uint64_t gopc, uint64_t start_pc, StackId stack) {
     Event e;

@@ -13,7 +13,7 @@ inline constexpr size_t kPreambleSize = 16;
 // A reader accepts any minor version of its major: minor versions only add length-prefixed
 // records, record fields or header keys that older readers skip.
 inline constexpr uint16_t kMajorVersion = 1;
-inline constexpr uint16_t kMinorVersion = 0;
+inline constexpr uint16_t kMinorVersion = 1;  // 1.1: sched arrival fields
 
 // Chunk header: type u8 | flags u8 | reserved u16 (0) | stored_len u32 | raw_len u32 |
 // payload crc32c u32 | header crc32c u32 (of the previous 16 bytes).
@@ -37,5 +37,9 @@ enum RecordKind : uint8_t {
 
 // Sched record body fields: key = field << 1 | wire (0 varint, 1 length-delimited).
 inline constexpr uint64_t kSchedFieldText = 1;
+// 1.1: when the block's first byte arrived, as time minus that (the event's time is clamped to
+// keep times non-decreasing), and how long the block took to arrive (last byte minus first).
+inline constexpr uint64_t kSchedFieldLag = 2;
+inline constexpr uint64_t kSchedFieldSpan = 3;
 
 }  // namespace gorepro::replay::format

@@ -89,6 +89,7 @@ class TraceDecoder {
         std::span<const uint8_t> body;
         if (!src.varint(len) || !src.bytes(len, body)) return fail(why, "sched record overruns its chunk");
         if (!sched_fields(body, r, defining, e)) return fail(why, "bad sched record field");
+        if (e.lag_ns > e.time_ns) return fail(why, "sched sample arrived before time 0");
         break;
       }
       case EventKind::Preexisting: {
@@ -170,6 +171,10 @@ class TraceDecoder {
         if ((key >> 1) == format::kSchedFieldText) {
           if (defining && v >= r.strings_.size()) return false;
           e.text = static_cast<StringId>(v);
+        } else if ((key >> 1) == format::kSchedFieldLag) {
+          e.lag_ns = v;
+        } else if ((key >> 1) == format::kSchedFieldSpan) {
+          e.span_ns = v;
         }
       } else if (!f.varint(v) || !f.skip(v)) {  // length-delimited field of a newer version
         return false;

@@ -188,10 +188,19 @@ Status TraceWriter::append(const Event& e) {
     case EventKind::Sched: {
       // Length-prefixed body of keyed fields so that parsed schedtrace fields can be added
       // later without breaking older readers.
-      uint64_t key = format::kSchedFieldText << 1;
-      sink.varint(ByteSink::varint_size(key) + ByteSink::varint_size(e.text));
-      sink.varint(key);
-      sink.varint(e.text);
+      std::pair<uint64_t, uint64_t> fields[] = {{format::kSchedFieldText, e.text},
+                                                 {format::kSchedFieldLag, e.lag_ns},
+                                                 {format::kSchedFieldSpan, e.span_ns}};
+      size_t len = 0;
+      for (auto [field, v] : fields) {
+        if (v || field == format::kSchedFieldText) len += ByteSink::varint_size(field << 1) + ByteSink::varint_size(v);
+      }
+      sink.varint(len);
+      for (auto [field, v] : fields) {
+        if (!v && field != format::kSchedFieldText) continue;  // absent means 0
+        sink.varint(field << 1);
+        sink.varint(v);
+      }
       break;
     }
     case EventKind::Preexisting:
