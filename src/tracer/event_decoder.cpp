@@ -113,8 +113,17 @@ bool EventDecoder::read_g(uint64_t addr, GView* g) const {
 
 uint64_t EventDecoder::current_user_g(const Registers& regs) const {
   uint64_t g = regs.g();
-  uint64_t m = 0, g0 = 0, curg = 0;
+  uint64_t m = 0;
   if (!tracee_.read_u64(g + static_cast<uint64_t>(off_m_), &m) || m == 0) return g;
+  // m.g0 and m.curg in one read when they are close (they are: 0 and 192 in every version).
+  int64_t lo = std::min(off_m_g0_, off_m_curg_), hi = std::max(off_m_g0_, off_m_curg_);
+  uint64_t words[64];
+  if (hi - lo + 8 <= static_cast<int64_t>(sizeof words)) {
+    if (!tracee_.read(m + static_cast<uint64_t>(lo), words, static_cast<size_t>(hi - lo + 8))) return g;
+    uint64_t g0 = words[(off_m_g0_ - lo) / 8], curg = words[(off_m_curg_ - lo) / 8];
+    return g == g0 ? curg : g;
+  }
+  uint64_t g0 = 0, curg = 0;
   if (!tracee_.read_u64(m + static_cast<uint64_t>(off_m_g0_), &g0)) return g;
   if (g != g0) return g;
   if (!tracee_.read_u64(m + static_cast<uint64_t>(off_m_curg_), &curg)) return 0;

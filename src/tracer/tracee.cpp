@@ -53,7 +53,8 @@ std::string process_name(pid_t pid) {
   return name;
 }
 
-Result<std::unique_ptr<Tracee>> Tracee::launch(const std::string& path, const std::vector<std::string>& argv) {
+Result<std::unique_ptr<Tracee>> Tracee::launch(const std::string& path, const std::vector<std::string>& argv,
+                                               const LaunchOptions& options) {
   int go_pipe[2], err_pipe[2];
   if (pipe2(go_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
     return make_error(fmt::format("cannot create a pipe: {}", std::strerror(errno)), "");
@@ -61,6 +62,11 @@ Result<std::unique_ptr<Tracee>> Tracee::launch(const std::string& path, const st
   std::vector<char*> args;
   for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
+  std::vector<char*> envp;  // built before fork: the child only calls async-signal-safe functions
+  if (options.env) {
+    for (const std::string& e : *options.env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+  }
   pid_t pid = fork();
   if (pid < 0) return make_error(fmt::format("cannot fork: {}", std::strerror(errno)), "");
   if (pid == 0) {
@@ -69,7 +75,20 @@ Result<std::unique_ptr<Tracee>> Tracee::launch(const std::string& path, const st
     char c;
     while (::read(go_pipe[0], &c, 1) < 0 && errno == EINTR) {
     }
-    execv(path.c_str(), args.data());
+    for (auto [child_fd, our_fd] : options.fds) {
+      if (child_fd == our_fd) {
+        fcntl(child_fd, F_SETFD, 0);
+      } else if (dup2(our_fd, child_fd) < 0) {
+        int e = errno;
+        (void)!write(err_pipe[1], &e, sizeof e);
+        _exit(127);
+      }
+    }
+    if (options.env) {
+      execve(path.c_str(), args.data(), envp.data());
+    } else {
+      execv(path.c_str(), args.data());
+    }
     int e = errno;
     (void)!write(err_pipe[1], &e, sizeof e);
     _exit(127);
@@ -237,6 +256,18 @@ Status Tracee::poke_byte(uint64_t addr, uint8_t value) {
   return make_error(fmt::format("cannot write to the target's code at {:#x}: {}", addr, std::strerror(errno)), "");
 }
 
+Status Tracee::patch(uint64_t address, const std::vector<uint8_t>& bytes) {
+  for (size_t i = 0; i < bytes.size(); i++) {
+    uint64_t a = address + i;
+    GOREPRO_CHECK(!breakpoints_.count(a), "patching over a breakpoint");
+    auto original = peek_byte(a);
+    if (!original) return make_error(fmt::format("cannot read the target's memory at {:#x}", a), "");
+    if (auto st = poke_byte(a, bytes[i]); !st) return st;
+    patched_.try_emplace(a, *original);  // the first original wins if patched twice
+  }
+  return Ok{};
+}
+
 Status Tracee::insert_breakpoint(uint64_t address, int id) {
   if (breakpoints_.count(address)) return Ok{};
   uint8_t code[16];
@@ -320,20 +351,20 @@ bool Tracee::handle_internal(pid_t tid, int status, Stop* out) {
       break;
   }
   if (sig == SIGTRAP) {
-    siginfo_t si;
-    if (ptrace(PTRACE_GETSIGINFO, tid, nullptr, &si) == 0 && si.si_code == SI_KERNEL) {
-      Registers regs;
-      if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs.r) == 0) {
-        auto it = breakpoints_.find(regs.r.rip - 1);
-        if (it != breakpoints_.end()) {
-          regs.r.rip -= 1;
-          th.at_breakpoint = true;
-          out->kind = Stop::Kind::kBreakpoint;
-          out->tid = tid;
-          out->id = it->second.id;
-          out->regs = regs;
-          return false;
-        }
+    // Our int3 leaves RIP one past a breakpoint address. That alone identifies it (a SIGTRAP
+    // sent by another process would have to arrive exactly there), which saves a
+    // PTRACE_GETSIGINFO per hit.
+    Registers regs;
+    if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs.r) == 0) {
+      auto it = breakpoints_.find(regs.r.rip - 1);
+      if (it != breakpoints_.end()) {
+        regs.r.rip -= 1;
+        th.at_breakpoint = true;
+        out->kind = Stop::Kind::kBreakpoint;
+        out->tid = tid;
+        out->id = it->second.id;
+        out->regs = regs;
+        return false;
       }
     }
   }
@@ -457,6 +488,10 @@ Status Tracee::detach() {
   for (auto& [addr, bp] : breakpoints_) {
     if (auto st = poke_byte(addr, bp.original); !st && result) result = st;
   }
+  for (auto& [addr, original] : patched_) {
+    if (auto st = poke_byte(addr, original); !st && result) result = st;
+  }
+  patched_.clear();
   // 3. Threads stopped on an int3 re-execute the original instruction.
   for (auto& [tid, th] : threads_) {
     if (!th.at_breakpoint) continue;
