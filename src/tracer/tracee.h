@@ -48,11 +48,20 @@ struct Stop {
   int signal = 0;       // kExited by signal: which
 };
 
+// How a launched program starts besides its argv.
+struct LaunchOptions {
+  std::optional<std::vector<std::string>> env;  // "KEY=VALUE" entries; nullopt: gorepro's own
+  // (fd in the program, open fd of gorepro's to put there): e.g. {2, pipe} sends its stderr
+  // into a pipe. gorepro's fds are expected to be close-on-exec; the program's are not.
+  std::vector<std::pair<int, int>> fds;
+};
+
 class Tracee {
  public:
   // Starts argv[0] (path already resolved) with the environment given, stopped right after its
   // exec, before any of its code ran. The child is killed if gorepro dies (PTRACE_O_EXITKILL).
-  static Result<std::unique_ptr<Tracee>> launch(const std::string& path, const std::vector<std::string>& argv);
+  static Result<std::unique_ptr<Tracee>> launch(const std::string& path, const std::vector<std::string>& argv,
+                                                const LaunchOptions& options = {});
   // Seizes every thread of pid and stops them all.
   static Result<std::unique_ptr<Tracee>> attach(pid_t pid);
   ~Tracee();
@@ -69,6 +78,9 @@ class Tracee {
 
   // Requires every thread stopped (after launch/attach, before the first wait()).
   Status insert_breakpoint(uint64_t address, int id);
+  // Overwrites bytes of the target's memory (every thread stopped, like insert_breakpoint);
+  // detach() writes the original bytes back.
+  Status patch(uint64_t address, const std::vector<uint8_t>& bytes);
   // Lets every thread run (after setup).
   void resume_all();
   // Blocks until something the caller must handle happens.
@@ -106,6 +118,7 @@ class Tracee {
   uint64_t entry_address_ = 0;
   std::map<pid_t, Thread> threads_;
   std::map<uint64_t, Breakpoint> breakpoints_;
+  std::map<uint64_t, uint8_t> patched_;  // address -> original byte
   uint64_t unemulated_steps_ = 0;
 };
 
