@@ -88,6 +88,7 @@ nlohmann::json EventView::to_json(const Event& e, bool with_stack) const {
     case EventKind::Create:
     case EventKind::Preexisting:
       j["parent"] = e.other_goid;
+      j["gopc"] = e.pc;  // raw: differs between builds, unlike creation_site
       j["creation_site"] = frame_to_json(symbols_.creation_site(e.pc));
       j["start_function"] = symbols_.function_at(e.start_pc);
       if (e.kind == EventKind::Preexisting) {
