@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "console_scenario.h"
+#include "json_lines.h"
 #include "support/go_programs.h"
 #include "support/run.h"
 
@@ -24,16 +25,6 @@ namespace {
 using namespace testing;
 using gorepro::testing::gorepro_binary;
 using gorepro::testing::run;
-
-std::vector<nlohmann::json> json_lines(const std::string& out) {
-  std::vector<nlohmann::json> lines;
-  for (size_t start = 0; start < out.size();) {
-    size_t end = out.find('\n', start);
-    lines.push_back(nlohmann::json::parse(out.substr(start, end - start)));
-    start = end + 1;
-  }
-  return lines;
-}
 
 // gorepro replay in a pseudo-terminal, driven a keystroke string at a time.
 class Terminal {

@@ -15,6 +15,7 @@
 #include "common/marks.h"
 #include "replay/event_search.h"
 #include "replay/trace_reader.h"
+#include "replay/console/json_lines.h"
 #include "support/go_programs.h"
 #include "support/run.h"
 
@@ -25,21 +26,12 @@ namespace fs = std::filesystem;
 using testing::go_program;
 using testing::gorepro_binary;
 using testing::run;
+using replay::testing::json_lines;
 
 std::string temp_trace(const std::string& name) {
   fs::path dir = fs::temp_directory_path() / fmt::format("gorepro-replay-e2e-{}", getpid());
   fs::create_directories(dir);
   return (dir / (name + ".gtr")).string();
-}
-
-std::vector<nlohmann::json> json_lines(const std::string& out) {
-  std::vector<nlohmann::json> lines;
-  for (size_t start = 0; start < out.size();) {
-    size_t end = out.find('\n', start);
-    lines.push_back(nlohmann::json::parse(out.substr(start, end - start)));
-    start = end + 1;
-  }
-  return lines;
 }
 
 // Records a program; returns its stdout (the program's own, passed through).
