@@ -109,6 +109,8 @@ void add_replay_command(CLI::App& app, int& exit_code) {
   cmd->add_option("trace", args->trace, "Trace file written by 'gorepro record'")->required();
   auto* script = cmd->add_option("--script", args->script, "Run the commands in FILE (one or more per line, ';'-separated; # comments) instead of a prompt");
   cmd->add_option("-x,--execute", args->commands, "Run these ';'-separated commands instead of a prompt; repeatable")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
       ->excludes(script);
   cmd->add_flag("--json", args->json, "Print one JSON object per command (one line each)");
   cmd->callback([args, &exit_code] {
