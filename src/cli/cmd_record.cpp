@@ -19,7 +19,10 @@
 #include "replay/duration.h"
 #include "replay/trace_writer.h"
 #include "tracer/ptrace_backend.h"
+#include "tracer/runtime_output.h"
 #include "tracer/tracee.h"
+
+extern char** environ;
 
 namespace gorepro::cli {
 
@@ -33,8 +36,82 @@ struct RecordCliOptions {
   bool quiet = false;
   int stack_depth = 32;
   bool probe_execute = false;
+  bool schedtrace = false;      // --schedtrace given
+  std::string schedtrace_ms;    // its value ("" = default)
+  bool scheddetail = false;
+  bool show_schedtrace = false;
   std::vector<std::string> command;
 };
+
+constexpr int kDefaultSchedtraceMs = 100;
+// Where the program's runtime output goes when gorepro reads it apart from the program's own
+// stderr: a descriptor number programs do not use by accident, below the usual 1024 limit.
+constexpr int kRuntimeOutputFd = 1000;
+
+// The environment for the program: ours, with GODEBUG's schedtrace/scheddetail replaced by
+// what was asked and every other GODEBUG setting the user made kept.
+std::vector<std::string> environment_with_schedtrace(int ms, bool detail) {
+  std::vector<std::string> env;
+  std::string godebug;
+  for (char** e = environ; *e; e++) {
+    std::string_view kv(*e);
+    if (kv.rfind("GODEBUG=", 0) != 0) {
+      env.emplace_back(kv);
+      continue;
+    }
+    std::string_view rest = kv.substr(8);
+    while (!rest.empty()) {
+      size_t comma = rest.find(',');
+      std::string_view item = rest.substr(0, comma);
+      if (!item.empty() && item.rfind("schedtrace=", 0) != 0 && item.rfind("scheddetail=", 0) != 0) {
+        godebug += std::string(item) + ",";
+      }
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+  }
+  godebug += fmt::format("schedtrace={}", ms);
+  if (detail) godebug += ",scheddetail=1";
+  env.push_back("GODEBUG=" + godebug);
+  return env;
+}
+
+// Feeds the runtime's SCHED blocks to the writer between the backend's events, on the
+// recording thread, keeping event times non-decreasing: a block is appended before the first
+// event stamped after its arrival, or — arriving late — stamped later, with the lag recorded.
+class SchedFeed {
+ public:
+  SchedFeed(replay::TraceWriter& w, tracer::RuntimeOutputCapture* c) : w_(w), capture_(c) {}
+  Status before(uint64_t time_ns) {
+    if (capture_ && capture_->has_blocks()) {
+      for (auto& b : capture_->take(time_ns)) {
+        if (auto st = append(b); !st) return st;
+      }
+    }
+    last_ = std::max(last_, time_ns);
+    return Ok{};
+  }
+  Status drain_all() {
+    if (!capture_) return Ok{};
+    for (auto& b : capture_->take(UINT64_MAX)) {
+      if (auto st = append(b); !st) return st;
+    }
+    return Ok{};
+  }
+  uint64_t appended() const { return appended_; }
+
+ private:
+  Status append(const tracer::RuntimeOutputCapture::Block& b) {
+    uint64_t t = std::max(b.first_ns, last_);
+    last_ = t;
+    appended_++;
+    return w_.append(replay::Event::sched(t, w_.intern_string(b.text), t - b.first_ns, b.last_ns - b.first_ns));
+  }
+  replay::TraceWriter& w_;
+  tracer::RuntimeOutputCapture* capture_;
+  uint64_t last_ = 0;
+  uint64_t appended_ = 0;
+};
+
 
 std::atomic<bool> g_stop{false};
 volatile sig_atomic_t g_child = 0;  // launched target; signals sent to gorepro by a process go to it
@@ -77,13 +154,20 @@ std::optional<std::string> resolve_program(const std::string& name) {
 // Adapts the trace writer to the backend's sink.
 class WriterSink : public tracer::EventSink {
  public:
-  explicit WriterSink(replay::TraceWriter& w) : w_(w) {}
+  WriterSink(replay::TraceWriter& w, SchedFeed& sched) : w_(w), sched_(sched) {}
   replay::StackId intern_stack(std::span<const uint64_t> pcs) override { return w_.intern_stack(pcs); }
-  Status emit(const replay::Event& e) override { return w_.append(e); }
-  Status tick(uint64_t now_ns) override { return w_.flush_if_due(now_ns); }
+  Status emit(const replay::Event& e) override {
+    if (auto st = sched_.before(e.time_ns); !st) return st;
+    return w_.append(e);
+  }
+  Status tick(uint64_t now_ns) override {
+    if (auto st = sched_.before(now_ns); !st) return st;
+    return w_.flush_if_due(now_ns);
+  }
 
  private:
   replay::TraceWriter& w_;
+  SchedFeed& sched_;
 };
 
 std::string site_of(const GoBinary& b, uint64_t gopc) {
@@ -105,6 +189,27 @@ int run_record(const RecordCliOptions& o) {
     return fail(make_error(fmt::format("the {} backend is not available in this build", o.backend),
                            "use --backend=ptrace"),
                 2);
+  }
+  int schedtrace_ms = 0;
+  if (o.schedtrace) {
+    if (attach) {
+      return fail(make_error("--schedtrace cannot be used with --pid: GODEBUG is read once, when a Go program starts",
+                             "launch the program under gorepro, or run it with GODEBUG=schedtrace=100,scheddetail=1, "
+                             "keep its stderr, and give that to `gorepro correlate TRACE --schedtrace-log FILE`"),
+                  2);
+    }
+    schedtrace_ms = kDefaultSchedtraceMs;
+    if (!o.schedtrace_ms.empty()) {
+      char* end = nullptr;
+      long v = std::strtol(o.schedtrace_ms.c_str(), &end, 10);
+      if (*end != '\0' || v <= 0 || v > 3'600'000) {
+        return fail(make_error(fmt::format("invalid --schedtrace period '{}'", o.schedtrace_ms),
+                               "give milliseconds, e.g. --schedtrace=10"), 2);
+      }
+      schedtrace_ms = static_cast<int>(v);
+    }
+  } else if (o.scheddetail || o.show_schedtrace) {
+    return fail(make_error("--scheddetail and --show-schedtrace need --schedtrace", "add --schedtrace[=MS]"), 2);
   }
   std::optional<uint64_t> duration_ns;
   if (!o.duration.empty()) {
@@ -169,15 +274,42 @@ int run_record(const RecordCliOptions& o) {
 
   install_signal_handlers();
   std::unique_ptr<tracer::Tracee> tracee;
+  std::unique_ptr<tracer::RuntimeOutputCapture> capture;
+  // Where the runtime's prints will go: a descriptor of their own when gorepro can point the
+  // runtime's write at it, so the program's own stderr never passes through gorepro; else the
+  // whole stderr goes through the pipe and the splitter.
+  std::optional<uint64_t> fd_immediate;
+  if (schedtrace_ms) fd_immediate = (*binary)->runtime_output_fd_immediate();
   if (attach) {
     auto t = tracer::Tracee::attach(o.pid);
     if (!t) return fail(t.error(), 1);
     tracee = std::move(*t);
   } else {
-    auto t = tracer::Tracee::launch(binary_path, o.command);
+    tracer::LaunchOptions lopts;
+    if (schedtrace_ms) {
+      auto c = tracer::RuntimeOutputCapture::create({.forward_fd = 2, .show_blocks = o.show_schedtrace});
+      if (!c) return fail(c.error(), 1);
+      capture = std::move(*c);
+      lopts.env = environment_with_schedtrace(schedtrace_ms, o.scheddetail);
+      lopts.fds.emplace_back(fd_immediate ? kRuntimeOutputFd : 2, capture->write_end());
+    }
+    auto t = tracer::Tracee::launch(binary_path, o.command, lopts);
     if (!t) return fail(t.error(), 1);
     tracee = std::move(*t);
     g_child = tracee->pid();
+    if (capture) {
+      if (fd_immediate) {
+        uint64_t bias = tracee->entry_address() ? tracee->entry_address() - (*binary)->elf().entry() : 0;
+        const int fd = kRuntimeOutputFd;
+        auto st = tracee->patch(*fd_immediate + bias, {static_cast<uint8_t>(fd & 0xff), static_cast<uint8_t>(fd >> 8), 0, 0});
+        if (!st) {
+          kill(tracee->pid(), SIGKILL);
+          (void)tracee->detach();
+          return fail(st.error(), 1);
+        }
+      }
+      capture->start();
+    }
   }
   std::string out = o.output.empty() ? fmt::format("gorepro-{}-{}.gtr", program_name, tracee->pid()) : o.output;
   header.clock = replay::ClockBase::now();
@@ -187,7 +319,8 @@ int run_record(const RecordCliOptions& o) {
     (void)tracee->detach();
     return fail(writer.error(), 1);
   }
-  WriterSink sink(**writer);
+  SchedFeed sched_feed(**writer, capture.get());
+  WriterSink sink(**writer, sched_feed);
 
   tracer::RecordControl control;
   control.stop = &g_stop;
@@ -204,6 +337,12 @@ int run_record(const RecordCliOptions& o) {
   }
   auto outcome = tracer::PtraceBackend::record(**binary, *tracee, sink, ropts, control);
   if (status_shown) fmt::print(stderr, "\r\x1b[K");
+  const bool exited = outcome && outcome->how == tracer::RecordOutcome::How::kExited;
+  // The program is gone: its last blocks are in the pipe (a child of it may hold the pipe open,
+  // hence the bound). Still running (detached): take what has arrived; the rest is forwarded.
+  if (capture && exited) capture->finish(300'000'000);
+  Status drained = sched_feed.drain_all();
+  if (!drained) fmt::print(stderr, "gorepro: {}\n", drained.error().message());
   Status closed = (*writer)->close();
   if (!outcome) return fail(outcome.error(), 1);
   if (!closed) fmt::print(stderr, "gorepro: {}\n", closed.error().message());
@@ -220,6 +359,14 @@ int run_record(const RecordCliOptions& o) {
     fmt::print(stderr, "gorepro: warning: {} probe hits were stepped over with the breakpoint lifted; "
                "hits on other threads at those instants may be missing\n", r.unemulated_steps);
   }
+  if (capture) {
+    fmt::print(stderr, "gorepro: {} schedtrace samples recorded{}{}\n", sched_feed.appended(),
+               capture->blocks_skipped()
+                   ? fmt::format(", {} cut short or interleaved with other output (passed through, not recorded)",
+                                 capture->blocks_skipped())
+                   : "",
+               fd_immediate ? "" : " (the program's whole stderr went through gorepro)");
+  }
   fmt::print(stderr, "gorepro: see the leaks with: gorepro report {}\n", out);
 
   int code = (closed && r.how != tracer::RecordOutcome::How::kSinkFailed) ? 0 : 1;
@@ -231,6 +378,7 @@ int run_record(const RecordCliOptions& o) {
     // Detached early: the program runs on; its status is ours, as if launched without gorepro.
     while (waitpid(tracee->pid(), &status, 0) < 0 && errno == EINTR) {
     }
+    if (capture) capture->finish(300'000'000);
     if (code) return code;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   }
@@ -247,17 +395,34 @@ void add_record_command(CLI::App& app, int& exit_code) {
       "  gorepro record -o leak.gtr -- ./server --port 0\n"
       "  gorepro record --pid 4242 --duration 30s\n"
       "Launched programs run until they exit; gorepro then exits with their status.\n"
-      "Attached programs are detached after --duration, Ctrl-C or SIGTERM and keep running.");
+      "Attached programs are detached after --duration, Ctrl-C or SIGTERM and keep running.\n"
+      "--schedtrace works only for launched programs (GODEBUG is read at start); for attached ones,\n"
+      "capture the program's stderr yourself and use `gorepro correlate TRACE --schedtrace-log FILE`.");
   cmd->add_option("-o,--output", o->output, "Trace file to write (default: gorepro-PROGRAM-PID.gtr)");
-  cmd->add_option("--backend", o->backend, "How to observe the program: ptrace")->check(CLI::IsMember({"ptrace", "gdb", "ebpf"}));
+  cmd->add_option("--backend", o->backend, "How to observe the program (this build has ptrace; gdb and ebpf are planned)")
+      ->check(CLI::IsMember({"ptrace", "gdb", "ebpf"}))
+      ->capture_default_str();
   cmd->add_option("-p,--pid", o->pid, "Attach to this running Go process instead of launching one");
   cmd->add_option("-d,--duration", o->duration, "Stop recording (and detach) after this long, e.g. 30s");
   cmd->add_flag("-q,--quiet", o->quiet, "No live status line on stderr");
-  cmd->add_option("--stack-depth", o->stack_depth, "Frames kept per creation/block stack")->check(CLI::Range(1, 256));
+  cmd->add_option("--stack-depth", o->stack_depth, "Frames kept per creation/block stack")
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
   cmd->add_flag("--probe-execute", o->probe_execute,
                 "Also stop where every goroutine starts running (catches rare wake paths; slower)");
+  CLI::Option* schedtrace = cmd->add_option("--schedtrace", o->schedtrace_ms,
+                  "Record the Go runtime's scheduler dump every MS milliseconds (default 100) into the trace, "
+                  "via GODEBUG=schedtrace; use --schedtrace=MS or put -- before the program")
+      ->expected(0, 1);
+  cmd->add_flag("--scheddetail", o->scheddetail,
+                "With --schedtrace: every P, M and goroutine in each dump (GODEBUG=scheddetail=1); needed by "
+                "`gorepro correlate` to check goroutine states");
+  cmd->add_flag("--show-schedtrace", o->show_schedtrace, "With --schedtrace: also show the SCHED lines on stderr");
   cmd->add_option("command", o->command, "PROGRAM ARGS... to launch (after --)");
-  cmd->callback([o, &exit_code] { exit_code = run_record(*o); });
+  cmd->callback([o, schedtrace, &exit_code] {
+    o->schedtrace = schedtrace->count() > 0;
+    exit_code = run_record(*o);
+  });
 }
 
 }  // namespace gorepro::cli
