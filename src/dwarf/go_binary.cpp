@@ -1,5 +1,6 @@
 #include "dwarf/go_binary.h"
 
+#include <algorithm>
 #include <set>
 
 #include <fmt/format.h>
@@ -134,6 +135,39 @@ std::optional<FunctionRange> GoBinary::function(std::string_view name) const {
 
 std::optional<uint64_t> GoBinary::global(std::string_view name) const {
   if (const ElfSymbol* s = elf_->symbol(name)) return s->value;
+  return std::nullopt;
+}
+
+std::optional<uint64_t> GoBinary::runtime_output_fd_immediate() const {
+  auto write = function("runtime.write");
+  if (!write) return std::nullopt;
+  const std::string call = fmt::format("call {:#x}", write->entry);
+  for (const char* name : {"runtime.writeErrData", "runtime.writeErr", "runtime.gwrite"}) {
+    auto fn = function(name);
+    if (!fn) continue;
+    auto code = elf_->read(fn->entry, fn->end - fn->entry);
+    if (!code) continue;
+    auto insns = Disassembler::decode(*code, fn->entry);
+    if (!insns) continue;
+    std::vector<uint64_t> found;
+    for (size_t i = 0; i < insns->size(); i++) {
+      if ((*insns)[i].text != call) continue;
+      // The fd is the first argument (RAX); the other two are set between it and the call.
+      for (size_t back = 1; back <= 4 && back <= i; back++) {
+        const Instruction& in = (*insns)[i - back];
+        if (in.text == "mov eax, 2" && in.length == 5) {
+          found.push_back(in.address + 1);
+          break;
+        }
+        if (in.text.rfind("nop", 0) == 0) continue;  // alignment padding mentions rax but does nothing
+        if (in.text.find("eax") != std::string::npos || in.text.find("rax") != std::string::npos) break;
+      }
+    }
+    if (found.size() != 1) continue;
+    const uint8_t two[4] = {2, 0, 0, 0};
+    auto imm = elf_->read(found[0], 4);
+    if (imm && std::equal(imm->begin(), imm->end(), two)) return found[0];
+  }
   return std::nullopt;
 }
 

@@ -68,6 +68,12 @@ class GoBinary {
   // Address of the runtime.allgs slice: the symbol, or — stripped — found in runtime.allgadd's
   // code as the global whose +0, +8 and +16 words (slice ptr, len, cap) it all touches.
   std::optional<uint64_t> allgs_address() const;
+  // Where the runtime's own output (print/println, panics, GODEBUG traces such as schedtrace)
+  // names its file descriptor: the address of the 32-bit immediate in the `mov eax, 2` that
+  // loads fd 2 for `call runtime.write` in writeErr (inlined into gwrite up to Go 1.22,
+  // writeErrData from 1.23). Rewriting it sends runtime output elsewhere while the program's
+  // own writes to os.Stderr stay on fd 2. nullopt when the code has another shape.
+  std::optional<uint64_t> runtime_output_fd_immediate() const;
 
   // DWARF-based when the binary has DWARF, else .gopclntab-based. Loaded on first use.
   const Symbolizer& symbolizer() const;
