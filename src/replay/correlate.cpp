@@ -1,0 +1,439 @@
+#include "replay/correlate.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace gorepro::replay {
+
+namespace {
+
+constexpr uint64_t kMs = 1'000'000;
+
+struct RawSample {
+  uint64_t seq = 0;
+  uint64_t first_ns = 0, last_ns = 0;
+  SchedSample s;
+};
+
+// What a goroutine is, in the classes both sides can observe (see correlate.h).
+enum class Class { Absent, Active, Waiting, Unknown };
+
+Class runtime_class_of(const SchedG* g) {
+  if (!g) return Class::Absent;
+  switch (g->runtime_class()) {
+    case RuntimeClass::Idle:
+    case RuntimeClass::Dead: return Class::Absent;
+    case RuntimeClass::Runnable:
+    case RuntimeClass::Running:
+    case RuntimeClass::Syscall: return Class::Active;
+    case RuntimeClass::Waiting: return Class::Waiting;
+    case RuntimeClass::Other: return Class::Unknown;
+  }
+  return Class::Unknown;
+}
+
+Class gorepro_class_of(const Goroutine* g) {
+  if (!g) return Class::Absent;
+  switch (g->state) {
+    case GoState::Dead: return Class::Absent;
+    case GoState::Runnable:
+    case GoState::Running:
+    case GoState::Syscall: return Class::Active;
+    case GoState::Waiting: return Class::Waiting;
+    case GoState::Unknown: return Class::Unknown;
+  }
+  return Class::Unknown;
+}
+
+std::string runtime_view(const SchedG* g) {
+  if (!g || runtime_class_of(g) == Class::Absent) return g ? fmt::format("absent ({})", runtime_class_name(g->runtime_class())) : "absent";
+  if (g->runtime_class() == RuntimeClass::Waiting) return fmt::format("waiting ({})", g->wait_reason);
+  return std::string(runtime_class_name(g->runtime_class()));
+}
+
+std::string gorepro_view(const Goroutine* g, const TraceHeader& h) {
+  if (!g) return "absent";
+  if (g->state == GoState::Waiting) return fmt::format("waiting ({})", h.wait_reason_name(g->wait_reason));
+  return std::string(go_state_name(g->state));
+}
+
+// Least-squares slope (per second) and R² of counts over times.
+std::pair<double, double> fit(const std::vector<std::pair<uint64_t, int64_t>>& pts, size_t from, size_t to) {
+  double n = static_cast<double>(to - from), sx = 0, sy = 0, sxx = 0, sxy = 0, syy = 0;
+  const double t0 = static_cast<double>(pts[from].first);
+  for (size_t i = from; i < to; i++) {
+    double x = (static_cast<double>(pts[i].first) - t0) / 1e9, y = static_cast<double>(pts[i].second);
+    sx += x, sy += y, sxx += x * x, sxy += x * y, syy += y * y;
+  }
+  double vx = n * sxx - sx * sx, vy = n * syy - sy * sy, cov = n * sxy - sx * sy;
+  if (vx <= 0) return {0, 0};
+  double slope = cov / vx;
+  double r2 = vy > 0 ? (cov * cov) / (vx * vy) : 0;
+  return {slope, r2};
+}
+
+std::string site_name(const TraceSymbols& sym, uint64_t gopc) {
+  SourceFrame f = sym.creation_site(gopc);
+  if (f.file.empty()) return fmt::format("{:#x}", gopc);
+  return fmt::format("{}:{} ({})", std::filesystem::path(f.file).filename().string(), f.line, f.function);
+}
+
+// Live goroutines per creation PC in a table.
+std::unordered_map<uint64_t, int64_t> live_by_site(const GoroutineTable& t) {
+  std::unordered_map<uint64_t, int64_t> out;
+  for (const auto& [goid, g] : t.goroutines()) {
+    if (g.state != GoState::Dead) out[g.gopc]++;
+  }
+  return out;
+}
+
+// The trace time of a log's 0 ms that best matches the log's goroutine counts to gorepro's
+// (smallest total difference over samples falling inside the trace), on a 1 ms grid.
+std::optional<int64_t> fit_log_offset(const TraceReader& r, const std::vector<RawSample>& raw) {
+  std::vector<std::pair<uint64_t, int64_t>> live;  // (time, live after the event)
+  int64_t n = 0;
+  auto c = r.cursor();
+  for (Event e; c.next(e);) {
+    if (e.kind == EventKind::Create || e.kind == EventKind::Preexisting) n++;
+    else if (e.kind == EventKind::Exit) n--;
+    else continue;
+    live.emplace_back(e.time_ns, n);
+  }
+  if (live.empty() || raw.empty() || !raw[0].s.detailed) return std::nullopt;
+  auto live_at = [&](uint64_t t) -> int64_t {
+    auto it = std::upper_bound(live.begin(), live.end(), std::make_pair(t, INT64_MAX));
+    return it == live.begin() ? 0 : std::prev(it)->second;
+  };
+  const int64_t first = static_cast<int64_t>(live.front().first), last = static_cast<int64_t>(live.back().first);
+  const int64_t max_ms = static_cast<int64_t>(raw.back().s.header.ms);
+  int64_t lo = first - max_ms * static_cast<int64_t>(kMs), hi = last;
+  int64_t step = std::max<int64_t>(static_cast<int64_t>(kMs), (hi - lo) / 200000);
+  std::optional<int64_t> best;
+  double best_score = 0;
+  for (int64_t off = lo; off <= hi; off += step) {
+    double score = 0;
+    size_t inside = 0;
+    for (const RawSample& s : raw) {
+      int64_t t = off + static_cast<int64_t>(s.s.header.ms) * static_cast<int64_t>(kMs);
+      if (t < first || t > last) continue;
+      inside++;
+      score += static_cast<double>(std::llabs(static_cast<int64_t>(s.s.live_goroutines()) - live_at(static_cast<uint64_t>(t))));
+    }
+    if (inside * 2 < raw.size()) continue;
+    score /= static_cast<double>(inside);
+    if (!best || score < best_score) best = off, best_score = score;
+  }
+  return best;
+}
+
+}  // namespace
+
+Result<Correlation> correlate(TraceSession& session, const CorrelateOptions& o) {
+  const TraceReader& r = session.reader();
+  const TraceHeader& h = r.header();
+  Correlation out;
+  out.clock_base_ns = h.clock.monotonic_ns;
+
+  // 1. The samples, each with the window in which the runtime read what it printed.
+  std::vector<RawSample> raw;
+  if (o.log) {
+    for (const SchedSample& s : o.log->samples) raw.push_back({0, 0, 0, s});
+    out.samples_unparsed = o.log->skipped;
+    std::optional<int64_t> off;
+    if (o.log_offset_ns) {
+      off = static_cast<int64_t>(h.clock.monotonic_ns) + *o.log_offset_ns;
+    } else {
+      off = fit_log_offset(r, raw);
+      if (!off) {
+        return make_error("cannot align the schedtrace log with the trace",
+                          "give --log-offset (the trace time of the log's 0 ms), or capture the log with scheddetail=1");
+      }
+      out.notes.push_back(fmt::format(
+          "the log carries no arrival times: its 0 ms was placed at {:.1f} ms into the trace, where its goroutine "
+          "counts best match the trace's (±1 ms grid; give --log-offset to set it)",
+          static_cast<double>(*off - static_cast<int64_t>(h.clock.monotonic_ns)) / 1e6));
+    }
+    out.clock_offset_ns = *off;
+    for (RawSample& s : raw) {
+      int64_t t = *off + static_cast<int64_t>(s.s.header.ms * kMs);
+      s.first_ns = t < 0 ? 0 : static_cast<uint64_t>(t);
+      s.last_ns = s.first_ns + kMs;  // the ms is truncated: the print lies within this ms
+    }
+  } else {
+    auto c = r.cursor();
+    for (Event e; c.next(e);) {
+      if (e.kind != EventKind::Sched) continue;
+      auto s = parse_sched_block(r.string(e.text));
+      if (!s) {
+        out.samples_unparsed++;
+        continue;
+      }
+      raw.push_back({e.seq, e.sched_first_ns(), e.sched_last_ns(), std::move(*s)});
+    }
+    if (raw.empty()) {
+      return make_error(out.samples_unparsed ? "the trace's schedtrace samples do not parse"
+                                             : "the trace has no schedtrace samples",
+                        "record with `gorepro record --schedtrace=10 --scheddetail -- PROGRAM`, or give a log captured "
+                        "separately with --schedtrace-log FILE");
+    }
+    // The runtime's 0 ms on the trace clock: arrival = print + delay, print in [ms, ms+1),
+    // so the smallest (arrival - ms) over all samples is the offset, late by at most 1 ms plus
+    // the smallest delay.
+    int64_t off = INT64_MAX;
+    for (const RawSample& s : raw) off = std::min(off, static_cast<int64_t>(s.first_ns) - static_cast<int64_t>(s.s.header.ms * kMs));
+    out.clock_offset_ns = off;
+  }
+  out.detailed = std::all_of(raw.begin(), raw.end(), [](const RawSample& s) { return s.s.detailed; });
+
+  // 2. Each sample against gorepro's table at the first byte's arrival.
+  Replayer& rep = session.replayer();
+  std::map<std::pair<std::string, std::string>, size_t> matrix;
+  std::vector<Disagreement> all;
+  for (size_t k = 0; k < raw.size(); k++) {
+    const RawSample& rs = raw[k];
+    CorrelatedSample cs;
+    cs.seq = rs.seq;
+    cs.time_ns = rs.first_ns;
+    cs.runtime_ms = rs.s.header.ms;
+    cs.detailed = rs.s.detailed;
+    cs.threads = rs.s.header.threads, cs.runqueue = rs.s.header.runqueue, cs.idleprocs = rs.s.header.idleprocs;
+    int64_t printed = out.clock_offset_ns + static_cast<int64_t>(rs.s.header.ms * kMs);
+    uint64_t delay = rs.first_ns > static_cast<uint64_t>(std::max<int64_t>(printed, 0)) ? rs.first_ns - static_cast<uint64_t>(printed) : 0;
+    if (!o.log) out.max_arrival_delay_ns = std::max(out.max_arrival_delay_ns, delay);
+    cs.window_lo_ns = std::min<uint64_t>(rs.first_ns, static_cast<uint64_t>(std::max<int64_t>(printed - static_cast<int64_t>(kMs), 0)));
+    cs.window_hi_ns = rs.last_ns;
+    if (rs.s.detailed) cs.runtime_goroutines = static_cast<int64_t>(rs.s.live_goroutines());
+    if (rs.first_ns < r.first_time_ns() || rs.first_ns > r.last_time_ns() + o.transition_slack_ns) {
+      out.notes.push_back(fmt::format("sample at {} ms lies outside the trace; not compared", rs.s.header.ms));
+      out.samples.push_back(cs);
+      continue;
+    }
+    rep.seek_time(rs.first_ns);
+    const GoroutineTable& t = rep.table();
+    for (const auto& [goid, g] : t.goroutines()) {
+      if (g.state == GoState::Dead) continue;
+      cs.gorepro_live++;
+      cs.gorepro_states[static_cast<size_t>(g.state)]++;
+    }
+    if (rs.s.detailed) {
+      std::unordered_map<uint64_t, const SchedG*> rt;
+      for (const SchedG& g : rs.s.gs) rt[g.goid] = &g;
+      std::vector<uint64_t> goids;
+      for (const auto& [goid, g] : rt) goids.push_back(goid);
+      for (const auto& [goid, g] : t.goroutines()) {
+        if (!rt.count(goid)) goids.push_back(goid);
+      }
+      std::sort(goids.begin(), goids.end());
+      std::vector<Disagreement> here;
+      for (uint64_t goid : goids) {
+        auto it = rt.find(goid);
+        const SchedG* rg = it == rt.end() ? nullptr : it->second;
+        const Goroutine* gg = t.find(goid);
+        Class rc = runtime_class_of(rg), gc = gorepro_class_of(gg);
+        if (rc == Class::Absent && gc == Class::Absent) continue;
+        cs.compared++;
+        matrix[{rg && rc != Class::Absent ? std::string(runtime_class_name(rg->runtime_class())) : "absent",
+                gg ? std::string(go_state_name(gg->state)) : "absent"}]++;
+        bool agree = rc == gc && rc != Class::Unknown;
+        if (agree && rc == Class::Waiting) agree = h.wait_reason_name(gg->wait_reason) == rg->wait_reason;
+        if (agree) {
+          cs.agreed++;
+          continue;
+        }
+        Disagreement d;
+        d.sample = k;
+        d.goid = goid;
+        d.runtime_view = runtime_view(rg);
+        d.gorepro_view = gorepro_view(gg, h);
+        here.push_back(std::move(d));
+      }
+      if (!here.empty()) {
+        // Events about these goroutines while the runtime was printing (widened by the slack).
+        uint64_t lo = cs.window_lo_ns > o.transition_slack_ns ? cs.window_lo_ns - o.transition_slack_ns : 0;
+        uint64_t hi = cs.window_hi_ns + o.transition_slack_ns;
+        std::unordered_map<uint64_t, std::vector<Event>> near;
+        std::unordered_set<uint64_t> wanted;
+        for (const Disagreement& d : here) wanted.insert(d.goid);
+        auto cur = r.cursor(lo ? r.first_seq_after(lo - 1) : 0);
+        for (Event e; cur.next(e) && e.time_ns <= hi;) {
+          if (e.kind == EventKind::Sched) continue;
+          if (wanted.count(e.goid)) near[e.goid].push_back(e);
+          if (e.other_goid != e.goid && wanted.count(e.other_goid)) near[e.other_goid].push_back(e);
+        }
+        for (Disagreement& d : here) {
+          auto& evs = near[d.goid];
+          for (const Event& e : evs) d.nearby_events.push_back(e.seq);
+          if (!evs.empty()) {
+            const Event& e = *std::min_element(evs.begin(), evs.end(), [&](const Event& a, const Event& b) {
+              auto dist = [&](const Event& x) { return std::llabs(static_cast<long long>(x.time_ns) - static_cast<long long>(rs.first_ns)); };
+              return dist(a) < dist(b);
+            });
+            d.explained = true;
+            d.explanation = fmt::format("in flight: {} event {} at {:+.3f} ms from the dump's first byte (window {:+.3f}..{:+.3f} ms)",
+                                        event_kind_name(e.kind), e.seq,
+                                        (static_cast<double>(e.time_ns) - static_cast<double>(rs.first_ns)) / 1e6,
+                                        (static_cast<double>(cs.window_lo_ns) - static_cast<double>(rs.first_ns)) / 1e6,
+                                        (static_cast<double>(cs.window_hi_ns) - static_cast<double>(rs.first_ns)) / 1e6);
+          } else {
+            d.explanation = "no gorepro event about this goroutine near the dump";
+          }
+          all.push_back(std::move(d));
+        }
+      }
+      out.compared += cs.compared;
+      out.agreed += cs.agreed;
+    }
+    out.samples.push_back(cs);
+  }
+  out.agreement = out.compared ? static_cast<double>(out.agreed) / static_cast<double>(out.compared) : 1.0;
+  out.disagreements_total = all.size();
+  out.explained = static_cast<size_t>(std::count_if(all.begin(), all.end(), [](const Disagreement& d) { return d.explained; }));
+  std::stable_partition(all.begin(), all.end(), [](const Disagreement& d) { return !d.explained; });
+  if (all.size() > o.max_listed) all.resize(o.max_listed);
+  out.disagreements = std::move(all);
+  for (const auto& [key, n] : matrix) out.class_matrix.emplace_back(key.first, key.second, n);
+  if (!out.detailed) {
+    out.notes.push_back("samples without scheddetail: only counts are compared (record with --scheddetail to check each goroutine)");
+  }
+
+  // 3. Growth windows over the runtime's count (gorepro's without scheddetail).
+  std::vector<std::pair<uint64_t, int64_t>> series;
+  for (const CorrelatedSample& s : out.samples) {
+    series.emplace_back(s.time_ns, s.runtime_goroutines >= 0 ? s.runtime_goroutines : static_cast<int64_t>(s.gorepro_live));
+  }
+  std::vector<std::pair<size_t, size_t>> marked;  // [from, to) sample ranges
+  for (size_t i = 0, j = 0; i < series.size(); i++) {
+    j = std::max(j, i);
+    while (j < series.size() && series[j].first - series[i].first <= o.growth_window_ns) j++;
+    if (j - i < 3) continue;
+    auto [slope, r2] = fit(series, i, j);
+    if (slope >= o.growth_min_slope && r2 >= o.growth_min_r2 && series[j - 1].second > series[i].second) {
+      if (!marked.empty() && i < marked.back().second) marked.back().second = std::max(marked.back().second, j);
+      else marked.emplace_back(i, j);
+    }
+  }
+  for (auto [from, to] : marked) {
+    GrowthWindow w;
+    w.start_ns = series[from].first - out.clock_base_ns;
+    w.end_ns = series[to - 1].first - out.clock_base_ns;
+    std::tie(w.slope_per_s, w.r2) = fit(series, from, to);
+    w.count_start = series[from].second, w.count_end = series[to - 1].second;
+    rep.seek_time(series[from].first);
+    auto before = live_by_site(rep.table());
+    rep.seek_time(series[to - 1].first);
+    auto after = live_by_site(rep.table());
+    for (const auto& [gopc, n] : after) {
+      int64_t net = n - (before.count(gopc) ? before[gopc] : 0);
+      if (net > 0) w.sites.push_back({site_name(session.symbols(), gopc), gopc, net});
+    }
+    std::sort(w.sites.begin(), w.sites.end(), [](const GrowthSite& a, const GrowthSite& b) {
+      return a.net != b.net ? a.net > b.net : a.site < b.site;
+    });
+    out.growth_windows.push_back(std::move(w));
+  }
+  return out;
+}
+
+nlohmann::json correlation_to_json(const Correlation& c) {
+  using nlohmann::json;
+  json samples = json::array();
+  for (const CorrelatedSample& s : c.samples) {
+    json states = json::object();
+    for (int i = 0; i < kGoStateCount; i++) {
+      if (s.gorepro_states[static_cast<size_t>(i)]) states[std::string(go_state_name(static_cast<GoState>(i)))] = s.gorepro_states[static_cast<size_t>(i)];
+    }
+    samples.push_back({{"time_ns", s.time_ns - c.clock_base_ns}, {"runtime_ms", s.runtime_ms},
+                       {"window_ns", {static_cast<int64_t>(s.window_lo_ns - c.clock_base_ns), s.window_hi_ns - c.clock_base_ns}},
+                       {"runtime_goroutines", s.runtime_goroutines}, {"threads", s.threads}, {"runqueue", s.runqueue},
+                       {"idleprocs", s.idleprocs}, {"gorepro_live", s.gorepro_live}, {"gorepro_states", states},
+                       {"compared", s.compared}, {"agreed", s.agreed}});
+  }
+  json dis = json::array();
+  for (const Disagreement& d : c.disagreements) {
+    dis.push_back({{"sample", d.sample}, {"time_ns", c.samples[d.sample].time_ns - c.clock_base_ns},
+                   {"goid", d.goid}, {"runtime", d.runtime_view}, {"gorepro", d.gorepro_view},
+                   {"explained", d.explained}, {"explanation", d.explanation}, {"events", d.nearby_events}});
+  }
+  json growth = json::array();
+  for (const GrowthWindow& w : c.growth_windows) {
+    json sites = json::array();
+    for (const GrowthSite& s : w.sites) sites.push_back({{"site", s.site}, {"gopc", s.gopc}, {"net", s.net}});
+    growth.push_back({{"start_ns", w.start_ns}, {"end_ns", w.end_ns}, {"slope_per_s", w.slope_per_s}, {"r2", w.r2},
+                      {"count_start", w.count_start}, {"count_end", w.count_end}, {"sites", sites}});
+  }
+  json matrix = json::array();
+  for (const auto& [rt, gr, n] : c.class_matrix) matrix.push_back({{"runtime", rt}, {"gorepro", gr}, {"count", n}});
+  return json{{"samples", c.samples.size()},
+              {"samples_unparsed", c.samples_unparsed},
+              {"detailed", c.detailed},
+              {"compared", c.compared},
+              {"agreed", c.agreed},
+              {"agreement", c.agreement},
+              {"disagreements_total", c.disagreements_total},
+              {"disagreements_explained", c.explained},
+              {"disagreements", dis},
+              {"class_matrix", matrix},
+              {"growth_windows", growth},
+              {"clock", {{"runtime_zero_ns", c.clock_offset_ns - static_cast<int64_t>(c.clock_base_ns)},
+                         {"max_arrival_delay_ns", c.max_arrival_delay_ns}}},
+              {"timeline", samples},
+              {"notes", c.notes}};
+}
+
+std::string format_correlation_text(const Correlation& c, bool timeline) {
+  std::string out;
+  auto ms = [&](uint64_t t) { return static_cast<double>(t - c.clock_base_ns) / 1e6; };
+  if (timeline) {
+    out += fmt::format("{:>10} {:>8} {:>8} {:>7} {:>5} | {:>7} {:>8} {:>8} {:>7} {:>7} | {}\n", "time ms", "rt ms",
+                       "rt gs", "threads", "runq", "gr live", "runnable", "running", "waiting", "syscall", "agree");
+    for (const CorrelatedSample& s : c.samples) {
+      out += fmt::format("{:>10.3f} {:>8} {:>8} {:>7} {:>5} | {:>7} {:>8} {:>8} {:>7} {:>7} | {}\n", ms(s.time_ns),
+                         s.runtime_ms, s.runtime_goroutines >= 0 ? std::to_string(s.runtime_goroutines) : "-", s.threads,
+                         s.runqueue, s.gorepro_live, s.gorepro_states[static_cast<size_t>(GoState::Runnable)],
+                         s.gorepro_states[static_cast<size_t>(GoState::Running)],
+                         s.gorepro_states[static_cast<size_t>(GoState::Waiting)],
+                         s.gorepro_states[static_cast<size_t>(GoState::Syscall)],
+                         s.detailed ? fmt::format("{}/{}", s.agreed, s.compared) : "-");
+    }
+    out += "\n";
+  }
+  out += fmt::format("{} schedtrace samples{}\n", c.samples.size(),
+                     c.samples_unparsed ? fmt::format(" ({} more did not parse)", c.samples_unparsed) : "");
+  out += fmt::format("clock: runtime 0 ms = {:.3f} ms into the trace; blocks arrived at most {:.3f} ms after their "
+                     "printed time (+1 ms: the runtime truncates to whole ms)\n",
+                     static_cast<double>(c.clock_offset_ns - static_cast<int64_t>(c.clock_base_ns)) / 1e6,
+                     static_cast<double>(c.max_arrival_delay_ns) / 1e6);
+  if (c.detailed) {
+    out += fmt::format("agreement: {:.4f} ({} of {} goroutine observations agree on existence, waiting/active and wait reason)\n",
+                       c.agreement, c.agreed, c.compared);
+    out += fmt::format("disagreements: {} ({} in flight during the dump, {} unexplained)\n", c.disagreements_total,
+                       c.explained, c.disagreements_total - c.explained);
+    for (const Disagreement& d : c.disagreements) {
+      out += fmt::format("  {:>9.3f} ms  goroutine {:<6} runtime: {:<28} gorepro: {:<28} {}\n", ms(c.samples[d.sample].time_ns),
+                         d.goid, d.runtime_view, d.gorepro_view, d.explanation);
+    }
+    out += "runtime class x gorepro state:\n";
+    for (const auto& [rt, gr, n] : c.class_matrix) out += fmt::format("  {:<10} {:<10} {}\n", rt, gr, n);
+  }
+  if (c.growth_windows.empty()) {
+    out += "growth windows: none\n";
+  } else {
+    out += "growth windows:\n";
+    for (const GrowthWindow& w : c.growth_windows) {
+      out += fmt::format("  {:.1f}..{:.1f} ms: {} -> {} goroutines, {:+.1f}/s (r²={:.2f})\n", static_cast<double>(w.start_ns) / 1e6,
+                         static_cast<double>(w.end_ns) / 1e6, w.count_start, w.count_end, w.slope_per_s, w.r2);
+      for (const GrowthSite& s : w.sites) out += fmt::format("      +{:<5} {}\n", s.net, s.site);
+    }
+  }
+  for (const std::string& n : c.notes) out += "note: " + n + "\n";
+  return out;
+}
+
+}  // namespace gorepro::replay
