@@ -1,8 +1,9 @@
 # Builds Go test programs with every supported Go toolchain found, plain and stripped.
 #
-#   gorepro_go_program(NAME sendleak DIR ${CMAKE_CURRENT_SOURCE_DIR}/sendleak)
+#   gorepro_go_program(NAME sendleak DIR ${CMAKE_CURRENT_SOURCE_DIR}/sendleak [PIE])
 #
-# produces ${GOREPRO_GO_OUT}/go1.NN/sendleak and .../sendleak.stripped (-ldflags=-s -w) for each
+# produces ${GOREPRO_GO_OUT}/go1.NN/sendleak and .../sendleak.stripped (-ldflags=-s -w) — and with
+# PIE also .../sendleak.pie (-buildmode=pie) — for each
 # toolchain in GOREPRO_GO_VERSIONS that exists under /usr/lib/go-1.NN. Each program directory is a
 # stdlib-only module (its own go.mod). GOCACHE/GOPATH stay inside the build tree and
 # GOTOOLCHAIN=local, so a build never downloads anything.
@@ -30,7 +31,7 @@ if(NOT TARGET go_programs)
 endif()
 
 function(gorepro_go_program)
-  cmake_parse_arguments(GP "" "NAME;DIR" "" ${ARGN})
+  cmake_parse_arguments(GP "PIE" "NAME;DIR" "" ${ARGN})
   if(NOT GP_NAME OR NOT GP_DIR)
     message(FATAL_ERROR "gorepro_go_program needs NAME and DIR")
   endif()
@@ -41,16 +42,24 @@ function(gorepro_go_program)
     set(env
       GOTOOLCHAIN=local GOFLAGS=-buildvcs=false GO111MODULE=on GOPROXY=off CGO_ENABLED=0
       GOCACHE=${CMAKE_BINARY_DIR}/go-cache/go${v} GOPATH=${CMAKE_BINARY_DIR}/gopath)
+    set(pie_outputs "")
+    set(pie_command "")
+    if(GP_PIE)
+      set(pie_outputs ${outdir}/${GP_NAME}.pie)
+      set(pie_command COMMAND ${CMAKE_COMMAND} -E env ${env} ${GOREPRO_GO_BIN_${v}} build -buildmode=pie
+                      -o ${outdir}/${GP_NAME}.pie .)
+    endif()
     add_custom_command(
-      OUTPUT ${outdir}/${GP_NAME} ${outdir}/${GP_NAME}.stripped
+      OUTPUT ${outdir}/${GP_NAME} ${outdir}/${GP_NAME}.stripped ${pie_outputs}
       COMMAND ${CMAKE_COMMAND} -E make_directory ${outdir}
       COMMAND ${CMAKE_COMMAND} -E env ${env} ${GOREPRO_GO_BIN_${v}} build -o ${outdir}/${GP_NAME} .
       COMMAND ${CMAKE_COMMAND} -E env ${env} ${GOREPRO_GO_BIN_${v}} build -ldflags=-s\ -w -o ${outdir}/${GP_NAME}.stripped .
+      ${pie_command}
       WORKING_DIRECTORY ${GP_DIR}
       DEPENDS ${sources}
-      COMMENT "go${v} build ${GP_NAME} (plain + stripped)"
+      COMMENT "go${v} build ${GP_NAME} (plain + stripped${pie_outputs})"
       VERBATIM)
-    list(APPEND outputs ${outdir}/${GP_NAME} ${outdir}/${GP_NAME}.stripped)
+    list(APPEND outputs ${outdir}/${GP_NAME} ${outdir}/${GP_NAME}.stripped ${pie_outputs})
   endforeach()
   add_custom_target(go_${GP_NAME} DEPENDS ${outputs})
   add_dependencies(go_programs go_${GP_NAME})

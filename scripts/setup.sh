@@ -12,7 +12,7 @@ PACKAGES=(
   libfmt-dev libgtest-dev libcli11-dev nlohmann-json3-dev
   libbpf-dev clang llvm bpftool
   libreadline-dev libedit-dev
-  gdb bpftrace
+  gdb bpftrace python3
 )
 for v in "${GO_VERSIONS[@]}"; do PACKAGES+=("golang-$v-go"); done
 

@@ -88,8 +88,14 @@ std::string func_name_for_print(std::string_view name) {
   return std::string(name.substr(0, i)) + "[...]" + std::string(name.substr(j + 1));
 }
 
+// The linker names the table .gopclntab, or .data.rel.ro.gopclntab in PIE builds.
+static const ElfSection* pclntab_section(const ElfFile& elf) {
+  const ElfSection* s = elf.section(".gopclntab");
+  return s ? s : elf.section(".data.rel.ro.gopclntab");
+}
+
 Result<std::unique_ptr<Pclntab>> Pclntab::load(const ElfFile& elf, uint64_t gofunc_addr) {
-  const ElfSection* sec = elf.section(".gopclntab");
+  const ElfSection* sec = pclntab_section(elf);
   if (!sec) {
     return make_error(fmt::format("{} has no .gopclntab section", elf.path()),
                       "gorepro needs a Go executable built by Go 1.18 or later");
@@ -315,7 +321,7 @@ std::vector<SourceFrame> Pclntab::frames(uint64_t pc) const {
 }
 
 std::optional<uint64_t> Pclntab::find_moduledata(const ElfFile& elf) {
-  const ElfSection* pcln = elf.section(".gopclntab");
+  const ElfSection* pcln = pclntab_section(elf);
   const ElfSection* nd = elf.section(".noptrdata");
   if (!pcln || !nd) return std::nullopt;
   auto header = elf.section_bytes(*pcln);

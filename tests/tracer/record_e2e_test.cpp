@@ -139,6 +139,25 @@ TEST(Record, ControlExampleHasNoGroupAndCheckPasses) {
   }
 }
 
+TEST(Record, PositionIndependentExecutableReportsTheSameLeak) {
+  auto marks = testing::read_leak_marks(testing::go_source_dir("examples/sendleak"));
+  ASSERT_EQ(marks.size(), 1u);
+  for (const auto& v : testing::built_go_versions()) {
+    SCOPED_TRACE(v);
+    std::string trace = temp_trace("pie-" + v);
+    auto rec = run({testing::gorepro_binary(), "record", "-q", "-o", trace, "--",
+                    testing::go_program("sendleak", v, false) + ".pie"});
+    ASSERT_EQ(rec.exit_code, 0) << rec.err;
+    auto rep = run({testing::gorepro_binary(), "report", "--format", "json", trace});
+    auto j = nlohmann::json::parse(rep.out);
+    ASSERT_EQ(j["groups"].size(), 1u) << rep.out;
+    EXPECT_EQ(j["groups"][0]["creation_site"]["file"], marks[0].file);
+    EXPECT_EQ(j["groups"][0]["creation_site"]["line"], marks[0].line);
+    EXPECT_EQ(j["groups"][0]["alive"], marks[0].count);
+    EXPECT_TRUE(marks[0].accepts(j["groups"][0]["wait_reason"].get<std::string>()));
+  }
+}
+
 TEST(Record, ExitsWithTheProgramsStatusAndPassesOutputThrough) {
   std::string v = testing::built_go_versions().back();
   auto plain = run({go_program("sendleak", v, false)});
