@@ -175,13 +175,7 @@ Result<std::unique_ptr<Tracee>> Tracee::attach(pid_t pid) {
     }
   }
   // Wait until every thread reports its stop.
-  auto all_stopped = [&] {
-    for (auto& [tid, th] : t->threads_) {
-      if (!th.stopped) return false;
-    }
-    return true;
-  };
-  while (!all_stopped()) {
+  while (!t->all_stopped()) {
     int status = 0;
     pid_t tid = waitpid(-1, &status, __WALL);
     if (tid < 0) {
@@ -212,6 +206,13 @@ Result<std::unique_ptr<Tracee>> Tracee::attach(pid_t pid) {
 }
 
 Tracee::~Tracee() { (void)detach(); }
+
+bool Tracee::all_stopped() const {
+  for (const auto& [tid, th] : threads_) {
+    if (!th.stopped) return false;
+  }
+  return true;
+}
 
 void Tracee::read_entry_address() {
   std::ifstream in(fmt::format("/proc/{}/auxv", pid_), std::ios::binary);
@@ -440,12 +441,6 @@ Status Tracee::detach() {
   for (auto& [tid, th] : threads_) {
     if (!th.stopped) ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr);
   }
-  auto all_stopped = [&] {
-    for (auto& [tid, th] : threads_) {
-      if (!th.stopped) return false;
-    }
-    return true;
-  };
   while (!all_stopped()) {
     int status = 0;
     pid_t tid = waitpid(-1, &status, __WALL);

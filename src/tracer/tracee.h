@@ -106,6 +106,7 @@ class Tracee {
   Status poke_byte(uint64_t addr, uint8_t value);
   std::optional<uint8_t> peek_byte(uint64_t addr);
   void cont(pid_t tid, int sig);
+  bool all_stopped() const;
   Status step_over_unemulated(pid_t tid, Registers& regs, const Breakpoint& bp);
   // Handles a stop internally when it needs no caller action; returns true if handled.
   bool handle_internal(pid_t tid, int status, Stop* out);
