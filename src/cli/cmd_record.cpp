@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -76,38 +77,61 @@ std::vector<std::string> environment_with_schedtrace(int ms, bool detail) {
 }
 
 // Feeds the runtime's SCHED blocks to the writer between the backend's events, on the
-// recording thread, keeping event times non-decreasing: a block is appended before the first
-// event stamped after its arrival, or — arriving late — stamped later, with the lag recorded.
+// recording thread, keeping event times non-decreasing. A block is paired with the dump the
+// tracer saw the runtime begin last before the block's first byte arrived, and is appended
+// once that dump has ended (its runtime.schedtrace return seen), stamped with the end; a block
+// handed over late is stamped later, with the lag recorded. Without dump probes, blocks go in
+// as they arrive.
 class SchedFeed {
  public:
   SchedFeed(replay::TraceWriter& w, tracer::RuntimeOutputCapture* c) : w_(w), capture_(c) {}
-  Status before(uint64_t time_ns) {
-    if (capture_ && capture_->has_blocks()) {
-      for (auto& b : capture_->take(time_ns)) {
-        if (auto st = append(b); !st) return st;
-      }
+  void dump(uint64_t now_ns, bool begin) {
+    if (begin) {
+      dumps_.push_back({now_ns, 0});
+      if (dumps_.size() > 64) dumps_.pop_front();
+    } else if (!dumps_.empty() && !dumps_.back().end_ns) {
+      dumps_.back().end_ns = now_ns;
     }
-    last_ = std::max(last_, time_ns);
-    return Ok{};
   }
-  Status drain_all() {
-    if (!capture_) return Ok{};
-    for (auto& b : capture_->take(UINT64_MAX)) {
-      if (auto st = append(b); !st) return st;
-    }
-    return Ok{};
-  }
+  Status before(uint64_t time_ns) { return feed(time_ns, false); }
+  Status drain_all() { return feed(UINT64_MAX, true); }
   uint64_t appended() const { return appended_; }
 
  private:
-  Status append(const tracer::RuntimeOutputCapture::Block& b) {
-    uint64_t t = std::max(b.first_ns, last_);
-    last_ = t;
-    appended_++;
-    return w_.append(replay::Event::sched(t, w_.intern_string(b.text), t - b.first_ns, b.last_ns - b.first_ns));
+  struct Dump {
+    uint64_t begin_ns = 0, end_ns = 0;
+  };
+  Status feed(uint64_t time_ns, bool all) {
+    if (capture_ && capture_->has_blocks()) {
+      for (auto& b : capture_->take(time_ns)) pending_.push_back(std::move(b));
+    }
+    while (!pending_.empty()) {
+      const auto& b = pending_.front();
+      Dump d;
+      for (auto it = dumps_.rbegin(); it != dumps_.rend(); ++it) {
+        if (it->begin_ns <= b.first_ns) {
+          d = *it;
+          // A later dump began: this one has ended, even if its return was not seen.
+          if (!d.end_ns && it != dumps_.rbegin()) d.end_ns = std::prev(it)->begin_ns;
+          break;
+        }
+      }
+      if (d.begin_ns && !d.end_ns && !all) break;  // still printing: its end will come
+      uint64_t t = std::max({b.first_ns, d.end_ns, last_});
+      last_ = t;
+      appended_++;
+      replay::Event e = replay::Event::sched(t, w_.intern_string(b.text), t - b.first_ns, b.last_ns - b.first_ns);
+      e.dump_begin_ns = d.begin_ns, e.dump_end_ns = d.end_ns;
+      if (auto st = w_.append(e); !st) return st;
+      pending_.pop_front();
+    }
+    if (time_ns != UINT64_MAX) last_ = std::max(last_, time_ns);
+    return Ok{};
   }
   replay::TraceWriter& w_;
   tracer::RuntimeOutputCapture* capture_;
+  std::deque<tracer::RuntimeOutputCapture::Block> pending_;
+  std::deque<Dump> dumps_;
   uint64_t last_ = 0;
   uint64_t appended_ = 0;
 };
@@ -164,6 +188,7 @@ class WriterSink : public tracer::EventSink {
     if (auto st = sched_.before(now_ns); !st) return st;
     return w_.flush_if_due(now_ns);
   }
+  void schedtrace_dump(uint64_t now_ns, bool begin) override { sched_.dump(now_ns, begin); }
 
  private:
   replay::TraceWriter& w_;
@@ -255,6 +280,7 @@ int run_record(const RecordCliOptions& o) {
   ropts.stack_depth = o.stack_depth;
   ropts.probe_execute = o.probe_execute;
   ropts.attached = attach;
+  ropts.probe_schedtrace = o.schedtrace;
   for (const Probe* p : tracer::chosen_probes(**binary, ropts)) header.probes.push_back(p->role + ":" + p->function.name);
   header.wait_reasons = (*binary)->layout().wait_reasons;
   if (attach) header.pid = o.pid; else header.argv = o.command;

@@ -27,6 +27,9 @@ const std::vector<ProbeSpec>& probe_specs() {
       {"execute", "runtime.execute", ProbeAt::kEntry,
        "every goroutine that starts running passes here; catches wake paths with no other probe"},
       {"exit", "runtime.goexit1", ProbeAt::kEntry, "every goroutine ends in goexit1; R14 is the exiting g"},
+      {"sched_begin", "runtime.schedtrace", ProbeAt::kEntry,
+       "with GODEBUG=schedtrace: where the runtime starts a dump, in the tracer's order of events"},
+      {"sched_end", "runtime.schedtrace", ProbeAt::kReturn, "... and where it has printed the whole dump"},
   };
   return specs;
 }

@@ -20,6 +20,7 @@ struct RawSample {
   uint64_t seq = 0;
   uint64_t first_ns = 0, last_ns = 0;
   SchedSample s;
+  uint64_t begin_ns = 0, end_ns = 0;  // the dump as the tracer saw it (0: not probed)
 };
 
 // What a goroutine is, in the classes both sides can observe (see correlate.h).
@@ -175,7 +176,7 @@ Result<Correlation> correlate(TraceSession& session, const CorrelateOptions& o) 
         out.samples_unparsed++;
         continue;
       }
-      raw.push_back({e.seq, e.sched_first_ns(), e.sched_last_ns(), std::move(*s)});
+      raw.push_back({e.seq, e.sched_first_ns(), e.sched_last_ns(), std::move(*s), e.dump_begin_ns, e.dump_end_ns});
     }
     if (raw.empty()) {
       return make_error(out.samples_unparsed ? "the trace's schedtrace samples do not parse"
@@ -186,9 +187,13 @@ Result<Correlation> correlate(TraceSession& session, const CorrelateOptions& o) 
     // The runtime's 0 ms on the trace clock: arrival = print + delay, print in [ms, ms+1),
     // so the smallest (arrival - ms) over all samples is the offset, late by at most 1 ms plus
     // the smallest delay.
+    // With the dump probes, the tracer saw each dump begin: the same bound, without the delay.
     int64_t off = INT64_MAX;
-    for (const RawSample& s : raw) off = std::min(off, static_cast<int64_t>(s.first_ns) - static_cast<int64_t>(s.s.header.ms * kMs));
+    for (const RawSample& s : raw) {
+      off = std::min(off, static_cast<int64_t>(s.begin_ns ? s.begin_ns : s.first_ns) - static_cast<int64_t>(s.s.header.ms * kMs));
+    }
     out.clock_offset_ns = off;
+    out.probed = std::all_of(raw.begin(), raw.end(), [](const RawSample& s) { return s.begin_ns && s.end_ns; });
   }
   out.detailed = std::all_of(raw.begin(), raw.end(), [](const RawSample& s) { return s.s.detailed; });
 
@@ -200,7 +205,7 @@ Result<Correlation> correlate(TraceSession& session, const CorrelateOptions& o) 
     const RawSample& rs = raw[k];
     CorrelatedSample cs;
     cs.seq = rs.seq;
-    cs.time_ns = rs.first_ns;
+    cs.time_ns = rs.begin_ns ? rs.begin_ns : rs.first_ns;
     cs.runtime_ms = rs.s.header.ms;
     cs.detailed = rs.s.detailed;
     cs.threads = rs.s.header.threads, cs.runqueue = rs.s.header.runqueue, cs.idleprocs = rs.s.header.idleprocs;
@@ -209,13 +214,21 @@ Result<Correlation> correlate(TraceSession& session, const CorrelateOptions& o) 
     if (!o.log) out.max_arrival_delay_ns = std::max(out.max_arrival_delay_ns, delay);
     cs.window_lo_ns = std::min<uint64_t>(rs.first_ns, static_cast<uint64_t>(std::max<int64_t>(printed - static_cast<int64_t>(kMs), 0)));
     cs.window_hi_ns = rs.last_ns;
+    if (rs.begin_ns && rs.end_ns) {
+      // Exact: the runtime read every state it printed between these two stops.
+      cs.window_lo_ns = rs.begin_ns;
+      cs.window_hi_ns = rs.end_ns;
+      if (!o.log) out.max_arrival_delay_ns = std::max(out.max_arrival_delay_ns, rs.first_ns - std::min(rs.first_ns, rs.begin_ns));
+    }
+    // gorepro's table just before the dump began (arrival of the first byte without probes).
+    const uint64_t at = rs.begin_ns ? rs.begin_ns : rs.first_ns;
     if (rs.s.detailed) cs.runtime_goroutines = static_cast<int64_t>(rs.s.live_goroutines());
-    if (rs.first_ns < r.first_time_ns() || rs.first_ns > r.last_time_ns() + o.transition_slack_ns) {
+    if (at < r.first_time_ns() || at > r.last_time_ns() + o.transition_slack_ns) {
       out.notes.push_back(fmt::format("sample at {} ms lies outside the trace; not compared", rs.s.header.ms));
       out.samples.push_back(cs);
       continue;
     }
-    rep.seek_time(rs.first_ns);
+    rep.seek_time(at);
     const GoroutineTable& t = rep.table();
     for (const auto& [goid, g] : t.goroutines()) {
       if (g.state == GoState::Dead) continue;
@@ -272,15 +285,14 @@ Result<Correlation> correlate(TraceSession& session, const CorrelateOptions& o) 
           for (const Event& e : evs) d.nearby_events.push_back(e.seq);
           if (!evs.empty()) {
             const Event& e = *std::min_element(evs.begin(), evs.end(), [&](const Event& a, const Event& b) {
-              auto dist = [&](const Event& x) { return std::llabs(static_cast<long long>(x.time_ns) - static_cast<long long>(rs.first_ns)); };
+              auto dist = [&](const Event& x) { return std::llabs(static_cast<long long>(x.time_ns) - static_cast<long long>(at)); };
               return dist(a) < dist(b);
             });
             d.explained = true;
-            d.explanation = fmt::format("in flight: {} event {} at {:+.3f} ms from the dump's first byte (window {:+.3f}..{:+.3f} ms)",
-                                        event_kind_name(e.kind), e.seq,
-                                        (static_cast<double>(e.time_ns) - static_cast<double>(rs.first_ns)) / 1e6,
-                                        (static_cast<double>(cs.window_lo_ns) - static_cast<double>(rs.first_ns)) / 1e6,
-                                        (static_cast<double>(cs.window_hi_ns) - static_cast<double>(rs.first_ns)) / 1e6);
+            auto rel = [&](uint64_t x) { return (static_cast<double>(x) - static_cast<double>(at)) / 1e3; };
+            d.explanation = fmt::format("in flight: {} event {} at {:+.0f} µs from the dump's {} (dump read states in {:+.0f}..{:+.0f} µs)",
+                                        event_kind_name(e.kind), e.seq, rel(e.time_ns), rs.begin_ns ? "start" : "first byte",
+                                        rel(cs.window_lo_ns), rel(cs.window_hi_ns));
           } else {
             d.explanation = "no gorepro event about this goroutine near the dump";
           }
@@ -382,6 +394,7 @@ nlohmann::json correlation_to_json(const Correlation& c) {
               {"class_matrix", matrix},
               {"growth_windows", growth},
               {"clock", {{"runtime_zero_ns", c.clock_offset_ns - static_cast<int64_t>(c.clock_base_ns)},
+                         {"dumps_probed", c.probed},
                          {"max_arrival_delay_ns", c.max_arrival_delay_ns}}},
               {"timeline", samples},
               {"notes", c.notes}};
@@ -406,10 +419,13 @@ std::string format_correlation_text(const Correlation& c, bool timeline) {
   }
   out += fmt::format("{} schedtrace samples{}\n", c.samples.size(),
                      c.samples_unparsed ? fmt::format(" ({} more did not parse)", c.samples_unparsed) : "");
-  out += fmt::format("clock: runtime 0 ms = {:.3f} ms into the trace; blocks arrived at most {:.3f} ms after their "
-                     "printed time (+1 ms: the runtime truncates to whole ms)\n",
+  out += fmt::format("clock: runtime 0 ms = {:.3f} ms into the trace (±1 ms: the runtime truncates to whole ms); {}\n",
                      static_cast<double>(c.clock_offset_ns - static_cast<int64_t>(c.clock_base_ns)) / 1e6,
-                     static_cast<double>(c.max_arrival_delay_ns) / 1e6);
+                     c.probed ? fmt::format("dumps placed exactly among the events (runtime.schedtrace probed); their "
+                                            "first byte arrived up to {:.3f} ms after they began",
+                                            static_cast<double>(c.max_arrival_delay_ns) / 1e6)
+                              : fmt::format("dumps placed by arrival time, at most {:.3f} ms after their printed time",
+                                            static_cast<double>(c.max_arrival_delay_ns) / 1e6));
   if (c.detailed) {
     out += fmt::format("agreement: {:.4f} ({} of {} goroutine observations agree on existence, waiting/active and wait reason)\n",
                        c.agreement, c.agreed, c.compared);

@@ -46,6 +46,8 @@ struct Event {
   uint64_t object = 0;               // Park: address of the channel/mutex/... blocked on, 0 = unknown
   uint64_t lag_ns = 0;               // Sched: time_ns minus the arrival of the block's first byte
   uint64_t span_ns = 0;              // Sched: arrival of its last byte minus its first (0 = unknown)
+  uint64_t dump_begin_ns = 0;        // Sched: when the runtime began / ended the dump (tracer's
+  uint64_t dump_end_ns = 0;          //   clock, probes on runtime.schedtrace); 0 = unknown
 
   static Event create(uint64_t time, uint32_t tid, uint64_t parent, uint64_t goid, uint64_t gopc,
                       uint64_t start_pc, StackId creation_stack) {

@@ -41,5 +41,9 @@ inline constexpr uint64_t kSchedFieldText = 1;
 // keep times non-decreasing), and how long the block took to arrive (last byte minus first).
 inline constexpr uint64_t kSchedFieldLag = 2;
 inline constexpr uint64_t kSchedFieldSpan = 3;
+// 1.1: where the tracer saw the runtime begin and end the dump (probes on runtime.schedtrace),
+// as time minus each: exact positions among the other events, unlike arrival times.
+inline constexpr uint64_t kSchedFieldBegin = 4;
+inline constexpr uint64_t kSchedFieldEnd = 5;
 
 }  // namespace gorepro::replay::format

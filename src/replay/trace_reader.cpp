@@ -175,6 +175,12 @@ class TraceDecoder {
           e.lag_ns = v;
         } else if ((key >> 1) == format::kSchedFieldSpan) {
           e.span_ns = v;
+        } else if ((key >> 1) == format::kSchedFieldBegin && v) {
+          if (v - 1 > e.time_ns) return false;
+          e.dump_begin_ns = e.time_ns - (v - 1);
+        } else if ((key >> 1) == format::kSchedFieldEnd && v) {
+          if (v - 1 > e.time_ns) return false;
+          e.dump_end_ns = e.time_ns - (v - 1);
         }
       } else if (!f.varint(v) || !f.skip(v)) {  // length-delimited field of a newer version
         return false;

@@ -188,9 +188,13 @@ Status TraceWriter::append(const Event& e) {
     case EventKind::Sched: {
       // Length-prefixed body of keyed fields so that parsed schedtrace fields can be added
       // later without breaking older readers.
+      // Begin/end as distances back from the event's time (0 = unknown: not stored).
+      auto back = [&](uint64_t t) { return t ? e.time_ns - t + 1 : 0; };
       std::pair<uint64_t, uint64_t> fields[] = {{format::kSchedFieldText, e.text},
                                                  {format::kSchedFieldLag, e.lag_ns},
-                                                 {format::kSchedFieldSpan, e.span_ns}};
+                                                 {format::kSchedFieldSpan, e.span_ns},
+                                                 {format::kSchedFieldBegin, back(e.dump_begin_ns)},
+                                                 {format::kSchedFieldEnd, back(e.dump_end_ns)}};
       size_t len = 0;
       for (auto [field, v] : fields) {
         if (v || field == format::kSchedFieldText) len += ByteSink::varint_size(field << 1) + ByteSink::varint_size(v);

@@ -88,6 +88,20 @@ InstructionEmulator InstructionEmulator::decode(std::span<const uint8_t> code, u
           e.kind_ = Kind::kCmpRegReg;
         }
         break;
+      case X86_INS_LEA:
+        // Big frames check the stack bound on `lea r12, [rsp-N]` first (runtime.schedtrace).
+        if (x.op_count == 2 && reg64(x.operands[0]) >= 0 && x.operands[0].size == 8 && x.operands[1].type == X86_OP_MEM &&
+            x.operands[1].mem.segment == X86_REG_INVALID && x.operands[1].mem.base != X86_REG_RIP) {
+          const x86_op_mem& m = x.operands[1].mem;
+          e.dst_ = reg64(x.operands[0]);
+          e.base_ = m.base == X86_REG_INVALID ? -1 : reg_offset(m.base);
+          e.index_ = m.index == X86_REG_INVALID ? -1 : reg_offset(m.index);
+          e.scale_ = m.scale;
+          e.disp_ = m.disp;
+          bool regs_ok = (m.base == X86_REG_INVALID || e.base_ >= 0) && (m.index == X86_REG_INVALID || e.index_ >= 0);
+          if (regs_ok) e.kind_ = Kind::kLeaRegMem;
+        }
+        break;
       case X86_INS_MOV:
         if (x.op_count == 2 && reg64(x.operands[0]) >= 0 && reg64(x.operands[1]) >= 0) {
           e.dst_ = reg64(x.operands[0]);
@@ -132,6 +146,13 @@ bool InstructionEmulator::apply(Registers& regs, const ReadWord& read) const {
       uint64_t mem = 0;
       if (!read(ea, &mem)) return false;
       regs.r.eflags = sub_flags(at(regs, dst_), mem, regs.r.eflags);
+      break;
+    }
+    case Kind::kLeaRegMem: {  // address arithmetic only: no memory read, flags untouched
+      uint64_t ea = static_cast<uint64_t>(disp_);
+      if (base_ >= 0) ea += at(regs, base_);
+      if (index_ >= 0) ea += at(regs, index_) * static_cast<uint64_t>(scale_);
+      at(regs, dst_) = ea;
       break;
     }
     case Kind::kCmpRegReg:

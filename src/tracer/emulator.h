@@ -1,7 +1,8 @@
 // InstructionEmulator: executes, on a stopped thread's registers, the one instruction that a
 // breakpoint displaced — so resuming from a breakpoint costs no single-step and never lifts the
 // breakpoint (other threads passing the same address at the same moment still trap). Go's probe
-// sites are function entries (`cmp rsp, [r14+0x10]`, the stack-bound check) and RET sites, so a
+// sites are function entries (`cmp rsp, [r14+0x10]`, the stack-bound check, or `lea r12, [rsp-N]`
+// before it in functions with big frames) and RET sites, so a
 // handful of forms covers them; anything else reports !supported() and the tracer falls back to
 // a single-step.
 #pragma once
@@ -32,7 +33,7 @@ class InstructionEmulator {
   bool apply(Registers& regs, const ReadWord& read) const;
 
  private:
-  enum class Kind { kUnsupported, kRet, kCmpRegMem, kCmpRegReg, kMovRegReg, kSubRegImm, kNop };
+  enum class Kind { kUnsupported, kRet, kCmpRegMem, kCmpRegReg, kMovRegReg, kSubRegImm, kNop, kLeaRegMem };
   Kind kind_ = Kind::kUnsupported;
   uint8_t length_ = 0;
   std::string text_;

@@ -18,7 +18,7 @@ std::optional<ProbeRole> probe_role(const std::string& name) {
   static const std::pair<const char*, ProbeRole> roles[] = {
       {"create", ProbeRole::kCreate}, {"park", ProbeRole::kPark},       {"ready", ProbeRole::kReady},
       {"inject", ProbeRole::kInject}, {"netpoll", ProbeRole::kNetpoll}, {"execute", ProbeRole::kExecute},
-      {"exit", ProbeRole::kExit},
+      {"exit", ProbeRole::kExit},   {"sched_begin", ProbeRole::kSchedBegin}, {"sched_end", ProbeRole::kSchedEnd},
   };
   for (const auto& [n, r] : roles) {
     if (name == n) return r;
@@ -261,6 +261,10 @@ Status EventDecoder::on_hit(ProbeRole role, const Stop& stop, uint64_t now) {
       if (!read_g(gp, &g)) break;
       return emit(replay::Event::ready(now, tid, g.u64(off_goid_), 0));
     }
+    case ProbeRole::kSchedBegin:
+    case ProbeRole::kSchedEnd:
+      sink_.schedtrace_dump(now, role == ProbeRole::kSchedBegin);
+      return Ok{};
     case ProbeRole::kExit: {
       if (!read_g(regs.g(), &g)) break;
       live_--;

@@ -20,7 +20,7 @@
 
 namespace gorepro::tracer {
 
-enum class ProbeRole { kCreate, kPark, kReady, kInject, kNetpoll, kExecute, kExit };
+enum class ProbeRole { kCreate, kPark, kReady, kInject, kNetpoll, kExecute, kExit, kSchedBegin, kSchedEnd };
 std::optional<ProbeRole> probe_role(const std::string& name);
 
 struct DecoderStats {

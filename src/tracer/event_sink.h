@@ -18,6 +18,9 @@ class EventSink {
   virtual Status emit(const replay::Event& e) = 0;
   // Called when the backend is idle, so buffered events reach the disk in quiet periods.
   virtual Status tick(uint64_t now_ns) { (void)now_ns; return Ok{}; }
+  // The runtime began (begin) or finished a GODEBUG=schedtrace dump at now_ns, in the order of
+  // the events emitted: the dump read the goroutines' states between the two.
+  virtual void schedtrace_dump(uint64_t now_ns, bool begin) { (void)now_ns, (void)begin; }
 };
 
 }  // namespace gorepro::tracer

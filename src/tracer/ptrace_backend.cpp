@@ -53,6 +53,7 @@ std::vector<const Probe*> chosen_probes(const GoBinary& binary, const RecordOpti
   std::vector<const Probe*> out;
   for (const Probe& p : binary.probes()) {
     if (p.role == "execute" && !options.probe_execute) continue;
+    if ((p.role == "sched_begin" || p.role == "sched_end") && !options.probe_schedtrace) continue;
     out.push_back(&p);
   }
   return out;

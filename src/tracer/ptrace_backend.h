@@ -22,6 +22,7 @@ struct RecordOptions {
   int stack_depth = 32;
   bool probe_execute = false;  // also stop at runtime.execute (catches every wake path; slower)
   bool attached = false;       // enumerate preexisting goroutines first
+  bool probe_schedtrace = false;  // also stop where the runtime begins and ends a schedtrace dump
 };
 
 struct RecordProgress {

@@ -35,6 +35,19 @@ TEST(SchedEvent, ArrivalLagAndSpanRoundTrip) {
   EXPECT_EQ(events[1].sched_last_ns(), 1'000'000'090u);
 }
 
+TEST(SchedEvent, DumpBeginAndEndRoundTripIncludingBeginAtTheEventTime) {
+  std::string path = write_trace("dump.gtr", [](TraceWriter& w) {
+    StringId text = w.intern_string("x");
+    Event e = Event::sched(1'000'000'500, text, 100, 20);
+    e.dump_begin_ns = 1'000'000'200, e.dump_end_ns = 1'000'000'500;
+    ASSERT_TRUE(w.append(e));
+  });
+  auto events = read_all(path);
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].dump_begin_ns, 1'000'000'200u);
+  EXPECT_EQ(events[0].dump_end_ns, 1'000'000'500u);
+}
+
 TEST(SchedEvent, SampleWithoutArrivalTimesIsEncodedAsInFormat10) {
   std::string path = write_trace("plain.gtr", [](TraceWriter& w) {
     StringId text = w.intern_string("x");
