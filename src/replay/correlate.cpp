@@ -343,7 +343,10 @@ Result<Correlation> correlate(TraceSession& session, const CorrelateOptions& o) 
     auto after = live_by_site(rep.table());
     for (const auto& [gopc, n] : after) {
       int64_t net = n - (before.count(gopc) ? before[gopc] : 0);
-      if (net > 0) w.sites.push_back({site_name(session.symbols(), gopc), gopc, net});
+      // The runtime's own goroutines (GC workers...) are not a program's growth.
+      if (net > 0 && !is_runtime_function(session.symbols().creation_site(gopc).function)) {
+        w.sites.push_back({site_name(session.symbols(), gopc), gopc, net});
+      }
     }
     std::sort(w.sites.begin(), w.sites.end(), [](const GrowthSite& a, const GrowthSite& b) {
       return a.net != b.net ? a.net > b.net : a.site < b.site;

@@ -1,0 +1,3 @@
+module stderrwriter
+
+go 1.19
