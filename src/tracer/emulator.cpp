@@ -64,6 +64,15 @@ InstructionEmulator InstructionEmulator::decode(std::span<const uint8_t> code, u
     e.text_ = std::string(insn->mnemonic) + (insn->op_str[0] ? std::string(" ") + insn->op_str : "");
     const cs_x86& x = insn->detail->x86;
     auto reg64 = [](const cs_x86_op& op) { return op.type == X86_OP_REG ? reg_offset(op.reg) : -1; };
+    // `reg, [base + index*scale + disp]` operands into e; false if a register is not one we map.
+    auto reg_mem = [&](const cs_x86_op& dst, const x86_op_mem& m) {
+      e.dst_ = reg64(dst);
+      e.base_ = m.base == X86_REG_INVALID ? -1 : reg_offset(m.base);
+      e.index_ = m.index == X86_REG_INVALID ? -1 : reg_offset(m.index);
+      e.scale_ = m.scale;
+      e.disp_ = m.disp;
+      return (m.base == X86_REG_INVALID || e.base_ >= 0) && (m.index == X86_REG_INVALID || e.index_ >= 0);
+    };
     switch (insn->id) {
       case X86_INS_RET:
         if (x.op_count == 0) e.kind_ = Kind::kRet;
@@ -74,14 +83,7 @@ InstructionEmulator InstructionEmulator::decode(std::span<const uint8_t> code, u
       case X86_INS_CMP:
         if (x.op_count == 2 && reg64(x.operands[0]) >= 0 && x.operands[1].type == X86_OP_MEM &&
             x.operands[1].size == 8 && x.operands[1].mem.segment == X86_REG_INVALID) {
-          const x86_op_mem& m = x.operands[1].mem;
-          e.dst_ = reg64(x.operands[0]);
-          e.base_ = m.base == X86_REG_INVALID ? -1 : reg_offset(m.base);
-          e.index_ = m.index == X86_REG_INVALID ? -1 : reg_offset(m.index);
-          e.scale_ = m.scale;
-          e.disp_ = m.disp;
-          bool regs_ok = (m.base == X86_REG_INVALID || e.base_ >= 0) && (m.index == X86_REG_INVALID || e.index_ >= 0);
-          if (regs_ok) e.kind_ = Kind::kCmpRegMem;
+          if (reg_mem(x.operands[0], x.operands[1].mem)) e.kind_ = Kind::kCmpRegMem;
         } else if (x.op_count == 2 && reg64(x.operands[0]) >= 0 && reg64(x.operands[1]) >= 0) {
           e.dst_ = reg64(x.operands[0]);
           e.src_ = reg64(x.operands[1]);
@@ -92,14 +94,7 @@ InstructionEmulator InstructionEmulator::decode(std::span<const uint8_t> code, u
         // Big frames check the stack bound on `lea r12, [rsp-N]` first (runtime.schedtrace).
         if (x.op_count == 2 && reg64(x.operands[0]) >= 0 && x.operands[0].size == 8 && x.operands[1].type == X86_OP_MEM &&
             x.operands[1].mem.segment == X86_REG_INVALID && x.operands[1].mem.base != X86_REG_RIP) {
-          const x86_op_mem& m = x.operands[1].mem;
-          e.dst_ = reg64(x.operands[0]);
-          e.base_ = m.base == X86_REG_INVALID ? -1 : reg_offset(m.base);
-          e.index_ = m.index == X86_REG_INVALID ? -1 : reg_offset(m.index);
-          e.scale_ = m.scale;
-          e.disp_ = m.disp;
-          bool regs_ok = (m.base == X86_REG_INVALID || e.base_ >= 0) && (m.index == X86_REG_INVALID || e.index_ >= 0);
-          if (regs_ok) e.kind_ = Kind::kLeaRegMem;
+          if (reg_mem(x.operands[0], x.operands[1].mem)) e.kind_ = Kind::kLeaRegMem;
         }
         break;
       case X86_INS_MOV:
@@ -125,6 +120,13 @@ InstructionEmulator InstructionEmulator::decode(std::span<const uint8_t> code, u
   return e;
 }
 
+uint64_t InstructionEmulator::effective_address(Registers& regs) const {
+  uint64_t ea = static_cast<uint64_t>(disp_);
+  if (base_ >= 0) ea += at(regs, base_);
+  if (index_ >= 0) ea += at(regs, index_) * static_cast<uint64_t>(scale_);
+  return ea;
+}
+
 bool InstructionEmulator::apply(Registers& regs, const ReadWord& read) const {
   uint64_t next = regs.r.rip + length_;
   switch (kind_) {
@@ -140,21 +142,14 @@ bool InstructionEmulator::apply(Registers& regs, const ReadWord& read) const {
       return true;
     }
     case Kind::kCmpRegMem: {
-      uint64_t ea = static_cast<uint64_t>(disp_);
-      if (base_ >= 0) ea += at(regs, base_);
-      if (index_ >= 0) ea += at(regs, index_) * static_cast<uint64_t>(scale_);
       uint64_t mem = 0;
-      if (!read(ea, &mem)) return false;
+      if (!read(effective_address(regs), &mem)) return false;
       regs.r.eflags = sub_flags(at(regs, dst_), mem, regs.r.eflags);
       break;
     }
-    case Kind::kLeaRegMem: {  // address arithmetic only: no memory read, flags untouched
-      uint64_t ea = static_cast<uint64_t>(disp_);
-      if (base_ >= 0) ea += at(regs, base_);
-      if (index_ >= 0) ea += at(regs, index_) * static_cast<uint64_t>(scale_);
-      at(regs, dst_) = ea;
+    case Kind::kLeaRegMem:  // address arithmetic only: no memory read, flags untouched
+      at(regs, dst_) = effective_address(regs);
       break;
-    }
     case Kind::kCmpRegReg:
       regs.r.eflags = sub_flags(at(regs, dst_), at(regs, src_), regs.r.eflags);
       break;

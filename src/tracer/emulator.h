@@ -33,6 +33,7 @@ class InstructionEmulator {
   bool apply(Registers& regs, const ReadWord& read) const;
 
  private:
+  uint64_t effective_address(Registers& regs) const;  // of the memory operand
   enum class Kind { kUnsupported, kRet, kCmpRegMem, kCmpRegReg, kMovRegReg, kSubRegImm, kNop, kLeaRegMem };
   Kind kind_ = Kind::kUnsupported;
   uint8_t length_ = 0;
