@@ -68,7 +68,12 @@ TEST(ReplayLatency, MovesAnywhereInALargeTraceWellUnderASecond) {
   worst = std::max(worst, timed("prev create ^0x4a1005$"));
   worst = std::max(worst, timed("next exit"));
   worst = std::max(worst, timed("sites"));
-  EXPECT_LT(worst, 1.0) << "seconds, after the first pass";
+#ifdef __SANITIZE_ADDRESS__
+  const double bound = 5.0;  // ASan+UBSan run the same code several times slower
+#else
+  const double bound = 1.0;
+#endif
+  EXPECT_LT(worst, bound) << "seconds, after the first pass";
 }
 
 }  // namespace
