@@ -278,7 +278,9 @@ int run_record(const RecordCliOptions& o) {
   header.backend = "ptrace";
   tracer::RecordOptions ropts;
   ropts.stack_depth = o.stack_depth;
-  ropts.probe_execute = o.probe_execute;
+  // --schedtrace checks gorepro's table against the runtime's: a wake path with no probe of its
+  // own (the check found one in tickerleak under Go 1.19) would read as a tracer error there.
+  ropts.probe_execute = o.probe_execute || o.schedtrace;
   ropts.attached = attach;
   ropts.probe_schedtrace = o.schedtrace;
   for (const Probe* p : tracer::chosen_probes(**binary, ropts)) header.probes.push_back(p->role + ":" + p->function.name);

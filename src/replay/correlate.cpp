@@ -244,6 +244,25 @@ Result<Correlation> correlate(TraceSession& session, const CorrelateOptions& o) 
         if (!rt.count(goid)) goids.push_back(goid);
       }
       std::sort(goids.begin(), goids.end());
+      // The runtime's dump is no snapshot: it reads each goroutine at its own moment between
+      // the dump's begin and end. With those probed, the states gorepro gives a goroutine in
+      // that exact interval (at begin, then after each of its events) are all fair answers.
+      std::unordered_map<uint64_t, std::vector<std::pair<Class, uint32_t>>> during;
+      if (rs.begin_ns && rs.end_ns) {
+        auto cur = r.cursor(r.first_seq_after(rs.begin_ns));
+        for (Event e; cur.next(e) && e.time_ns <= rs.end_ns;) {
+          switch (e.kind) {
+            case EventKind::Park: during[e.goid].emplace_back(Class::Waiting, e.wait_reason); break;
+            case EventKind::Exit: during[e.goid].emplace_back(Class::Absent, 0); break;
+            case EventKind::Create:
+            case EventKind::Ready:
+              during[e.goid].emplace_back(Class::Active, 0);
+              if (e.other_goid) during[e.other_goid].emplace_back(Class::Active, 0);  // it acted: running
+              break;
+            default: break;
+          }
+        }
+      }
       std::vector<Disagreement> here;
       for (uint64_t goid : goids) {
         auto it = rt.find(goid);
@@ -254,8 +273,13 @@ Result<Correlation> correlate(TraceSession& session, const CorrelateOptions& o) 
         cs.compared++;
         matrix[{rg && rc != Class::Absent ? std::string(runtime_class_name(rg->runtime_class())) : "absent",
                 gg ? std::string(go_state_name(gg->state)) : "absent"}]++;
-        bool agree = rc == gc && rc != Class::Unknown;
-        if (agree && rc == Class::Waiting) agree = h.wait_reason_name(gg->wait_reason) == rg->wait_reason;
+        auto same = [&](Class c, uint32_t reason) {
+          return c == rc && rc != Class::Unknown && (rc != Class::Waiting || h.wait_reason_name(reason) == rg->wait_reason);
+        };
+        bool at_begin = same(gc, gg ? gg->wait_reason : 0);
+        bool agree = at_begin;
+        for (auto [c, reason] : during[goid]) agree = agree || same(c, reason);
+        cs.agreed_at_begin += at_begin;
         if (agree) {
           cs.agreed++;
           continue;
@@ -301,10 +325,12 @@ Result<Correlation> correlate(TraceSession& session, const CorrelateOptions& o) 
       }
       out.compared += cs.compared;
       out.agreed += cs.agreed;
+      out.agreed_at_begin += cs.agreed_at_begin;
     }
     out.samples.push_back(cs);
   }
   out.agreement = out.compared ? static_cast<double>(out.agreed) / static_cast<double>(out.compared) : 1.0;
+  out.agreement_at_begin = out.compared ? static_cast<double>(out.agreed_at_begin) / static_cast<double>(out.compared) : 1.0;
   out.disagreements_total = all.size();
   out.explained = static_cast<size_t>(std::count_if(all.begin(), all.end(), [](const Disagreement& d) { return d.explained; }));
   std::stable_partition(all.begin(), all.end(), [](const Disagreement& d) { return !d.explained; });
@@ -391,6 +417,7 @@ nlohmann::json correlation_to_json(const Correlation& c) {
               {"compared", c.compared},
               {"agreed", c.agreed},
               {"agreement", c.agreement},
+              {"agreement_at_begin", c.agreement_at_begin},
               {"disagreements_total", c.disagreements_total},
               {"disagreements_explained", c.explained},
               {"disagreements", dis},
@@ -430,8 +457,11 @@ std::string format_correlation_text(const Correlation& c, bool timeline) {
                               : fmt::format("dumps placed by arrival time, at most {:.3f} ms after their printed time",
                                             static_cast<double>(c.max_arrival_delay_ns) / 1e6));
   if (c.detailed) {
-    out += fmt::format("agreement: {:.4f} ({} of {} goroutine observations agree on existence, waiting/active and wait reason)\n",
-                       c.agreement, c.agreed, c.compared);
+    out += fmt::format("agreement: {:.4f} ({} of {} goroutine observations agree on existence, waiting/active and wait reason{})\n",
+                       c.agreement, c.agreed, c.compared,
+                       c.probed ? fmt::format(" at some instant of the dump; {:.4f} with gorepro's table as of the dump's begin",
+                                              c.agreement_at_begin)
+                                : "");
     out += fmt::format("disagreements: {} ({} in flight during the dump, {} unexplained)\n", c.disagreements_total,
                        c.explained, c.disagreements_total - c.explained);
     for (const Disagreement& d : c.disagreements) {

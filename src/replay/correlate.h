@@ -57,6 +57,7 @@ struct CorrelatedSample {
   size_t gorepro_live = 0;
   std::array<size_t, kGoStateCount> gorepro_states{};  // by GoState
   size_t compared = 0, agreed = 0;
+  size_t agreed_at_begin = 0;  // with the table as of the dump's begin only
 };
 
 struct Disagreement {
@@ -88,8 +89,11 @@ struct Correlation {
   std::vector<CorrelatedSample> samples;
   uint64_t samples_unparsed = 0;
   bool detailed = false;
-  size_t compared = 0, agreed = 0;
-  double agreement = 1.0;  // agreed / compared (1 when nothing was compared)
+  size_t compared = 0, agreed = 0, agreed_at_begin = 0;
+  // agreed / compared (1 when nothing was compared): the runtime's report of a goroutine
+  // matches gorepro's state at some instant of the interval in which the runtime read it.
+  double agreement = 1.0;
+  double agreement_at_begin = 1.0;  // ... matches gorepro's table as of the dump's begin
   size_t disagreements_total = 0, explained = 0;
   std::vector<Disagreement> disagreements;  // up to max_listed, unexplained ones first
   // Runtime class x gorepro state over every compared goroutine, for the finer split.

@@ -1,9 +1,13 @@
 #include "tracer/event_decoder.h"
 
+#include <time.h>
+
 #include <algorithm>
 #include <cstring>
 
 #include <fmt/format.h>
+
+#include "tracer/ptrace_backend.h"  // monotonic_ns
 
 namespace gorepro::tracer {
 
@@ -11,6 +15,7 @@ namespace {
 
 constexpr size_t kMaxListWalk = 100000;  // bound on a g list walked at one hit
 constexpr size_t kStackWindow = 2048;    // bytes of stack read per process_vm_readv
+constexpr long kSchedSettleNs = 1'000'000;  // see kSchedBegin
 
 }  // namespace
 
@@ -261,9 +266,18 @@ Status EventDecoder::on_hit(ProbeRole role, const Stop& stop, uint64_t now) {
       if (!read_g(gp, &g)) break;
       return emit(replay::Event::ready(now, tid, g.u64(off_goid_), 0));
     }
-    case ProbeRole::kSchedBegin:
+    case ProbeRole::kSchedBegin: {
+      // A thread we resumed from a probe changes its goroutine's status a few instructions
+      // later — unless it is waiting for a CPU, which on a small machine the dumping thread
+      // may hold for the whole dump. Holding the dump back a moment lets those transitions
+      // land first, so the dump and the events agree on what happened before it.
+      timespec pause{0, kSchedSettleNs};
+      nanosleep(&pause, nullptr);
+      sink_.schedtrace_dump(monotonic_ns(), true);
+      return Ok{};
+    }
     case ProbeRole::kSchedEnd:
-      sink_.schedtrace_dump(now, role == ProbeRole::kSchedBegin);
+      sink_.schedtrace_dump(now, false);
       return Ok{};
     case ProbeRole::kExit: {
       if (!read_g(regs.g(), &g)) break;
