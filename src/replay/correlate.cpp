@@ -95,27 +95,29 @@ std::unordered_map<uint64_t, int64_t> live_by_site(const GoroutineTable& t) {
   return out;
 }
 
-// The trace time of a log's 0 ms that best matches the log's goroutine counts to gorepro's
-// (smallest total difference over samples falling inside the trace), on a 1 ms grid.
-std::optional<int64_t> fit_log_offset(const TraceReader& r, const std::vector<RawSample>& raw) {
-  std::vector<std::pair<uint64_t, int64_t>> live;  // (time, live after the event)
-  int64_t n = 0;
+// The trace time of a log's 0 ms at which the log's goroutines best match the trace's: for
+// each candidate offset, how many goids are alive in one view and not the other, summed over
+// the samples that fall inside the trace (goids come and go at exact moments, so the match is
+// sharp where counts alone would be ambiguous).
+std::optional<int64_t> fit_log_offset(const TraceReader& r, const std::vector<RawSample>& raw, bool launched) {
+  if (raw.empty() || !raw[0].s.detailed) return std::nullopt;
+  std::unordered_map<uint64_t, std::pair<uint64_t, uint64_t>> alive;  // goid -> [created, exited)
+  uint64_t first = 0, last = 0;
   auto c = r.cursor();
   for (Event e; c.next(e);) {
-    if (e.kind == EventKind::Create || e.kind == EventKind::Preexisting) n++;
-    else if (e.kind == EventKind::Exit) n--;
-    else continue;
-    live.emplace_back(e.time_ns, n);
+    if (!first) first = e.time_ns;
+    last = e.time_ns;
+    if (e.kind == EventKind::Create || e.kind == EventKind::Preexisting) alive[e.goid] = {e.time_ns, UINT64_MAX};
+    else if (e.kind == EventKind::Exit && alive.count(e.goid)) alive[e.goid].second = e.time_ns;
   }
-  if (live.empty() || raw.empty() || !raw[0].s.detailed) return std::nullopt;
-  auto live_at = [&](uint64_t t) -> int64_t {
-    auto it = std::upper_bound(live.begin(), live.end(), std::make_pair(t, INT64_MAX));
-    return it == live.begin() ? 0 : std::prev(it)->second;
-  };
-  const int64_t first = static_cast<int64_t>(live.front().first), last = static_cast<int64_t>(live.back().first);
+  if (alive.empty()) return std::nullopt;
+  const int64_t f = static_cast<int64_t>(first), l = static_cast<int64_t>(last);
   const int64_t max_ms = static_cast<int64_t>(raw.back().s.header.ms);
-  int64_t lo = first - max_ms * static_cast<int64_t>(kMs), hi = last;
-  int64_t step = std::max<int64_t>(static_cast<int64_t>(kMs), (hi - lo) / 200000);
+  int64_t lo = f - max_ms * static_cast<int64_t>(kMs), hi = l;
+  // A program gorepro launched starts its schedtrace clock (sysmon's first round) within
+  // moments of the trace's first event.
+  if (launched) lo = f - 10 * static_cast<int64_t>(kMs), hi = f + 100 * static_cast<int64_t>(kMs);
+  int64_t step = std::max<int64_t>(static_cast<int64_t>(kMs) / 4, (hi - lo) / 4000);
   std::optional<int64_t> best;
   double best_score = 0;
   for (int64_t off = lo; off <= hi; off += step) {
@@ -123,9 +125,20 @@ std::optional<int64_t> fit_log_offset(const TraceReader& r, const std::vector<Ra
     size_t inside = 0;
     for (const RawSample& s : raw) {
       int64_t t = off + static_cast<int64_t>(s.s.header.ms) * static_cast<int64_t>(kMs);
-      if (t < first || t > last) continue;
+      if (t < f || t > l) continue;
       inside++;
-      score += static_cast<double>(std::llabs(static_cast<int64_t>(s.s.live_goroutines()) - live_at(static_cast<uint64_t>(t))));
+      const auto ut = static_cast<uint64_t>(t);
+      size_t both = 0, rt_live = 0;
+      for (const SchedG& g : s.s.gs) {
+        RuntimeClass rc = g.runtime_class();
+        if (rc == RuntimeClass::Dead || rc == RuntimeClass::Idle) continue;
+        rt_live++;
+        auto it = alive.find(g.goid);
+        both += it != alive.end() && it->second.first <= ut && ut < it->second.second;
+      }
+      size_t gr_live = 0;
+      for (const auto& [goid, span] : alive) gr_live += span.first <= ut && ut < span.second;
+      score += static_cast<double>(rt_live - both + gr_live - both);
     }
     if (inside * 2 < raw.size()) continue;
     score /= static_cast<double>(inside);
@@ -151,17 +164,18 @@ Result<Correlation> correlate(TraceSession& session, const CorrelateOptions& o) 
     if (o.log_offset_ns) {
       off = static_cast<int64_t>(h.clock.monotonic_ns) + *o.log_offset_ns;
     } else {
-      off = fit_log_offset(r, raw);
+      off = fit_log_offset(r, raw, h.pid == 0);
       if (!off) {
         return make_error("cannot align the schedtrace log with the trace",
                           "give --log-offset (the trace time of the log's 0 ms), or capture the log with scheddetail=1");
       }
       out.notes.push_back(fmt::format(
-          "the log carries no arrival times: its 0 ms was placed at {:.1f} ms into the trace, where its goroutine "
-          "counts best match the trace's (±1 ms grid; give --log-offset to set it)",
+          "the log carries no arrival times: its 0 ms was placed at {:.1f} ms into the trace, where its live "
+          "goroutines best match the trace's (0.25 ms grid; give --log-offset to set it)",
           static_cast<double>(*off - static_cast<int64_t>(h.clock.monotonic_ns)) / 1e6));
     }
     out.clock_offset_ns = *off;
+    out.from_log = true;
     for (RawSample& s : raw) {
       int64_t t = *off + static_cast<int64_t>(s.s.header.ms * kMs);
       s.first_ns = t < 0 ? 0 : static_cast<uint64_t>(t);
@@ -201,6 +215,7 @@ Result<Correlation> correlate(TraceSession& session, const CorrelateOptions& o) 
   Replayer& rep = session.replayer();
   std::map<std::pair<std::string, std::string>, size_t> matrix;
   std::vector<Disagreement> all;
+  size_t outside = 0;
   for (size_t k = 0; k < raw.size(); k++) {
     const RawSample& rs = raw[k];
     CorrelatedSample cs;
@@ -224,7 +239,7 @@ Result<Correlation> correlate(TraceSession& session, const CorrelateOptions& o) 
     const uint64_t at = rs.begin_ns ? rs.begin_ns : rs.first_ns;
     if (rs.s.detailed) cs.runtime_goroutines = static_cast<int64_t>(rs.s.live_goroutines());
     if (at < r.first_time_ns() || at > r.last_time_ns() + o.transition_slack_ns) {
-      out.notes.push_back(fmt::format("sample at {} ms lies outside the trace; not compared", rs.s.header.ms));
+      outside++;
       out.samples.push_back(cs);
       continue;
     }
@@ -329,6 +344,7 @@ Result<Correlation> correlate(TraceSession& session, const CorrelateOptions& o) 
     }
     out.samples.push_back(cs);
   }
+  if (outside) out.notes.push_back(fmt::format("{} samples lie outside the trace's time span; not compared", outside));
   out.agreement = out.compared ? static_cast<double>(out.agreed) / static_cast<double>(out.compared) : 1.0;
   out.agreement_at_begin = out.compared ? static_cast<double>(out.agreed_at_begin) / static_cast<double>(out.compared) : 1.0;
   out.disagreements_total = all.size();
@@ -425,6 +441,7 @@ nlohmann::json correlation_to_json(const Correlation& c) {
               {"growth_windows", growth},
               {"clock", {{"runtime_zero_ns", c.clock_offset_ns - static_cast<int64_t>(c.clock_base_ns)},
                          {"dumps_probed", c.probed},
+                         {"from_log", c.from_log},
                          {"max_arrival_delay_ns", c.max_arrival_delay_ns}}},
               {"timeline", samples},
               {"notes", c.notes}};
@@ -451,7 +468,8 @@ std::string format_correlation_text(const Correlation& c, bool timeline) {
                      c.samples_unparsed ? fmt::format(" ({} more did not parse)", c.samples_unparsed) : "");
   out += fmt::format("clock: runtime 0 ms = {:.3f} ms into the trace (±1 ms: the runtime truncates to whole ms); {}\n",
                      static_cast<double>(c.clock_offset_ns - static_cast<int64_t>(c.clock_base_ns)) / 1e6,
-                     c.probed ? fmt::format("dumps placed exactly among the events (runtime.schedtrace probed); their "
+                     c.from_log ? std::string("dumps placed by their printed ms (a log has no arrival times)")
+                     : c.probed ? fmt::format("dumps placed exactly among the events (runtime.schedtrace probed); their "
                                             "first byte arrived up to {:.3f} ms after they began",
                                             static_cast<double>(c.max_arrival_delay_ns) / 1e6)
                               : fmt::format("dumps placed by arrival time, at most {:.3f} ms after their printed time",

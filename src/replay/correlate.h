@@ -103,6 +103,7 @@ struct Correlation {
   // 0 ms (min over samples of arrival - ms), with the per-sample bound in each window.
   int64_t clock_offset_ns = 0;
   bool probed = false;  // every sample carries the tracer's begin/end of its dump
+  bool from_log = false;  // samples from a separately captured log, placed by fitting
   uint64_t max_arrival_delay_ns = 0;  // largest (arrival - (offset + ms)) over samples
   std::vector<std::string> notes;
 };

@@ -99,6 +99,31 @@ TEST(Schedtrace, GrowthWindowOfTheServiceLikeExampleNamesItsLeakingSite) {
   }
 }
 
+// Attach mode cannot set GODEBUG: the user captures the program's stderr and hands it over.
+// Without arrival times the log is placed where its live goroutines match the trace's.
+TEST(Schedtrace, SeparatelyCapturedLogIsAlignedAndNamesTheLeakingSite) {
+  auto marks = testing::read_leak_marks(testing::go_source_dir("examples/mixed"));
+  ASSERT_EQ(marks.size(), 1u);
+  const std::string site = fmt::format("{}:{} ", fs::path(marks[0].file).filename().string(), marks[0].line);
+  const std::string v = testing::built_go_versions().back();
+  const std::string trace = scratch("log.gtr"), log = scratch("sched.log");
+  auto rec = run({"/bin/sh", "-c",
+                  fmt::format("GODEBUG=schedtrace=10,scheddetail=1 '{}' record -q -o '{}' -- '{}' >/dev/null 2>'{}'",
+                              testing::gorepro_binary(), trace, go_program("mixed", v, false), log)});
+  ASSERT_EQ(rec.exit_code, 0) << rec.err;
+  auto r = run({testing::gorepro_binary(), "correlate", trace, "--schedtrace-log", log, "--format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto c = nlohmann::json::parse(r.out);
+  EXPECT_TRUE(c["clock"]["from_log"].get<bool>());
+  EXPECT_GE(c["samples"].get<int>(), 20);
+  // Only ±1 ms is known of each dump's time: agreement is lower than with recorded samples,
+  // but every disagreement still has an event of that goroutine within that millisecond.
+  EXPECT_GE(c["agreement"].get<double>(), 0.95);
+  EXPECT_EQ(c["disagreements_total"], c["disagreements_explained"]) << c["disagreements"].dump(1);
+  ASSERT_FALSE(c["growth_windows"].empty());
+  EXPECT_EQ(c["growth_windows"][0]["sites"][0]["site"].get<std::string>().rfind(site, 0), 0u);
+}
+
 // The oracle: each dump's goroutines against gorepro's table during the dump. A goroutine
 // agrees when the runtime's report of it (exists, waiting or active, wait reason) matches the
 // state gorepro gives it at some instant between the dump's begin and end, which the tracer
