@@ -335,10 +335,18 @@ bool Tracee::handle_internal(pid_t tid, int status, Stop* out) {
       cont(tid, 0);
       return true;
     }
-    case PTRACE_EVENT_EXEC:
+    case PTRACE_EVENT_EXEC: {
+      // The old image is gone, and with it our breakpoints and patches — their addresses may
+      // now hold the new program's code, which detach must not "restore" — and every thread but
+      // the one that exec'd, which now has the leader's tid.
+      breakpoints_.clear();
+      patched_.clear();
+      threads_.clear();
+      threads_[tid].stopped = true;
       out->kind = Stop::Kind::kExec;
       out->tid = tid;
       return false;
+    }
     case PTRACE_EVENT_STOP:
       if (is_group_stop_signal(sig)) {
         // Group-stop: keep the thread stopped until SIGCONT, as without a tracer.

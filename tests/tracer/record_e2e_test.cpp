@@ -173,6 +173,39 @@ TEST(Record, ExitsWithTheProgramsStatusAndPassesOutputThrough) {
   EXPECT_EQ(bad.exit_code, bad_plain.exit_code);
 }
 
+TEST(Record, ChildProcessesRunUntracedAndTheRecordingGoesOn) {
+  for (const auto& v : testing::built_go_versions()) {
+    std::string bin = go_program("exectarget", v, false);
+    auto plain = run({bin, "-mode", "child"});
+    auto traced = run({testing::gorepro_binary(), "record", "-q", "-o", temp_trace("child" + v), "--", bin, "-mode", "child"});
+    EXPECT_EQ(traced.exit_code, 0) << traced.err;
+    EXPECT_EQ(traced.out, plain.out) << v;
+    EXPECT_NE(plain.out.find("child says hello"), std::string::npos);
+  }
+}
+
+TEST(Record, ExecEndsTheRecordingAndTheNewProgramRunsOn) {
+  for (const auto& v : testing::built_go_versions()) {
+    std::string bin = go_program("exectarget", v, false);
+    auto plain = run({bin, "-mode", "exec"});
+    std::string trace = temp_trace("exec" + v);
+    auto traced = run({testing::gorepro_binary(), "record", "-q", "-o", trace, "--", bin, "-mode", "exec"});
+    EXPECT_EQ(plain.exit_code, 3);
+    EXPECT_EQ(traced.exit_code, plain.exit_code) << traced.err;
+    EXPECT_EQ(traced.out, plain.out) << v;
+    EXPECT_NE(traced.err.find("called exec"), std::string::npos) << traced.err;
+    EXPECT_EQ(run({testing::gorepro_binary(), "report", trace}).exit_code, 0);
+    // Exec into another Go program, linked at the same addresses: the old image's breakpoints
+    // must not be "restored" into the new one's code.
+    std::string other = go_program("sendleak", v, false);
+    auto other_plain = run({other});
+    auto into_go = run({testing::gorepro_binary(), "record", "-q", "-o", temp_trace("exec-go" + v), "--", bin,
+                        "-mode", "exec", "-exec", other});
+    EXPECT_EQ(into_go.exit_code, other_plain.exit_code) << into_go.err;
+    EXPECT_EQ(into_go.out, "worker done\n" + other_plain.out) << v;
+  }
+}
+
 TEST(Record, SignalDependentProgramBehavesAsUntraced) {
   for (const auto& v : testing::built_go_versions()) {
     auto plain = run({go_program("sigtest", v, false)});

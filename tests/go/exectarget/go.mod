@@ -1,0 +1,3 @@
+module gorepro/tests/exectarget
+
+go 1.19
