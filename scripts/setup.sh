@@ -11,7 +11,7 @@ PACKAGES=(
   libboost-dev libboost-filesystem-dev
   libfmt-dev libgtest-dev libcli11-dev nlohmann-json3-dev
   libbpf-dev clang llvm bpftool
-  libreadline-dev libedit-dev
+  libedit-dev
   gdb bpftrace python3
 )
 for v in "${GO_VERSIONS[@]}"; do PACKAGES+=("golang-$v-go"); done
