@@ -404,6 +404,7 @@ int run_record(const RecordCliOptions& o) {
       return code ? code : r.exit_status;
     }
     // Detached early: the program runs on; its status is ours, as if launched without gorepro.
+    if (const auto& exited = tracee->exit_stop()) return code ? code : exited->exit_status;
     while (waitpid(tracee->pid(), &status, 0) < 0 && errno == EINTR) {
     }
     if (capture) capture->finish(300'000'000);

@@ -99,6 +99,14 @@ Result<RecordOutcome> PtraceBackend::record(const GoBinary& binary, Tracee& trac
     if (auto st = tracee.detach(); !st) msg += "; while detaching: " + st.error().message();
     outcome.how = how;
     outcome.message = std::move(msg);
+    // A target that was exiting when we stopped (e.g. its memory had just become unreadable)
+    // has exited: report that, with its status, not our reason for stopping.
+    if (const auto& exited = tracee.exit_stop(); exited && how != RecordOutcome::How::kSinkFailed) {
+      outcome.how = RecordOutcome::How::kExited;
+      outcome.exit_status = exited->exit_status;
+      outcome.signal = exited->signal;
+      outcome.message.clear();
+    }
   };
 
   while (true) {

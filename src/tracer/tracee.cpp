@@ -311,15 +311,7 @@ bool Tracee::handle_internal(pid_t tid, int status, Stop* out) {
   if (WIFEXITED(status) || WIFSIGNALED(status)) {
     threads_.erase(tid);
     if (tid != pid_) return true;
-    alive_ = false;
-    out->kind = Stop::Kind::kExited;
-    out->tid = tid;
-    if (WIFEXITED(status)) {
-      out->exit_status = WEXITSTATUS(status);
-    } else {
-      out->signal = WTERMSIG(status);
-      out->exit_status = 128 + out->signal;
-    }
+    *out = record_exit(tid, status);
     return false;
   }
   if (!WIFSTOPPED(status)) return true;
@@ -381,7 +373,27 @@ bool Tracee::handle_internal(pid_t tid, int status, Stop* out) {
   return true;
 }
 
+Stop Tracee::record_exit(pid_t tid, int status) {
+  alive_ = false;
+  Stop s;
+  s.kind = Stop::Kind::kExited;
+  s.tid = tid;
+  if (WIFEXITED(status)) {
+    s.exit_status = WEXITSTATUS(status);
+  } else {
+    s.signal = WTERMSIG(status);
+    s.exit_status = 128 + s.signal;
+  }
+  exit_stop_ = s;
+  return s;
+}
+
 Stop Tracee::wait() {
+  if (pending_stop_) {
+    Stop s = *pending_stop_;
+    pending_stop_.reset();
+    return s;
+  }
   Stop s;
   while (true) {
     int status = 0;
@@ -392,6 +404,7 @@ Stop Tracee::wait() {
         return s;
       }
       alive_ = false;  // ECHILD: nothing left to wait for
+      if (exit_stop_) return *exit_stop_;
       s.kind = Stop::Kind::kExited;
       return s;
     }
@@ -408,15 +421,18 @@ Status Tracee::step_over_unemulated(pid_t tid, Registers& regs, const Breakpoint
   int status = 0;
   while (waitpid(tid, &status, __WALL) < 0 && errno == EINTR) {
   }
-  Status st = poke_byte(bp.address, 0xcc);
-  if (WIFSTOPPED(status) && WSTOPSIG(status) != SIGTRAP) {
-    cont(tid, WSTOPSIG(status));
-  } else if (WIFSTOPPED(status)) {
-    cont(tid, 0);
-  } else {
-    Stop ignored;
-    handle_internal(tid, status, &ignored);
+  if (!WIFSTOPPED(status)) {
+    // The thread ended during the step: the process is exiting (this path is usually taken
+    // because its memory could no longer be read). Keep the exit for the next wait() — it may
+    // be the process's exit status — and put the int3 back only if some thread can still run.
+    Stop stop;
+    if (!handle_internal(tid, status, &stop)) pending_stop_ = stop;
+    (void)poke_byte(bp.address, 0xcc);
+    return Ok{};
   }
+  unemulated_steps_++;  // a step that ran with the breakpoint lifted while the process lived
+  Status st = poke_byte(bp.address, 0xcc);
+  cont(tid, WSTOPSIG(status) == SIGTRAP ? 0 : WSTOPSIG(status));
   return st;
 }
 
@@ -435,7 +451,6 @@ Status Tracee::resume_from_breakpoint(const Stop& stop) {
     return Ok{};
   }
   threads_[stop.tid].at_breakpoint = false;
-  unemulated_steps_++;
   return step_over_unemulated(stop.tid, regs, bp);
 }
 
@@ -460,7 +475,7 @@ Status Tracee::detach() {
     if (WIFEXITED(status) || WIFSIGNALED(status)) {
       threads_.erase(tid);
       if (tid == pid_) {
-        alive_ = false;
+        record_exit(tid, status);
         return Ok{};
       }
       continue;

@@ -92,6 +92,9 @@ class Tracee {
   // traced. Safe to call more than once and after the process is gone.
   Status detach();
   bool alive() const { return alive_; }
+  // How the process ended, once its leader's exit has been reaped — by wait(), a single-step or
+  // detach() — so the status is never lost whichever of them saw it.
+  const std::optional<Stop>& exit_stop() const { return exit_stop_; }
   // Hits resumed by a single-step with the breakpoint lifted (instruction not emulated): while
   // lifted, another thread passing the same address is not seen.
   uint64_t unemulated_steps() const { return unemulated_steps_; }
@@ -121,6 +124,12 @@ class Tracee {
   std::map<uint64_t, Breakpoint> breakpoints_;
   std::map<uint64_t, uint8_t> patched_;  // address -> original byte
   uint64_t unemulated_steps_ = 0;
+  // A stop for the caller that arrived while waiting for something else (the process exiting
+  // during a single-step); wait() returns it first.
+  std::optional<Stop> pending_stop_;
+  std::optional<Stop> exit_stop_;
+  // Records the leader's exit status; returns the kExited stop.
+  Stop record_exit(pid_t tid, int status);
 };
 
 // Which process is tracing pid (from /proc/PID/status), or 0.
