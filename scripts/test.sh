@@ -8,11 +8,13 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 bash scripts/setup.sh
 jobs=$(nproc)
+summary=$(mktemp)
+trap 'rm -f "$summary"' EXIT
 
 echo "== build (RelWithDebInfo)"
 BUILD_DIR="$root/build" bash scripts/build.sh
 echo "== tests"
-ctest --test-dir "$root/build" --output-on-failure -j"$jobs"
+ctest --test-dir "$root/build" --output-on-failure -j"$jobs" | tee -a "$summary"
 
 echo "== unit tests under ASan+UBSan"
 # Only the unit-test executables (and what they depend on): the end-to-end tests ran above.
@@ -22,9 +24,14 @@ cmake -S "$root" -B "$root/build-asan" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelW
   -DGOREPRO_SANITIZE=ON -DGOREPRO_GO_TESTS=OFF >/dev/null
 cmake --build "$root/build-asan" -j"$jobs" --target unit_tests
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --test-dir "$root/build-asan" --output-on-failure -j"$jobs" -L unit
+  ctest --test-dir "$root/build-asan" --output-on-failure -j"$jobs" -L unit | tee -a "$summary"
 
 if [ -x "$root/scripts/fuzz.sh" ]; then
   echo "== fuzz (bounded)"
   FUZZ_SECONDS=${FUZZ_SECONDS:-60} bash "$root/scripts/fuzz.sh"
 fi
+
+# One closing line over both ctest runs (the fuzz output above would otherwise end the log).
+grep -E "tests passed, [0-9]+ tests failed out of [0-9]+" "$summary" |
+  awk '{for (i = 1; i <= NF; i++) { if ($i == "failed") f += $(i - 2); if ($i == "of") t += $(i + 1) }}
+       END { print "test.sh: " t - f " passed, " f " failed" }'
