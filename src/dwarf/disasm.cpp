@@ -21,10 +21,12 @@ class Capstone {
   bool ok_ = false;
 };
 
+}  // namespace
+
 // Decodes until the end of code; stops early and reports where decoding failed. Go's code is
 // dense (no data in .text except int3 padding after a function's last instruction), so a
 // decoding failure means the range was wrong.
-Result<std::vector<Instruction>> decode_impl(std::span<const uint8_t> code, uint64_t base, size_t max_count) {
+Result<std::vector<Instruction>> Disassembler::decode(std::span<const uint8_t> code, uint64_t base) {
   Capstone cs;
   if (!cs.ok()) return make_error("cannot initialise the Capstone disassembler", "reinstall libcapstone4");
   cs_insn* insn = cs_malloc(cs.handle());
@@ -32,7 +34,7 @@ Result<std::vector<Instruction>> decode_impl(std::span<const uint8_t> code, uint
   size_t size = code.size();
   uint64_t addr = base;
   std::vector<Instruction> out;
-  while (size > 0 && out.size() < max_count) {
+  while (size > 0) {
     uint64_t at = addr;
     if (!cs_disasm_iter(cs.handle(), &p, &size, &addr, insn)) {
       cs_free(insn, 1);
@@ -48,12 +50,6 @@ Result<std::vector<Instruction>> decode_impl(std::span<const uint8_t> code, uint
   }
   cs_free(insn, 1);
   return out;
-}
-
-}  // namespace
-
-Result<std::vector<Instruction>> Disassembler::decode(std::span<const uint8_t> code, uint64_t base) {
-  return decode_impl(code, base, SIZE_MAX);
 }
 
 Result<std::vector<uint64_t>> Disassembler::ret_sites(std::span<const uint8_t> code, uint64_t base) {
@@ -86,13 +82,6 @@ Result<std::vector<uint64_t>> Disassembler::rip_relative_targets(std::span<const
   }
   cs_free(insn, 1);
   return out;
-}
-
-Result<Instruction> Disassembler::first(std::span<const uint8_t> code, uint64_t base) {
-  auto insns = decode_impl(code, base, 1);
-  if (!insns) return insns.error();
-  if (insns->empty()) return make_error(fmt::format("no instruction at {:#x}", base), "");
-  return insns->front();
 }
 
 }  // namespace gorepro

@@ -27,8 +27,6 @@ class Disassembler {
   static Result<std::vector<uint64_t>> ret_sites(std::span<const uint8_t> code, uint64_t base);
   // Absolute addresses of every RIP-relative memory operand in code (globals it touches).
   static Result<std::vector<uint64_t>> rip_relative_targets(std::span<const uint8_t> code, uint64_t base);
-  // The first instruction of code.
-  static Result<Instruction> first(std::span<const uint8_t> code, uint64_t base);
 };
 
 }  // namespace gorepro

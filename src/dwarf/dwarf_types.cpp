@@ -308,14 +308,6 @@ std::optional<int64_t> DwarfTypes::member_offset(std::string_view struct_name, s
   return total;
 }
 
-std::optional<uint64_t> DwarfTypes::struct_size(std::string_view struct_name) const {
-  auto it = impl_->structs.find(struct_name);
-  if (it == impl_->structs.end()) return std::nullopt;
-  Die d = impl_->at(it->second);
-  if (!d) return std::nullopt;
-  return Impl::udata_attr(d.get(), DW_AT_byte_size);
-}
-
 std::optional<std::vector<ArgLocation>> DwarfTypes::params(std::string_view function) const {
   auto it = impl_->functions.find(function);
   if (it == impl_->functions.end()) return std::nullopt;

@@ -47,7 +47,6 @@ class DwarfTypes {
 
   // Offset of a (possibly nested, dotted) field: member_offset("runtime.g", "sched.sp").
   std::optional<int64_t> member_offset(std::string_view struct_name, std::string_view path) const;
-  std::optional<uint64_t> struct_size(std::string_view struct_name) const;
   // Parameters then results, in declaration order, with their ABI registers.
   std::optional<std::vector<ArgLocation>> params(std::string_view function) const;
   std::optional<DwarfVariable> variable(std::string_view name) const;

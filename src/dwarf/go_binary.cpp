@@ -195,13 +195,6 @@ std::optional<uint64_t> GoBinary::allgs_address() const {
   return std::nullopt;
 }
 
-Result<Instruction> GoBinary::instruction_at(uint64_t addr) const {
-  auto code = elf_->read(addr, 16);
-  if (!code) code = elf_->read(addr, 1);
-  if (!code) return make_error(fmt::format("address {:#x} is not in the binary's code", addr), "");
-  return Disassembler::first(*code, addr);
-}
-
 const Symbolizer& GoBinary::symbolizer() const {
   std::call_once(symbolizer_once_, [this] {
     if (!has_dwarf_) return;

@@ -64,7 +64,6 @@ class GoBinary {
   std::optional<FunctionRange> function(std::string_view name) const;
   // Address of a global variable (e.g. "runtime.allgs") from .symtab; nullopt when stripped.
   std::optional<uint64_t> global(std::string_view name) const;
-  Result<Instruction> instruction_at(uint64_t addr) const;
   // Address of the runtime.allgs slice: the symbol, or — stripped — found in runtime.allgadd's
   // code as the global whose +0, +8 and +16 words (slice ptr, len, cap) it all touches.
   std::optional<uint64_t> allgs_address() const;

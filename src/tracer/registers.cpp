@@ -33,20 +33,6 @@ std::optional<size_t> offset_of(std::string_view name) {
 
 }  // namespace
 
-unsigned long long* Registers::slot(std::string_view name) {
-  auto off = offset_of(name);
-  if (!off) return nullptr;
-  return reinterpret_cast<unsigned long long*>(reinterpret_cast<char*>(&r) + *off);
-}
-
-std::optional<uint64_t> Registers::get(std::string_view name) const {
-  auto off = offset_of(name);
-  if (!off) return std::nullopt;
-  uint64_t v;
-  std::memcpy(&v, reinterpret_cast<const char*>(&r) + *off, 8);
-  return v;
-}
-
 std::optional<RegisterRef> RegisterRef::named(std::string_view name) {
   auto off = offset_of(name);
   if (!off) return std::nullopt;

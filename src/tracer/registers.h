@@ -18,9 +18,6 @@ struct Registers {
   uint64_t bp() const { return r.rbp; }
   uint64_t g() const { return r.r14; }  // Go's ABIInternal keeps the current g in R14
 
-  // Pointer to the named 64-bit register, or null for an unknown name.
-  unsigned long long* slot(std::string_view name);
-  std::optional<uint64_t> get(std::string_view name) const;
 };
 
 // Resolves a register name once (at setup) to its slot offset, so the per-hit path does no
