@@ -22,6 +22,7 @@ std::string_view event_kind_name(EventKind k) {
     case EventKind::Exit: return "exit";
     case EventKind::Sched: return "sched";
     case EventKind::Preexisting: return "preexisting";
+    case EventKind::State: return "state";
   }
   return "unknown";
 }

@@ -28,11 +28,12 @@ enum class EventKind : uint8_t {
   Exit = 5,         // goid finished
   Sched = 6,        // a GODEBUG=schedtrace sample (text: the raw SCHED block)
   Preexisting = 7,  // goid was alive when recording began (attach)
+  State = 8,        // goid changed state (Running, Runnable, Syscall) — format 2.0, state probes
 };
 
 struct Event {
   EventKind kind = EventKind::Exit;
-  GoState state = GoState::Unknown;  // Preexisting: the state found
+  GoState state = GoState::Unknown;  // Preexisting: the state found; State: the new state
   uint32_t tid = 0;                  // OS thread that reported it (0: none, e.g. Sched)
   uint32_t wait_reason = 0;          // Park, Preexisting: code into the header's wait-reason table
   StackId stack = 0;                 // Create: creation stack; Park, Preexisting: block stack
@@ -48,6 +49,7 @@ struct Event {
   uint64_t span_ns = 0;              // Sched: arrival of its last byte minus its first (0 = unknown)
   uint64_t dump_begin_ns = 0;        // Sched: when the runtime began / ended the dump (tracer's
   uint64_t dump_end_ns = 0;          //   clock, probes on runtime.schedtrace); 0 = unknown
+  StringId g_reads = 0;              // Sched: packed (goid, position) pairs — see sched_g_reads()
 
   static Event create(uint64_t time, uint32_t tid, uint64_t parent, uint64_t goid, uint64_t gopc,
                       uint64_t start_pc, StackId creation_stack) {
@@ -86,6 +88,12 @@ struct Event {
   // Sched: when the sampled block started and finished arriving.
   uint64_t sched_first_ns() const { return time_ns - lag_ns; }
   uint64_t sched_last_ns() const { return time_ns - lag_ns + span_ns; }
+  static Event state_change(uint64_t time, uint32_t tid, uint64_t goid, GoState to) {
+    Event e;
+    e.kind = EventKind::State;
+    e.time_ns = time, e.tid = tid, e.goid = goid, e.state = to;
+    return e;
+  }
   static Event preexisting(uint64_t time, uint64_t goid, uint64_t parent, GoState state,
                            uint32_t wait_reason, uint64_t gopc, uint64_t start_pc, StackId stack) {
     Event e;

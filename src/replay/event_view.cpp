@@ -43,6 +43,13 @@ std::string EventView::what(const Event& e) const {
       return fmt::format("{} made runnable by {}", goroutine_name(e.goid),
                          e.other_goid ? goroutine_name(e.other_goid) : "the runtime (timer, netpoller or unknown)");
     case EventKind::Exit: return fmt::format("{} exits", goroutine_name(e.goid));
+    case EventKind::State:
+      switch (e.state) {
+        case GoState::Running: return fmt::format("{} runs", goroutine_name(e.goid));
+        case GoState::Runnable: return fmt::format("{} is descheduled (preempted or yields), runnable", goroutine_name(e.goid));
+        case GoState::Syscall: return fmt::format("{} enters a system call", goroutine_name(e.goid));
+        default: return fmt::format("{} is now {}", goroutine_name(e.goid), go_state_name(e.state));
+      }
     case EventKind::Sched: {
       const std::string& text = reader_.string(e.text);
       return "schedtrace sample: " + text.substr(0, text.find('\n'));
@@ -105,6 +112,7 @@ nlohmann::json EventView::to_json(const Event& e, bool with_stack) const {
     }
     case EventKind::Ready: j["waker"] = e.other_goid; break;
     case EventKind::Exit: break;
+    case EventKind::State: j["state"] = go_state_name(e.state); break;
     case EventKind::Sched: j["text"] = reader_.string(e.text); break;
   }
   if (with_stack && (e.kind == EventKind::Create || e.kind == EventKind::Park || e.kind == EventKind::Preexisting))

@@ -105,6 +105,22 @@ void GoroutineTable::apply(const Event& e) {
       ++created_[{e.pc, e.start_pc}];
       break;
     }
+    case EventKind::State: {
+      // Running: put on a CPU (execute, a system call's return); Runnable: descheduled
+      // (preempted, yielded, or back from a system call without a P); Syscall.
+      if (e.state == GoState::Running) {
+        acted(e.goid, e.tid, e);
+        break;
+      }
+      if (e.goid == 0) break;
+      Goroutine& g = entry(e.goid, e.state, e.time_ns);
+      set_state(g, e.state, e.time_ns);
+      g.history.push_back(e.seq);
+      if (auto it = running_on_tid_.find(e.tid); e.state == GoState::Runnable && it != running_on_tid_.end() &&
+                                                 it->second == e.goid)
+        running_on_tid_.erase(it);
+      break;
+    }
     case EventKind::Sched:
       break;
   }

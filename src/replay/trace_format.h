@@ -12,8 +12,11 @@ inline constexpr uint8_t kMagic[8] = {0x89, 'G', 'T', 'R', '\r', '\n', 0x1A, '\n
 inline constexpr size_t kPreambleSize = 16;
 // A reader accepts any minor version of its major: minor versions only add length-prefixed
 // records, record fields or header keys that older readers skip.
-inline constexpr uint16_t kMajorVersion = 1;
-inline constexpr uint16_t kMinorVersion = 1;  // 1.1: sched arrival fields
+// 2.0: record kind 8 (state) is an event; length-prefixed extension kinds start at 9.
+// This reader also reads every 1.x trace.
+inline constexpr uint16_t kMajorVersion = 2;
+inline constexpr uint16_t kMinorVersion = 0;
+inline constexpr uint16_t kOldestMajorVersion = 1;
 
 // Chunk header: type u8 | flags u8 | reserved u16 (0) | stored_len u32 | raw_len u32 |
 // payload crc32c u32 | header crc32c u32 (of the previous 16 bytes).
@@ -31,8 +34,9 @@ inline constexpr uint8_t kFlagsReserved = 0xC0;
 enum RecordKind : uint8_t {
   kRecString = 0,
   kRecStack = 1,
-  // 2..7: EventKind values
-  kRecFirstLengthPrefixed = 8,  // kinds 8..15: tag, varint length, body — skipped if unknown
+  // 2..8: EventKind values (8, state, since 2.0)
+  kRecFirstLengthPrefixedV1 = 8,  // format 1.x: kinds 8..15 are tag, varint length, body
+  kRecFirstLengthPrefixed = 9,    // format 2.x: kinds 9..15 — skipped if unknown
 };
 
 // Sched record body fields: key = field << 1 | wire (0 varint, 1 length-delimited).
@@ -45,5 +49,9 @@ inline constexpr uint64_t kSchedFieldSpan = 3;
 // as time minus each: exact positions among the other events, unlike arrival times.
 inline constexpr uint64_t kSchedFieldBegin = 4;
 inline constexpr uint64_t kSchedFieldEnd = 5;
+// 2.0: string id of the goroutine reads: for each G line of the dump, in order, the goid and
+// where the runtime read that goroutine's status among the events — varint goid, varint
+// (sched event's seq - position), position = the seq of the first event after the read.
+inline constexpr uint64_t kSchedFieldGReads = 6;
 
 }  // namespace gorepro::replay::format

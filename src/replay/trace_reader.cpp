@@ -31,7 +31,7 @@ class TraceDecoder {
     uint8_t kind = tag & format::kKindMask;
     if (kind == format::kRecString) return string_def(src, r, defining, why);
     if (kind == format::kRecStack) return stack_def(src, r, defining, why);
-    if (kind >= format::kRecFirstLengthPrefixed) {
+    if (kind >= (r.major_ >= 2 ? format::kRecFirstLengthPrefixed : format::kRecFirstLengthPrefixedV1)) {
       // A record kind from a newer minor version: skip its body.
       uint64_t len;
       if (!src.varint(len) || !src.skip(len)) return fail(why, "extension record overruns its chunk");
@@ -106,6 +106,14 @@ class TraceDecoder {
         d.goid = e.goid;
         break;
       }
+      case EventKind::State: {
+        if (!goid_delta(src, d.goid, e.goid)) return fail(why, "goid missing");
+        uint8_t state;
+        if (!src.u8(state) || state >= kGoStateCount) return fail(why, "bad goroutine state");
+        e.state = static_cast<GoState>(state);
+        d.goid = e.goid;
+        break;
+      }
       default:
         return fail(why, "unknown record kind");
     }
@@ -175,6 +183,9 @@ class TraceDecoder {
           e.lag_ns = v;
         } else if ((key >> 1) == format::kSchedFieldSpan) {
           e.span_ns = v;
+        } else if ((key >> 1) == format::kSchedFieldGReads) {
+          if (defining && v >= r.strings_.size()) return false;
+          e.g_reads = static_cast<StringId>(v);
         } else if ((key >> 1) == format::kSchedFieldBegin && v) {
           if (v - 1 > e.time_ns) return false;
           e.dump_begin_ns = e.time_ns - (v - 1);
@@ -243,12 +254,13 @@ Result<std::unique_ptr<TraceReader>> TraceReader::parse(std::vector<uint8_t> byt
   if (!checksum_ok(crc32c(file.data(), 12), pre_crc))
     return make_error(fmt::format("{} is corrupted at byte offset 8 (preamble checksum mismatch)", name),
                       corrupted_hint);
-  if (major != format::kMajorVersion)
+  if (major < format::kOldestMajorVersion || major > format::kMajorVersion)
     return make_error(
-        fmt::format("{} uses trace format version {}.{}; this gorepro reads version {}.x (up to {}.{})", name,
-                    major, minor, format::kMajorVersion, format::kMajorVersion, format::kMinorVersion),
+        fmt::format("{} uses trace format version {}.{}; this gorepro reads versions {}.x to {}.{}", name, major,
+                    minor, format::kOldestMajorVersion, format::kMajorVersion, format::kMinorVersion),
         major > format::kMajorVersion ? "use a newer gorepro to read this trace"
                                       : "this trace was written by an incompatible gorepro");
+  r->major_ = major;
 
   size_t off = format::kPreambleSize;
   bool have_header = false;

@@ -42,6 +42,7 @@ class TraceReader {
   static Result<std::unique_ptr<TraceReader>> parse(std::vector<uint8_t> bytes, std::string name);
 
   const TraceHeader& header() const { return header_; }
+  uint16_t format_major() const { return major_; }
   // Non-fatal problems, one line each (truncation, missing end marker).
   const std::vector<std::string>& warnings() const { return warnings_; }
   uint64_t event_count() const { return event_count_; }
@@ -93,6 +94,7 @@ class TraceReader {
   std::vector<Chunk> chunks_;
   uint64_t event_count_ = 0;
   bool has_end_ = false;
+  uint16_t major_ = 0;  // format version of the file (record kinds differ between 1.x and 2.x)
   std::vector<uint64_t> pcs_;  // PC table in order of first appearance
   std::vector<uint64_t> stack_pcs_;
   std::vector<size_t> stack_begin_{0, 0};

@@ -137,6 +137,7 @@ Status TraceWriter::append(const Event& e) {
     case EventKind::Ready: optional = e.other_goid != 0; break;
     case EventKind::Preexisting: optional = e.other_goid != 0; break;
     case EventKind::Exit:
+    case EventKind::State:
     case EventKind::Sched: break;
   }
   uint8_t tag = static_cast<uint8_t>(e.kind);
@@ -185,6 +186,11 @@ Status TraceWriter::append(const Event& e) {
       sink.varint(zigzag_delta(e.goid, prev_goid_));
       prev_goid_ = e.goid;
       break;
+    case EventKind::State:
+      sink.varint(zigzag_delta(e.goid, prev_goid_));
+      sink.u8(static_cast<uint8_t>(e.state));
+      prev_goid_ = e.goid;
+      break;
     case EventKind::Sched: {
       // Length-prefixed body of keyed fields so that parsed schedtrace fields can be added
       // later without breaking older readers.
@@ -194,7 +200,8 @@ Status TraceWriter::append(const Event& e) {
                                                  {format::kSchedFieldLag, e.lag_ns},
                                                  {format::kSchedFieldSpan, e.span_ns},
                                                  {format::kSchedFieldBegin, back(e.dump_begin_ns)},
-                                                 {format::kSchedFieldEnd, back(e.dump_end_ns)}};
+                                                 {format::kSchedFieldEnd, back(e.dump_end_ns)},
+                                                 {format::kSchedFieldGReads, e.g_reads}};
       size_t len = 0;
       for (auto [field, v] : fields) {
         if (v || field == format::kSchedFieldText) len += ByteSink::varint_size(field << 1) + ByteSink::varint_size(v);
