@@ -34,6 +34,28 @@ long reg_offset(x86_reg r) {
   }
 }
 
+// The 64-bit register a 32-bit one is the low half of (eax → rax, r8d → r8), or INVALID.
+x86_reg widen(x86_reg r) {
+  switch (r) {
+    case X86_REG_EAX: return X86_REG_RAX;
+    case X86_REG_EBX: return X86_REG_RBX;
+    case X86_REG_ECX: return X86_REG_RCX;
+    case X86_REG_EDX: return X86_REG_RDX;
+    case X86_REG_ESI: return X86_REG_RSI;
+    case X86_REG_EDI: return X86_REG_RDI;
+    case X86_REG_EBP: return X86_REG_RBP;
+    case X86_REG_R8D: return X86_REG_R8;
+    case X86_REG_R9D: return X86_REG_R9;
+    case X86_REG_R10D: return X86_REG_R10;
+    case X86_REG_R11D: return X86_REG_R11;
+    case X86_REG_R12D: return X86_REG_R12;
+    case X86_REG_R13D: return X86_REG_R13;
+    case X86_REG_R14D: return X86_REG_R14;
+    case X86_REG_R15D: return X86_REG_R15;
+    default: return X86_REG_INVALID;
+  }
+}
+
 uint64_t& at(Registers& regs, long off) {
   return *reinterpret_cast<uint64_t*>(reinterpret_cast<char*>(&regs.r) + off);
 }
@@ -102,6 +124,18 @@ InstructionEmulator InstructionEmulator::decode(std::span<const uint8_t> code, u
           e.dst_ = reg64(x.operands[0]);
           e.src_ = reg64(x.operands[1]);
           e.kind_ = Kind::kMovRegReg;
+        } else if (x.op_count == 2 && reg64(x.operands[0]) >= 0 && x.operands[0].size == 8 &&
+                   x.operands[1].type == X86_OP_MEM && x.operands[1].mem.segment == X86_REG_INVALID &&
+                   x.operands[1].mem.base != X86_REG_RIP) {
+          // A 64-bit load (`mov rdx, [r14+0x30]`: g.m, after a call returns).
+          if (reg_mem(x.operands[0], x.operands[1].mem)) e.kind_ = Kind::kMovRegMem;
+        } else if (x.op_count == 2 && x.operands[0].type == X86_OP_REG && x.operands[0].size == 4 &&
+                   x.operands[1].type == X86_OP_MEM && x.operands[1].size == 4 &&
+                   x.operands[1].mem.segment == X86_REG_INVALID && x.operands[1].mem.base != X86_REG_RIP) {
+          // A 32-bit load, zero-extending into the 64-bit register (`mov ecx, [rax+0x90]`).
+          cs_x86_op wide = x.operands[0];
+          wide.reg = widen(x.operands[0].reg);
+          if (reg_offset(wide.reg) >= 0 && reg_mem(wide, x.operands[1].mem)) e.kind_ = Kind::kMovRegMem32;
         }
         break;
       case X86_INS_SUB:
@@ -111,6 +145,15 @@ InstructionEmulator InstructionEmulator::decode(std::span<const uint8_t> code, u
           e.kind_ = Kind::kSubRegImm;
         }
         break;
+      case X86_INS_JA: case X86_INS_JAE: case X86_INS_JB: case X86_INS_JBE: case X86_INS_JE:
+      case X86_INS_JNE: case X86_INS_JG: case X86_INS_JGE: case X86_INS_JL: case X86_INS_JLE:
+      case X86_INS_JS: case X86_INS_JNS:
+        if (x.op_count == 1 && x.operands[0].type == X86_OP_IMM) {
+          e.imm_ = x.operands[0].imm;
+          e.condition_ = insn->id;
+          e.kind_ = Kind::kJcc;
+        }
+        break;
       default:
         break;
     }
@@ -118,6 +161,26 @@ InstructionEmulator InstructionEmulator::decode(std::span<const uint8_t> code, u
   }
   cs_close(&h);
   return e;
+}
+
+bool InstructionEmulator::branch_taken(const Registers& regs) const {
+  const uint64_t f = regs.r.eflags;
+  const bool cf = f & kCF, zf = f & kZF, sf = f & kSF, of = f & kOF;
+  switch (condition_) {
+    case X86_INS_JA: return !cf && !zf;
+    case X86_INS_JAE: return !cf;
+    case X86_INS_JB: return cf;
+    case X86_INS_JBE: return cf || zf;
+    case X86_INS_JE: return zf;
+    case X86_INS_JNE: return !zf;
+    case X86_INS_JG: return !zf && sf == of;
+    case X86_INS_JGE: return sf == of;
+    case X86_INS_JL: return sf != of;
+    case X86_INS_JLE: return zf || sf != of;
+    case X86_INS_JS: return sf;
+    case X86_INS_JNS: return !sf;
+    default: return false;
+  }
 }
 
 uint64_t InstructionEmulator::effective_address(Registers& regs) const {
@@ -133,6 +196,9 @@ bool InstructionEmulator::apply(Registers& regs, const ReadWord& read) const {
     case Kind::kUnsupported:
       return false;
     case Kind::kNop:
+      break;
+    case Kind::kJcc:
+      if (branch_taken(regs)) next = static_cast<uint64_t>(imm_);
       break;
     case Kind::kRet: {
       uint64_t ret = 0;
@@ -156,6 +222,18 @@ bool InstructionEmulator::apply(Registers& regs, const ReadWord& read) const {
     case Kind::kMovRegReg:
       at(regs, dst_) = at(regs, src_);
       break;
+    case Kind::kMovRegMem: {
+      uint64_t mem = 0;
+      if (!read(effective_address(regs), &mem)) return false;
+      at(regs, dst_) = mem;
+      break;
+    }
+    case Kind::kMovRegMem32: {
+      uint64_t mem = 0;
+      if (!read(effective_address(regs), &mem)) return false;
+      at(regs, dst_) = mem & 0xffffffffu;
+      break;
+    }
     case Kind::kSubRegImm: {
       uint64_t a = at(regs, dst_);
       uint64_t b = static_cast<uint64_t>(imm_);

@@ -1,10 +1,9 @@
 // InstructionEmulator: executes, on a stopped thread's registers, the one instruction that a
 // breakpoint displaced — so resuming from a breakpoint costs no single-step and never lifts the
 // breakpoint (other threads passing the same address at the same moment still trap). Go's probe
-// sites are function entries (`cmp rsp, [r14+0x10]`, the stack-bound check, or `lea r12, [rsp-N]`
-// before it in functions with big frames) and RET sites, so a
-// handful of forms covers them; anything else reports !supported() and the tracer falls back to
-// a single-step.
+// sites are the conditional jump of a function's stack-bound check (`cmp rsp, [r14+0x10]; jbe
+// morestack`), function entries, and RET sites, so a handful of forms covers them; anything else
+// reports !supported() and the tracer falls back to a single-step.
 #pragma once
 
 #include <cstdint>
@@ -32,9 +31,13 @@ class InstructionEmulator {
   // instruction (not after the int3). False if a memory operand cannot be read.
   bool apply(Registers& regs, const ReadWord& read) const;
 
+  bool is_conditional_jump() const { return kind_ == Kind::kJcc; }
+  // For a conditional jump: whether it jumps, given the flags in regs.
+  bool branch_taken(const Registers& regs) const;
+
  private:
   uint64_t effective_address(Registers& regs) const;  // of the memory operand
-  enum class Kind { kUnsupported, kRet, kCmpRegMem, kCmpRegReg, kMovRegReg, kSubRegImm, kNop, kLeaRegMem };
+  enum class Kind { kUnsupported, kRet, kCmpRegMem, kCmpRegReg, kMovRegReg, kSubRegImm, kNop, kLeaRegMem, kJcc, kMovRegMem, kMovRegMem32 };
   Kind kind_ = Kind::kUnsupported;
   uint8_t length_ = 0;
   std::string text_;
@@ -43,7 +46,8 @@ class InstructionEmulator {
   long base_ = -1, index_ = -1;
   int scale_ = 1;
   int64_t disp_ = 0;
-  int64_t imm_ = 0;
+  int64_t imm_ = 0;       // kJcc: the target
+  unsigned condition_ = 0;  // kJcc: the capstone instruction id (X86_INS_JBE, ...)
 };
 
 // x86 flags of `a - b` (64-bit), as CMP and SUB set them; other EFLAGS bits kept from old.
