@@ -34,7 +34,8 @@ nlohmann::json info_json(const GoBinary& b) {
       sites.push_back({{"address", in.address}, {"length", in.length}, {"instruction", in.text}});
     }
     probes.push_back({{"role", p.role}, {"function", p.function.name}, {"entry", p.function.entry},
-                      {"end", p.function.end}, {"at", to_string(p.at)}, {"sites", sites}});
+                      {"end", p.function.end}, {"at", to_string(p.at)}, {"sites", sites},
+                      {"past_stack_check", p.past_stack_check}});
   }
   j["probes"] = probes;
   j["layout"] = l.to_json();
@@ -56,12 +57,14 @@ void print_text(const GoBinary& b) {
   for (const Probe& p : b.probes()) {
     fmt::print("  {:<8} {:<20} {:#x}-{:#x}  {}", p.role, p.function.name, p.function.entry, p.function.end,
                to_string(p.at));
-    if (p.at == ProbeAt::kReturn) {
-      fmt::print(" ({} RET site{}):", p.addresses.size(), p.addresses.size() == 1 ? "" : "s");
+    if (p.at != ProbeAt::kEntry) {
+      fmt::print(" ({} {} site{}):", p.addresses.size(), p.at == ProbeAt::kReturn ? "RET" : p.at == ProbeAt::kAfterCall ? "return-from-call" : "load",
+                 p.addresses.size() == 1 ? "" : "s");
       for (uint64_t a : p.addresses) fmt::print(" {:#x}", a);
       fmt::print("\n");
     } else {
-      fmt::print(": {:#x}  {} ({} bytes)\n", p.addresses[0], p.insns[0].text, p.insns[0].length);
+      fmt::print("{}: {:#x}  {} ({} bytes)\n", p.past_stack_check ? " past the stack check" : "", p.addresses[0],
+                 p.insns[0].text, p.insns[0].length);
     }
   }
   fmt::print("\nstruct offsets:\n");

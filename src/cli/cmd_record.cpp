@@ -18,6 +18,7 @@
 #include "cli/commands.h"
 #include "dwarf/go_binary.h"
 #include "replay/duration.h"
+#include "replay/byte_codec.h"
 #include "replay/trace_writer.h"
 #include "tracer/ptrace_backend.h"
 #include "tracer/runtime_output.h"
@@ -37,6 +38,7 @@ struct RecordCliOptions {
   bool quiet = false;
   int stack_depth = 32;
   bool probe_execute = false;
+  bool probe_states = false;
   bool schedtrace = false;      // --schedtrace given
   std::string schedtrace_ms;    // its value ("" = default)
   bool scheddetail = false;
@@ -87,11 +89,14 @@ class SchedFeed {
   SchedFeed(replay::TraceWriter& w, tracer::RuntimeOutputCapture* c) : w_(w), capture_(c) {}
   void dump(uint64_t now_ns, bool begin) {
     if (begin) {
-      dumps_.push_back({now_ns, 0});
+      dumps_.push_back(Dump{now_ns, 0, {}});
       if (dumps_.size() > 64) dumps_.pop_front();
     } else if (!dumps_.empty() && !dumps_.back().end_ns) {
       dumps_.back().end_ns = now_ns;
     }
+  }
+  void g_read(uint64_t goid) {
+    if (!dumps_.empty() && !dumps_.back().end_ns) dumps_.back().reads.emplace_back(goid, w_.events_written());
   }
   Status before(uint64_t time_ns) { return feed(time_ns, false); }
   Status drain_all() { return feed(UINT64_MAX, true); }
@@ -100,6 +105,7 @@ class SchedFeed {
  private:
   struct Dump {
     uint64_t begin_ns = 0, end_ns = 0;
+    std::vector<std::pair<uint64_t, uint64_t>> reads;  // (goid, seq of the next event) per G line
   };
   Status feed(uint64_t time_ns, bool all) {
     if (capture_ && capture_->has_blocks()) {
@@ -122,11 +128,22 @@ class SchedFeed {
       appended_++;
       replay::Event e = replay::Event::sched(t, w_.intern_string(b.text), t - b.first_ns, b.last_ns - b.first_ns);
       e.dump_begin_ns = d.begin_ns, e.dump_end_ns = d.end_ns;
+      if (!d.reads.empty()) e.g_reads = w_.intern_string(pack_reads(d.reads, w_.events_written()));
       if (auto st = w_.append(e); !st) return st;
       pending_.pop_front();
     }
     if (time_ns != UINT64_MAX) last_ = std::max(last_, time_ns);
     return Ok{};
+  }
+  // docs/trace-format.md, sched field 6: varint goid, varint (sched seq - position) per read.
+  static std::string pack_reads(const std::vector<std::pair<uint64_t, uint64_t>>& reads, uint64_t seq) {
+    std::vector<uint8_t> bytes;
+    replay::ByteSink sink(bytes);
+    for (auto [goid, pos] : reads) {
+      sink.varint(goid);
+      sink.varint(seq - pos);
+    }
+    return std::string(bytes.begin(), bytes.end());
   }
   replay::TraceWriter& w_;
   tracer::RuntimeOutputCapture* capture_;
@@ -189,6 +206,7 @@ class WriterSink : public tracer::EventSink {
     return w_.flush_if_due(now_ns);
   }
   void schedtrace_dump(uint64_t now_ns, bool begin) override { sched_.dump(now_ns, begin); }
+  void schedtrace_g_read(uint64_t goid) override { sched_.g_read(goid); }
 
  private:
   replay::TraceWriter& w_;
@@ -278,11 +296,13 @@ int run_record(const RecordCliOptions& o) {
   header.backend = "ptrace";
   tracer::RecordOptions ropts;
   ropts.stack_depth = o.stack_depth;
-  // --schedtrace checks gorepro's table against the runtime's: a wake path with no probe of its
-  // own (the check found one in tickerleak under Go 1.19) would read as a tracer error there.
-  ropts.probe_execute = o.probe_execute || o.schedtrace;
+  // --schedtrace is there to hold gorepro's table against the runtime's, which tells running,
+  // runnable, waiting and system call apart: observe every one of those changes.
+  ropts.probe_execute = o.probe_execute;
+  ropts.probe_states = o.probe_states || o.schedtrace;
   ropts.attached = attach;
   ropts.probe_schedtrace = o.schedtrace;
+  ropts.probe_sched_reads = o.schedtrace && o.scheddetail;
   for (const Probe* p : tracer::chosen_probes(**binary, ropts)) header.probes.push_back(p->role + ":" + p->function.name);
   header.wait_reasons = (*binary)->layout().wait_reasons;
   if (attach) header.pid = o.pid; else header.argv = o.command;
@@ -387,6 +407,11 @@ int run_record(const RecordCliOptions& o) {
     fmt::print(stderr, "gorepro: warning: {} probe hits were stepped over with the breakpoint lifted; "
                "hits on other threads at those instants may be missing\n", r.unemulated_steps);
   }
+  if (r.stats.settle_timeouts) {
+    fmt::print(stderr, "gorepro: note: {} of the runtime's goroutine reads went ahead before a change gorepro had "
+               "recorded for that goroutine landed (its thread did not run within 2 ms); `correlate` may list them\n",
+               r.stats.settle_timeouts);
+  }
   if (capture) {
     fmt::print(stderr, "gorepro: {} schedtrace samples recorded{}{}\n", sched_feed.appended(),
                capture->blocks_skipped()
@@ -439,6 +464,10 @@ void add_record_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_flag("--probe-execute", o->probe_execute,
                 "Also stop where every goroutine starts running (catches rare wake paths; slower)");
+  cmd->add_flag("--probe-states", o->probe_states,
+                "Also stop at every switch between running, runnable and system call, so the trace knows all "
+                "four goroutine states (includes --probe-execute; two more stops per system call; implied by "
+                "--schedtrace)");
   CLI::Option* schedtrace = cmd->add_option("--schedtrace", o->schedtrace_ms,
                   "Record the Go runtime's scheduler dump every MS milliseconds (default 100) into the trace, "
                   "via GODEBUG=schedtrace; use --schedtrace=MS or put -- before the program")

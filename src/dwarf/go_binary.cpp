@@ -1,6 +1,7 @@
 #include "dwarf/go_binary.h"
 
 #include <algorithm>
+#include <regex>
 #include <set>
 
 #include <fmt/format.h>
@@ -10,7 +11,15 @@
 
 namespace gorepro {
 
-const char* to_string(ProbeAt at) { return at == ProbeAt::kEntry ? "entry" : "return"; }
+const char* to_string(ProbeAt at) {
+  switch (at) {
+    case ProbeAt::kEntry: return "entry";
+    case ProbeAt::kReturn: return "return";
+    case ProbeAt::kAfterCall: return "after call";
+    case ProbeAt::kFieldLoad: return "field load";
+  }
+  return "?";
+}
 
 const std::vector<ProbeSpec>& probe_specs() {
   static const std::vector<ProbeSpec> specs = {
@@ -27,12 +36,48 @@ const std::vector<ProbeSpec>& probe_specs() {
       {"execute", "runtime.execute", ProbeAt::kEntry,
        "every goroutine that starts running passes here; catches wake paths with no other probe"},
       {"exit", "runtime.goexit1", ProbeAt::kEntry, "every goroutine ends in goexit1; R14 is the exiting g"},
+      {"gcworker", "runtime.gcBgMarkWorker", ProbeAt::kAfterCall,
+       "GC mark workers are made runnable by the scheduler directly (no ready): see them resume from gopark",
+       "runtime.gopark"},
+      // The state probes (record --probe-states, implied by --schedtrace): with execute, every
+      // change between running, runnable and system call.
+      {"preempt", "runtime.goschedImpl", ProbeAt::kEntry,
+       "a running goroutine preempted (gopreempt_m) or yielding (Gosched) becomes runnable here"},
+      {"yield", "runtime.goyield_m", ProbeAt::kEntry, "runtime-internal yields become runnable here"},
+      {"syscall", "runtime.reentersyscall", ProbeAt::kEntry, "every system call of a goroutine enters here"},
+      {"syscall_block", "runtime.entersyscallblock", ProbeAt::kEntry, "... or here, for calls known to block"},
+      {"syscall_exit", "runtime.exitsyscall", ProbeAt::kEntry,
+       "a goroutine back from a system call runs on (or goes through exitsyscall0 and execute)"},
+      {"syscall_exit0", "runtime.exitsyscall0", ProbeAt::kEntry,
+       "a goroutine back from a system call without a P is made runnable here"},
       {"sched_begin", "runtime.schedtrace", ProbeAt::kEntry,
        "with GODEBUG=schedtrace: where the runtime starts a dump, in the tracer's order of events"},
       {"sched_end", "runtime.schedtrace", ProbeAt::kReturn, "... and where it has printed the whole dump"},
+      {"sched_g", "runtime.schedtrace.func1", ProbeAt::kFieldLoad,
+       "with scheddetail: the load of g.atomicstatus for a G line — emulated, so the tracer performs the "
+       "runtime's read itself, at a known point among the events",
+       nullptr, "g.atomicstatus"},
   };
   return specs;
 }
+
+namespace {
+
+// The conditional jump of a Go function's stack-bound check when its code starts with one:
+// `cmp rsp, qword ptr [r14 + 0x10]` (R14 is g, +0x10 g.stackguard0) — or, in functions with big
+// frames, `lea r12, [rsp - N]` then `cmp r12, qword ptr [r14 + 0x10]` — followed by `jbe`.
+const Instruction* stack_check_branch(const std::vector<Instruction>& insns) {
+  for (size_t i = 0; i + 1 < insns.size() && i < 2; i++) {
+    const std::string& t = insns[i].text;
+    if (t.rfind("cmp ", 0) == 0 && t.find(", qword ptr [r14 + 0x10]") != std::string::npos) {
+      return insns[i + 1].text.rfind("jbe ", 0) == 0 ? &insns[i + 1] : nullptr;
+    }
+    if (t.rfind("lea ", 0) != 0) return nullptr;
+  }
+  return nullptr;
+}
+
+}  // namespace
 
 GoBinary::~GoBinary() = default;
 
@@ -91,15 +136,51 @@ Result<std::unique_ptr<GoBinary>> GoBinary::open(const std::string& path) {
     p.at = spec.at;
     auto insns = Disassembler::decode(*code, fn->entry);
     if (!insns) return make_error(fmt::format("{}: {}: {}", path, spec.function, insns.error().what), insns.error().hint);
-    for (const Instruction& in : *insns) {
-      bool wanted = spec.at == ProbeAt::kEntry ? in.address == fn->entry : in.is_ret;
-      if (wanted) {
-        p.addresses.push_back(in.address);
-        p.insns.push_back(in);
+    if (spec.at == ProbeAt::kEntry) {
+      const Instruction* guard = stack_check_branch(*insns);
+      p.past_stack_check = guard != nullptr;
+      // Without a stack check (nosplit functions) the entry is `push rbp`, which stores to the
+      // stack; the next instruction, `mov rbp, rsp`, sees the same arguments and is a register move.
+      size_t first = 0;
+      if (!guard && insns->size() > 1 && insns->front().text == "push rbp" && (*insns)[1].text == "mov rbp, rsp") first = 1;
+      const Instruction& at = guard ? *guard : (*insns)[first];
+      p.addresses.push_back(at.address);
+      p.insns.push_back(at);
+    } else if (spec.at == ProbeAt::kReturn) {
+      for (const Instruction& in : *insns) {
+        if (in.is_ret) {
+          p.addresses.push_back(in.address);
+          p.insns.push_back(in);
+        }
+      }
+    } else if (spec.at == ProbeAt::kFieldLoad) {
+      auto off = b->layout_.offset(spec.field);
+      static const std::regex load(R"(mov e[a-z0-9]+, dword ptr \[(r[a-z0-9]+) \+ (0x[0-9a-f]+)\])");
+      for (const Instruction& in : *insns) {
+        std::smatch m;
+        if (off && std::regex_match(in.text, m, load) && std::stoll(m[2].str(), nullptr, 16) == *off) {
+          p.addresses.push_back(in.address);
+          p.insns.push_back(in);
+          p.base_register = m[1].str();
+          std::transform(p.base_register.begin(), p.base_register.end(), p.base_register.begin(), ::toupper);
+          break;
+        }
+      }
+    } else {
+      auto callee = b->function(spec.callee);
+      const std::string call = callee ? fmt::format("call {:#x}", callee->entry) : "";
+      for (size_t i = 0; callee && i + 1 < insns->size(); i++) {
+        if ((*insns)[i].text == call) {
+          p.addresses.push_back((*insns)[i + 1].address);
+          p.insns.push_back((*insns)[i + 1]);
+        }
       }
     }
+    // A field load is a refinement (exact G-line reads for correlate): without it, go on.
+    if (p.addresses.empty() && spec.at == ProbeAt::kFieldLoad) continue;
     if (p.addresses.empty()) {
-      return make_error(fmt::format("{}: no {} site found in {}", path, to_string(spec.at), spec.function), "");
+      return make_error(fmt::format("{}: no {} site found in {}", path, to_string(spec.at), spec.function),
+                        "the binary's runtime is not one gorepro knows");
     }
     b->probes_.push_back(std::move(p));
   }

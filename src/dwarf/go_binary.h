@@ -24,7 +24,10 @@ namespace gorepro {
 
 class Pclntab;
 
-enum class ProbeAt { kEntry, kReturn };
+// Where in its function a probe sits: the entry (past the stack check, see Probe), every RET,
+// the instruction after every call of another function (ProbeSpec::callee), or the first load
+// of a runtime struct field (ProbeSpec::field: a 32-bit `mov reg, [base + offset]`).
+enum class ProbeAt { kEntry, kReturn, kAfterCall, kFieldLoad };
 const char* to_string(ProbeAt at);
 
 struct FunctionRange {
@@ -35,11 +38,18 @@ struct FunctionRange {
 
 // One runtime function gorepro places breakpoints/uprobes in, and why.
 struct Probe {
-  std::string role;      // "create", "park", "ready", "inject", "netpoll", "execute", "exit"
+  std::string role;      // ProbeSpec::role
   FunctionRange function;
   ProbeAt at = ProbeAt::kEntry;
-  std::vector<uint64_t> addresses;     // the entry, or every RET site
+  std::vector<uint64_t> addresses;     // the entry (see past_stack_check), every RET or after-call site
   std::vector<Instruction> insns;      // the instruction at each address (for stepping over it)
+  // An entry probe of a function that begins with the stack-bound check (`cmp rsp, [r14+0x10];
+  // jbe morestack`) sits on that jump: the function is really entered only when the jump falls
+  // through. When it is taken (stack growth, or a preemption request — the runtime asks a
+  // goroutine to stop by poisoning its stack bound), morestack runs and the function starts over
+  // from its entry later, so a probe at the entry would see one call twice.
+  bool past_stack_check = false;
+  std::string base_register;  // kFieldLoad: the register holding the struct's address ("RAX")
 };
 
 class GoBinary {
@@ -99,6 +109,8 @@ struct ProbeSpec {
   const char* function;
   ProbeAt at;
   const char* why;
+  const char* callee = nullptr;  // kAfterCall: the function whose calls are followed
+  const char* field = nullptr;   // kFieldLoad: the RuntimeLayout offset key (e.g. "g.atomicstatus")
 };
 const std::vector<ProbeSpec>& probe_specs();
 

@@ -50,6 +50,9 @@ const std::vector<FunctionSpec>& function_specs() {
       {"runtime.netpoll", {"delay", "~r0"}},
       {"runtime.execute", {"gp", "inheritTime"}},
       {"runtime.goexit1", {}},
+      {"runtime.goschedImpl", {"gp"}},
+      {"runtime.goyield_m", {"gp"}},
+      {"runtime.exitsyscall0", {"gp"}},
   };
   return specs;
 }

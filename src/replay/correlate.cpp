@@ -10,6 +10,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "replay/byte_codec.h"
+
 namespace gorepro::replay {
 
 namespace {
@@ -21,40 +23,65 @@ struct RawSample {
   uint64_t first_ns = 0, last_ns = 0;
   SchedSample s;
   uint64_t begin_ns = 0, end_ns = 0;  // the dump as the tracer saw it (0: not probed)
+  std::vector<std::pair<uint64_t, uint64_t>> reads;  // (goid, position) of each G line's read
 };
 
-// What a goroutine is, in the classes both sides can observe (see correlate.h).
-enum class Class { Absent, Active, Waiting, Unknown };
+// What a goroutine is, in the classes both sides can observe (see correlate.h). Active is
+// runnable, running and syscall together, for traces recorded without the state probes.
+// GcPause: the runtime marks a running goroutine waiting, without parking it, while it does GC
+// work (assist, mark worker, its own stack scan, stopping the world): no event says so. Such a
+// goroutine keeps its M (the G line's m=), which a parked one never does.
+enum class Class { Absent, Runnable, Running, Syscall, Active, Waiting, GcPause, Unknown };
 
-Class runtime_class_of(const SchedG* g) {
+// Wait reasons the runtime sets without gopark (casGToWaiting and friends in proc.go, mgc.go,
+// mgcmark.go, preempt.go, trace.go, heapdump.go, debugcall.go of Go 1.19-1.23).
+bool is_gc_pause_reason(std::string_view reason) {
+  static const std::string_view reasons[] = {
+      "GC assist marking", "garbage collection", "garbage collection scan", "GC worker (active)",
+      "stopping the world", "trace goroutine status", "preempted", "dumping heap", "debug call"};
+  return std::find(std::begin(reasons), std::end(reasons), reason) != std::end(reasons);
+}
+
+Class runtime_class_of(const SchedG* g, bool four) {
   if (!g) return Class::Absent;
   switch (g->runtime_class()) {
     case RuntimeClass::Idle:
     case RuntimeClass::Dead: return Class::Absent;
-    case RuntimeClass::Runnable:
-    case RuntimeClass::Running:
-    case RuntimeClass::Syscall: return Class::Active;
-    case RuntimeClass::Waiting: return Class::Waiting;
+    case RuntimeClass::Runnable: return four ? Class::Runnable : Class::Active;
+    case RuntimeClass::Running: return four ? Class::Running : Class::Active;
+    case RuntimeClass::Syscall: return four ? Class::Syscall : Class::Active;
+    // Parked goroutines are on no M (park_m drops them); one the dump shows waiting while an M
+    // runs it is in a pause without a park — Go 1.19 does not even set a reason for those.
+    case RuntimeClass::Waiting: return g->m >= 0 || is_gc_pause_reason(g->wait_reason) ? Class::GcPause : Class::Waiting;
     case RuntimeClass::Other: return Class::Unknown;
   }
   return Class::Unknown;
 }
 
-Class gorepro_class_of(const Goroutine* g) {
+Class gorepro_class_of(const Goroutine* g, bool four) {
   if (!g) return Class::Absent;
   switch (g->state) {
     case GoState::Dead: return Class::Absent;
-    case GoState::Runnable:
-    case GoState::Running:
-    case GoState::Syscall: return Class::Active;
+    case GoState::Runnable: return four ? Class::Runnable : Class::Active;
+    case GoState::Running: return four ? Class::Running : Class::Active;
+    case GoState::Syscall: return four ? Class::Syscall : Class::Active;
     case GoState::Waiting: return Class::Waiting;
     case GoState::Unknown: return Class::Unknown;
   }
   return Class::Unknown;
 }
 
+// The G-line read positions of a sched event (trace format, sched field 6).
+std::vector<std::pair<uint64_t, uint64_t>> decode_reads(std::string_view packed, uint64_t sched_seq) {
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  ByteSource src(std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(packed.data()), packed.size()));
+  uint64_t goid, back;
+  while (!src.empty() && src.varint(goid) && src.varint(back) && back <= sched_seq) out.emplace_back(goid, sched_seq - back);
+  return out;
+}
+
 std::string runtime_view(const SchedG* g) {
-  if (!g || runtime_class_of(g) == Class::Absent) return g ? fmt::format("absent ({})", runtime_class_name(g->runtime_class())) : "absent";
+  if (!g || runtime_class_of(g, false) == Class::Absent) return g ? fmt::format("absent ({})", runtime_class_name(g->runtime_class())) : "absent";
   if (g->runtime_class() == RuntimeClass::Waiting) return fmt::format("waiting ({})", g->wait_reason);
   return std::string(runtime_class_name(g->runtime_class()));
 }
@@ -158,7 +185,7 @@ Result<Correlation> correlate(TraceSession& session, const CorrelateOptions& o) 
   // 1. The samples, each with the window in which the runtime read what it printed.
   std::vector<RawSample> raw;
   if (o.log) {
-    for (const SchedSample& s : o.log->samples) raw.push_back({0, 0, 0, s});
+    for (const SchedSample& s : o.log->samples) raw.push_back({0, 0, 0, s, 0, 0, {}});
     out.samples_unparsed = o.log->skipped;
     std::optional<int64_t> off;
     if (o.log_offset_ns) {
@@ -190,7 +217,8 @@ Result<Correlation> correlate(TraceSession& session, const CorrelateOptions& o) 
         out.samples_unparsed++;
         continue;
       }
-      raw.push_back({e.seq, e.sched_first_ns(), e.sched_last_ns(), std::move(*s), e.dump_begin_ns, e.dump_end_ns});
+      raw.push_back({e.seq, e.sched_first_ns(), e.sched_last_ns(), std::move(*s), e.dump_begin_ns, e.dump_end_ns,
+                     e.g_reads ? decode_reads(r.string(e.g_reads), e.seq) : std::vector<std::pair<uint64_t, uint64_t>>{}});
     }
     if (raw.empty()) {
       return make_error(out.samples_unparsed ? "the trace's schedtrace samples do not parse"
@@ -211,11 +239,14 @@ Result<Correlation> correlate(TraceSession& session, const CorrelateOptions& o) 
   }
   out.detailed = std::all_of(raw.begin(), raw.end(), [](const RawSample& s) { return s.s.detailed; });
 
-  // 2. Each sample against gorepro's table at the first byte's arrival.
+  // 2. Each sample against gorepro's table where the runtime read it.
+  const bool four = std::any_of(h.probes.begin(), h.probes.end(), [](const std::string& p) { return p.rfind("preempt:", 0) == 0; });
+  out.four_classes = four;
+  out.exact_reads = !raw.empty() && std::all_of(raw.begin(), raw.end(), [](const RawSample& s) { return !s.s.detailed || !s.reads.empty(); });
   Replayer& rep = session.replayer();
   std::map<std::pair<std::string, std::string>, size_t> matrix;
   std::vector<Disagreement> all;
-  size_t outside = 0;
+  size_t outside = 0, incomplete = 0;
   for (size_t k = 0; k < raw.size(); k++) {
     const RawSample& rs = raw[k];
     CorrelatedSample cs;
@@ -250,51 +281,101 @@ Result<Correlation> correlate(TraceSession& session, const CorrelateOptions& o) 
       cs.gorepro_live++;
       cs.gorepro_states[static_cast<size_t>(g.state)]++;
     }
-    if (rs.s.detailed) {
+    if (rs.s.detailed && rs.begin_ns && !rs.end_ns && !rs.reads.empty()) {
+      incomplete++;  // the program ended mid-dump: the block stops short of its G lines
+    } else if (rs.s.detailed) {
       std::unordered_map<uint64_t, const SchedG*> rt;
       for (const SchedG& g : rs.s.gs) rt[g.goid] = &g;
-      std::vector<uint64_t> goids;
-      for (const auto& [goid, g] : rt) goids.push_back(goid);
-      for (const auto& [goid, g] : t.goroutines()) {
-        if (!rt.count(goid)) goids.push_back(goid);
-      }
-      std::sort(goids.begin(), goids.end());
-      // The runtime's dump is no snapshot: it reads each goroutine at its own moment between
-      // the dump's begin and end. With those probed, the states gorepro gives a goroutine in
-      // that exact interval (at begin, then after each of its events) are all fair answers.
-      std::unordered_map<uint64_t, std::vector<std::pair<Class, uint32_t>>> during;
-      if (rs.begin_ns && rs.end_ns) {
-        auto cur = r.cursor(r.first_seq_after(rs.begin_ns));
-        for (Event e; cur.next(e) && e.time_ns <= rs.end_ns;) {
-          switch (e.kind) {
-            case EventKind::Park: during[e.goid].emplace_back(Class::Waiting, e.wait_reason); break;
-            case EventKind::Exit: during[e.goid].emplace_back(Class::Absent, 0); break;
-            case EventKind::Create:
-            case EventKind::Ready:
-              during[e.goid].emplace_back(Class::Active, 0);
-              if (e.other_goid) during[e.other_goid].emplace_back(Class::Active, 0);  // it acted: running
-              break;
-            default: break;
+      // gorepro's view of each goroutine where the runtime read it: with the G-line probe, at
+      // the exact position among the events of each read; else every state gorepro gives it
+      // between the dump's begin and end (the dump is no snapshot: it reads each goroutine at
+      // its own moment), or at the begin alone when the dump was not probed.
+      struct View {
+        const SchedG* rg = nullptr;
+        std::vector<std::pair<Class, uint32_t>> gorepro;  // [0]: at the read (or the begin)
+        std::string gorepro_text;
+      };
+      std::map<uint64_t, View> views;
+      for (const auto& [goid, g] : rt) views[goid].rg = g;
+      auto note = [&](View& v, const Goroutine* g) {
+        v.gorepro.emplace_back(gorepro_class_of(g, four), g ? g->wait_reason : 0);
+        if (v.gorepro_text.empty()) v.gorepro_text = gorepro_view(g, h);
+      };
+      if (!rs.reads.empty()) {
+        std::vector<std::pair<uint64_t, uint64_t>> order;  // (position, goid)
+        for (auto [goid, pos] : rs.reads) order.emplace_back(pos, goid);
+        std::sort(order.begin(), order.end());
+        // Goroutines gorepro has that the runtime did not list: the dump read their g at an
+        // unknown point (a g is reused under a new goid once its goroutine exits), so only one
+        // alive from the first read to the last — whose g must have been read — contradicts it.
+        std::unordered_map<uint64_t, Goroutine> unlisted;
+        rep.seek(order.front().first);
+        for (const auto& [goid, g] : rep.table().goroutines()) {
+          if (!views.count(goid) && g.state != GoState::Dead) unlisted.emplace(goid, g);
+        }
+        for (auto [pos, goid] : order) {
+          rep.seek(pos);
+          note(views[goid], rep.table().find(goid));
+        }
+        for (const auto& [goid, g] : unlisted) {
+          const Goroutine* now = rep.table().find(goid);
+          if (now && now->state != GoState::Dead) note(views[goid], &g);
+        }
+      } else {
+        for (const auto& [goid, g] : t.goroutines()) views[goid];
+        for (auto& [goid, v] : views) note(v, t.find(goid));
+        if (rs.begin_ns && rs.end_ns) {
+          auto cur = r.cursor(r.first_seq_after(rs.begin_ns));
+          for (Event e; cur.next(e) && e.time_ns <= rs.end_ns;) {
+            auto add = [&](uint64_t goid, Class c, uint32_t reason) {
+              if (auto it = views.find(goid); it != views.end()) it->second.gorepro.emplace_back(c, reason);
+            };
+            const Class active = four ? Class::Running : Class::Active;
+            switch (e.kind) {
+              case EventKind::Park: add(e.goid, Class::Waiting, e.wait_reason); break;
+              case EventKind::Exit: add(e.goid, Class::Absent, 0); break;
+              case EventKind::Create:
+              case EventKind::Ready:
+                add(e.goid, four ? Class::Runnable : Class::Active, 0);
+                if (e.other_goid) add(e.other_goid, active, 0);  // it acted: running
+                break;
+              case EventKind::State: {
+                Goroutine g;
+                g.state = e.state;
+                add(e.goid, gorepro_class_of(&g, four), 0);
+                break;
+              }
+              default: break;
+            }
           }
         }
       }
       std::vector<Disagreement> here;
-      for (uint64_t goid : goids) {
-        auto it = rt.find(goid);
-        const SchedG* rg = it == rt.end() ? nullptr : it->second;
-        const Goroutine* gg = t.find(goid);
-        Class rc = runtime_class_of(rg), gc = gorepro_class_of(gg);
+      for (auto& [goid, v] : views) {
+        const SchedG* rg = v.rg;
+        Class rc = runtime_class_of(rg, four);
+        if (v.gorepro.empty()) note(v, nullptr);
+        const Class gc = v.gorepro.front().first;
         if (rc == Class::Absent && gc == Class::Absent) continue;
+        if (rc == Class::Unknown) {
+          cs.transient++;  // a status the runtime holds only mid-transition
+          continue;
+        }
         cs.compared++;
         matrix[{rg && rc != Class::Absent ? std::string(runtime_class_name(rg->runtime_class())) : "absent",
-                gg ? std::string(go_state_name(gg->state)) : "absent"}]++;
+                v.gorepro_text.substr(0, v.gorepro_text.find(' '))}]++;
         auto same = [&](Class c, uint32_t reason) {
-          return c == rc && rc != Class::Unknown && (rc != Class::Waiting || h.wait_reason_name(reason) == rg->wait_reason);
+          // A pause looks like a park caught between its status change and dropping its M.
+          if (rc == Class::GcPause)
+            return c == Class::Running || c == Class::Runnable || c == Class::Active ||
+                   (c == Class::Waiting && h.wait_reason_name(reason) == rg->wait_reason);
+          return c == rc && (rc != Class::Waiting || h.wait_reason_name(reason) == rg->wait_reason);
         };
-        bool at_begin = same(gc, gg ? gg->wait_reason : 0);
-        bool agree = at_begin;
-        for (auto [c, reason] : during[goid]) agree = agree || same(c, reason);
-        cs.agreed_at_begin += at_begin;
+        bool at_read = same(gc, v.gorepro.front().second);
+        bool agree = at_read;
+        for (auto [c, reason] : v.gorepro) agree = agree || same(c, reason);
+        cs.agreed_at_begin += at_read;
+        cs.gc_pauses += rc == Class::GcPause && agree;
         if (agree) {
           cs.agreed++;
           continue;
@@ -303,7 +384,7 @@ Result<Correlation> correlate(TraceSession& session, const CorrelateOptions& o) 
         d.sample = k;
         d.goid = goid;
         d.runtime_view = runtime_view(rg);
-        d.gorepro_view = gorepro_view(gg, h);
+        d.gorepro_view = v.gorepro_text;
         here.push_back(std::move(d));
       }
       if (!here.empty()) {
@@ -341,10 +422,16 @@ Result<Correlation> correlate(TraceSession& session, const CorrelateOptions& o) 
       out.compared += cs.compared;
       out.agreed += cs.agreed;
       out.agreed_at_begin += cs.agreed_at_begin;
+      out.gc_pauses += cs.gc_pauses;
+      out.transient += cs.transient;
     }
     out.samples.push_back(cs);
   }
   if (outside) out.notes.push_back(fmt::format("{} samples lie outside the trace's time span; not compared", outside));
+  if (incomplete) {
+    out.notes.push_back(fmt::format("{} dump{} never finished (the program ended while it printed); not compared",
+                                    incomplete, incomplete == 1 ? "" : "s"));
+  }
   out.agreement = out.compared ? static_cast<double>(out.agreed) / static_cast<double>(out.compared) : 1.0;
   out.agreement_at_begin = out.compared ? static_cast<double>(out.agreed_at_begin) / static_cast<double>(out.compared) : 1.0;
   out.disagreements_total = all.size();
@@ -353,6 +440,10 @@ Result<Correlation> correlate(TraceSession& session, const CorrelateOptions& o) 
   if (all.size() > o.max_listed) all.resize(o.max_listed);
   out.disagreements = std::move(all);
   for (const auto& [key, n] : matrix) out.class_matrix.emplace_back(key.first, key.second, n);
+  if (out.detailed && !four) {
+    out.notes.push_back("the trace was recorded without the state probes: runnable, running and syscall are compared as "
+                        "one class (record with --schedtrace, which turns them on, to compare all four)");
+  }
   if (!out.detailed) {
     out.notes.push_back("samples without scheddetail: only counts are compared (record with --scheddetail to check each goroutine)");
   }
@@ -434,6 +525,11 @@ nlohmann::json correlation_to_json(const Correlation& c) {
               {"agreed", c.agreed},
               {"agreement", c.agreement},
               {"agreement_at_begin", c.agreement_at_begin},
+              {"classes", c.four_classes ? json::array({"runnable", "running", "syscall", "waiting"})
+                                         : json::array({"active", "waiting"})},
+              {"exact_reads", c.exact_reads},
+              {"gc_pauses", c.gc_pauses},
+              {"transient_not_compared", c.transient},
               {"disagreements_total", c.disagreements_total},
               {"disagreements_explained", c.explained},
               {"disagreements", dis},
@@ -475,11 +571,23 @@ std::string format_correlation_text(const Correlation& c, bool timeline) {
                               : fmt::format("dumps placed by arrival time, at most {:.3f} ms after their printed time",
                                             static_cast<double>(c.max_arrival_delay_ns) / 1e6));
   if (c.detailed) {
-    out += fmt::format("agreement: {:.4f} ({} of {} goroutine observations agree on existence, waiting/active and wait reason{})\n",
-                       c.agreement, c.agreed, c.compared,
-                       c.probed ? fmt::format(" at some instant of the dump; {:.4f} with gorepro's table as of the dump's begin",
-                                              c.agreement_at_begin)
-                                : "");
+    const char* classes = c.four_classes ? "runnable/running/syscall/waiting" : "waiting/active";
+    if (c.exact_reads) {
+      out += fmt::format("agreement: {:.4f} ({} of {} goroutine observations agree on existence, {} and wait reason, "
+                         "each where the runtime read it among the events)\n",
+                         c.agreement, c.agreed, c.compared, classes);
+    } else {
+      out += fmt::format("agreement: {:.4f} ({} of {} goroutine observations agree on existence, {} and wait reason{})\n",
+                         c.agreement, c.agreed, c.compared, classes,
+                         c.probed ? fmt::format(" at some instant of the dump; {:.4f} with gorepro's table as of the dump's begin",
+                                                c.agreement_at_begin)
+                                  : "");
+    }
+    if (c.gc_pauses) {
+      out += fmt::format("  of which {} running goroutines the runtime showed waiting in a GC pause (assist, mark "
+                         "worker, stack scan: no park, so gorepro has them running)\n", c.gc_pauses);
+    }
+    if (c.transient) out += fmt::format("  not compared: {} G lines caught mid-transition (e.g. stack copy)\n", c.transient);
     out += fmt::format("disagreements: {} ({} in flight during the dump, {} unexplained)\n", c.disagreements_total,
                        c.explained, c.disagreements_total - c.explained);
     for (const Disagreement& d : c.disagreements) {

@@ -57,7 +57,9 @@ struct CorrelatedSample {
   size_t gorepro_live = 0;
   std::array<size_t, kGoStateCount> gorepro_states{};  // by GoState
   size_t compared = 0, agreed = 0;
-  size_t agreed_at_begin = 0;  // with the table as of the dump's begin only
+  size_t agreed_at_begin = 0;  // at the read itself (or the dump's begin) only
+  size_t gc_pauses = 0;        // agreed ones the runtime showed in a GC pause (see correlate.cpp)
+  size_t transient = 0;        // G lines with a mid-transition status (_Gcopystack...): not compared
 };
 
 struct Disagreement {
@@ -89,7 +91,11 @@ struct Correlation {
   std::vector<CorrelatedSample> samples;
   uint64_t samples_unparsed = 0;
   bool detailed = false;
-  size_t compared = 0, agreed = 0, agreed_at_begin = 0;
+  size_t compared = 0, agreed = 0, agreed_at_begin = 0, gc_pauses = 0, transient = 0;
+  // Runnable, running and syscall compared apart (the trace has the state probes), else as one.
+  bool four_classes = false;
+  // Every goroutine compared where the runtime read it (the trace has G-line read positions).
+  bool exact_reads = false;
   // agreed / compared (1 when nothing was compared): the runtime's report of a goroutine
   // matches gorepro's state at some instant of the interval in which the runtime read it.
   double agreement = 1.0;

@@ -16,6 +16,8 @@ namespace {
 constexpr size_t kMaxListWalk = 100000;  // bound on a g list walked at one hit
 constexpr size_t kStackWindow = 2048;    // bytes of stack read per process_vm_readv
 constexpr long kSchedSettleNs = 1'000'000;  // see kSchedBegin
+constexpr uint64_t kSettleMaxNs = 2'000'000;  // see kSchedG
+constexpr long kSettleStepNs = 20'000;
 
 }  // namespace
 
@@ -23,7 +25,11 @@ std::optional<ProbeRole> probe_role(const std::string& name) {
   static const std::pair<const char*, ProbeRole> roles[] = {
       {"create", ProbeRole::kCreate}, {"park", ProbeRole::kPark},       {"ready", ProbeRole::kReady},
       {"inject", ProbeRole::kInject}, {"netpoll", ProbeRole::kNetpoll}, {"execute", ProbeRole::kExecute},
-      {"exit", ProbeRole::kExit},   {"sched_begin", ProbeRole::kSchedBegin}, {"sched_end", ProbeRole::kSchedEnd},
+      {"exit", ProbeRole::kExit},   {"gcworker", ProbeRole::kGcWorker},
+      {"preempt", ProbeRole::kPreempt}, {"yield", ProbeRole::kYield}, {"syscall", ProbeRole::kSyscall},
+      {"syscall_block", ProbeRole::kSyscallBlock}, {"syscall_exit", ProbeRole::kSyscallExit},
+      {"syscall_exit0", ProbeRole::kSyscallExit0},
+      {"sched_begin", ProbeRole::kSchedBegin}, {"sched_end", ProbeRole::kSchedEnd}, {"sched_g", ProbeRole::kSchedG},
   };
   for (const auto& [n, r] : roles) {
     if (name == n) return r;
@@ -81,6 +87,12 @@ Result<EventDecoder> EventDecoder::make(const GoBinary& binary, const Tracee& tr
   reg("runtime.injectglist", "glist", &d.reg_inject_list_);
   reg("runtime.netpoll", "~r0", &d.reg_netpoll_result_);
   reg("runtime.execute", "gp", &d.reg_execute_gp_);
+  reg("runtime.goschedImpl", "gp", &d.reg_preempt_gp_);
+  reg("runtime.goyield_m", "gp", &d.reg_yield_gp_);
+  reg("runtime.exitsyscall0", "gp", &d.reg_exitsyscall0_gp_);
+  if (const Probe* p = binary.probe("sched_g")) {
+    if (auto ref = RegisterRef::named(p->base_register)) d.reg_sched_g_gp_ = *ref;
+  }
   auto st = [&](const char* name, uint32_t* out) {
     auto v = l.constant(name);
     if (v) *out = static_cast<uint32_t>(*v); else missing += fmt::format(" {}", name);
@@ -169,9 +181,24 @@ replay::GoState EventDecoder::state_of(uint32_t s) const {
   return replay::GoState::Unknown;
 }
 
-Status EventDecoder::emit(const replay::Event& e) {
+Status EventDecoder::emit(const replay::Event& e, uint32_t old_status) {
   stats_.events++;
+  if (settle_reads_ && old_status != kNoChange) in_flight_[e.goid] = old_status;
   return sink_.emit(e);
+}
+
+void EventDecoder::settle(uint64_t gaddr, uint32_t old_status) {
+  const uint64_t deadline = monotonic_ns() + kSettleMaxNs;
+  bool waited = false;
+  uint32_t status = 0;
+  while (tracee_.read(gaddr + static_cast<uint64_t>(off_status_), &status, sizeof status) &&
+         (status & ~st_scan_) == old_status && monotonic_ns() < deadline) {
+    waited = true;
+    timespec pause{0, kSettleStepNs};
+    nanosleep(&pause, nullptr);
+  }
+  stats_.settled_reads += waited;
+  stats_.settle_timeouts += waited && (status & ~st_scan_) == old_status;
 }
 
 Status EventDecoder::emit_list_ready(uint64_t head, uint32_t tid, uint64_t now, uint64_t waker) {
@@ -181,10 +208,19 @@ Status EventDecoder::emit_list_ready(uint64_t head, uint32_t tid, uint64_t now, 
       stats_.read_failures++;
       break;
     }
-    if (auto st = emit(replay::Event::ready(now, tid, g.u64(off_goid_), waker)); !st) return st;
+    if (auto st = emit(replay::Event::ready(now, tid, g.u64(off_goid_), waker), st_waiting_); !st) return st;
     head = g.u64(off_schedlink_);
   }
   return Ok{};
+}
+
+Status EventDecoder::emit_state(uint64_t gaddr, uint32_t tid, uint64_t now, replay::GoState to, uint32_t old_status) {
+  uint64_t goid = 0;
+  if (!gaddr || !tracee_.read_u64(gaddr + static_cast<uint64_t>(off_goid_), &goid)) {
+    stats_.read_failures++;
+    return Ok{};
+  }
+  return emit(replay::Event::state_change(now, tid, goid, to), old_status);
 }
 
 Status EventDecoder::on_hit(ProbeRole role, const Stop& stop, uint64_t now) {
@@ -240,7 +276,8 @@ Status EventDecoder::on_hit(ProbeRole role, const Stop& stop, uint64_t now) {
       pcs_.insert(pcs_.begin(), gopark_entry_);
       if (pcs_.size() > static_cast<size_t>(stack_depth_)) pcs_.resize(static_cast<size_t>(stack_depth_));
       replay::StackId stack = sink_.intern_stack(pcs_);
-      return emit(replay::Event::park(now, tid, g.u64(off_goid_), static_cast<uint32_t>(reason), object, stack));
+      return emit(replay::Event::park(now, tid, g.u64(off_goid_), static_cast<uint32_t>(reason), object, stack),
+                  st_running_);
     }
     case ProbeRole::kReady: {
       uint64_t gp = reg_ready_gp_.read(regs);
@@ -249,7 +286,7 @@ Status EventDecoder::on_hit(ProbeRole role, const Stop& stop, uint64_t now) {
       uint64_t waker = 0;
       GView wg;
       if (waker_g && read_g(waker_g, &wg)) waker = wg.u64(off_goid_);
-      return emit(replay::Event::ready(now, tid, g.u64(off_goid_), waker));
+      return emit(replay::Event::ready(now, tid, g.u64(off_goid_), waker), st_waiting_);
     }
     case ProbeRole::kInject: {
       uint64_t list = reg_inject_list_.read(regs), head = 0;
@@ -259,12 +296,41 @@ Status EventDecoder::on_hit(ProbeRole role, const Stop& stop, uint64_t now) {
     case ProbeRole::kNetpoll:
       // At netpoll's RET the gList (one word, its head) is in the first result register.
       return emit_list_ready(reg_netpoll_result_.read(regs), tid, now, 0);
-    case ProbeRole::kExecute: {
-      // Every goroutine about to run; a ready for one we saw parked covers wake paths without a
-      // probe of their own. The replayer treats a ready of a runnable goroutine as a no-op.
-      uint64_t gp = reg_execute_gp_.read(regs);
-      if (!read_g(gp, &g)) break;
-      return emit(replay::Event::ready(now, tid, g.u64(off_goid_), 0));
+    // The state probes sit before the change they announce (old status → new), except gcworker.
+    case ProbeRole::kExecute:  // on g0: gp is about to run on this thread
+      return emit_state(reg_execute_gp_.read(regs), tid, now, replay::GoState::Running, st_runnable_);
+    case ProbeRole::kGcWorker:
+      // A GC mark worker resumes from its gopark: the scheduler made it runnable directly
+      // (findRunnableGCWorker, findRunnable's idle worker), without ready. R14 is the worker.
+      return emit_state(regs.g(), tid, now, replay::GoState::Running, kNoChange);
+    case ProbeRole::kPreempt:  // on g0, via mcall: gp stops running and goes to a run queue
+      return emit_state(reg_preempt_gp_.read(regs), tid, now, replay::GoState::Runnable, st_running_);
+    case ProbeRole::kYield:
+      return emit_state(reg_yield_gp_.read(regs), tid, now, replay::GoState::Runnable, st_running_);
+    case ProbeRole::kSyscall:
+    case ProbeRole::kSyscallBlock:  // on the goroutine itself (nosplit, R14 is it)
+      return emit_state(regs.g(), tid, now, replay::GoState::Syscall, st_running_);
+    case ProbeRole::kSyscallExit:
+      // exitsyscall's entry, on the goroutine: it runs on (or, with no P free, goes through
+      // exitsyscall0 — runnable — and execute).
+      return emit_state(regs.g(), tid, now, replay::GoState::Running, st_syscall_);
+    case ProbeRole::kSyscallExit0:  // on g0: no P was free, gp goes to the global run queue
+      return emit_state(reg_exitsyscall0_gp_.read(regs), tid, now, replay::GoState::Runnable, st_syscall_);
+    case ProbeRole::kSchedG: {
+      // The dump is about to print this goroutine's G line. A change gorepro already recorded
+      // for it (the probes sit just before the change) may not have landed yet if its thread
+      // was resumed a moment ago and has not run since: let it land first, so the runtime reads
+      // the state the events say — a bounded wait, taken only when the status still shows the
+      // old value.
+      const uint64_t gp = reg_sched_g_gp_.read(regs);
+      uint64_t goid = 0;
+      if (!tracee_.read_u64(gp + static_cast<uint64_t>(off_goid_), &goid)) break;
+      if (auto it = in_flight_.find(goid); it != in_flight_.end()) {
+        settle(gp, it->second);
+        in_flight_.erase(it);
+      }
+      sink_.schedtrace_g_read(goid);
+      return Ok{};
     }
     case ProbeRole::kSchedBegin: {
       // A thread we resumed from a probe changes its goroutine's status a few instructions
@@ -282,7 +348,7 @@ Status EventDecoder::on_hit(ProbeRole role, const Stop& stop, uint64_t now) {
     case ProbeRole::kExit: {
       if (!read_g(regs.g(), &g)) break;
       live_--;
-      return emit(replay::Event::exit(now, tid, g.u64(off_goid_)));
+      return emit(replay::Event::exit(now, tid, g.u64(off_goid_)), st_running_);
     }
   }
   stats_.read_failures++;

@@ -20,13 +20,19 @@
 
 namespace gorepro::tracer {
 
-enum class ProbeRole { kCreate, kPark, kReady, kInject, kNetpoll, kExecute, kExit, kSchedBegin, kSchedEnd };
+enum class ProbeRole {
+  kCreate, kPark, kReady, kInject, kNetpoll, kExecute, kExit, kGcWorker,
+  kPreempt, kYield, kSyscall, kSyscallBlock, kSyscallExit, kSyscallExit0,  // state probes
+  kSchedBegin, kSchedEnd, kSchedG,
+};
 std::optional<ProbeRole> probe_role(const std::string& name);
 
 struct DecoderStats {
   uint64_t hits = 0;
   uint64_t events = 0;
   uint64_t read_failures = 0;  // memory that could not be read: an event was dropped
+  uint64_t settled_reads = 0;  // G-line reads held back until a recorded change landed
+  uint64_t settle_timeouts = 0;  // ... of which the change had not landed within the bound
 };
 
 class EventDecoder {
@@ -40,6 +46,9 @@ class EventDecoder {
   Result<size_t> snapshot_goroutines(uint64_t now_ns);
 
   const DecoderStats& stats() const { return stats_; }
+  // With G-line read probes: hold each read until changes already recorded for that goroutine
+  // have landed in its status (see kSchedG).
+  void set_settle_reads(bool on) { settle_reads_ = on; }
   // Goroutines created minus exited (plus preexisting), as seen so far.
   int64_t live() const { return live_; }
   // Goroutines created so far per creation PC (a new entry only for a PC not seen before).
@@ -60,14 +69,23 @@ class EventDecoder {
   // Frame-pointer walk: first_pc, then return addresses from the frame at bp.
   replay::StackId walk_stack(uint64_t first_pc, uint64_t bp, uint64_t stack_hi);
   replay::GoState state_of(uint32_t atomicstatus) const;
-  Status emit(const replay::Event& e);
+  static constexpr uint32_t kNoChange = UINT32_MAX;
+  // Emits e; old_status: the runtime status the event's goroutine leaves (the probe fired just
+  // before the change), remembered for settle() when G-line reads are probed.
+  Status emit(const replay::Event& e, uint32_t old_status = kNoChange);
+  // Waits (bounded) until the g at gaddr has left old_status.
+  void settle(uint64_t gaddr, uint32_t old_status);
   Status emit_list_ready(uint64_t head, uint32_t tid, uint64_t now, uint64_t waker);
+  // A State event for the g at gaddr (its goid read from the target).
+  Status emit_state(uint64_t gaddr, uint32_t tid, uint64_t now, replay::GoState to, uint32_t old_status);
 
   const GoBinary& binary_;
   const Tracee& tracee_;
   EventSink& sink_;
   int stack_depth_ = 32;
   DecoderStats stats_;
+  bool settle_reads_ = false;
+  std::unordered_map<uint64_t, uint32_t> in_flight_;  // goid -> status its last event leaves
   int64_t live_ = 0;
   std::unordered_map<uint64_t, uint64_t> creates_by_gopc_;
   // From the layout:
@@ -77,7 +95,7 @@ class EventDecoder {
   int64_t off_m_g0_ = 0, off_m_curg_ = 0, off_sudog_c_ = 0;
   size_t g_read_size_ = 0;
   RegisterRef reg_create_result_, reg_park_reason_, reg_park_lock_, reg_ready_gp_, reg_inject_list_,
-      reg_netpoll_result_, reg_execute_gp_;
+      reg_netpoll_result_, reg_execute_gp_, reg_preempt_gp_, reg_yield_gp_, reg_exitsyscall0_gp_, reg_sched_g_gp_;
   uint64_t gopark_entry_ = 0;  // link-time
   uint64_t bias_ = 0;          // run-time minus link-time addresses (PIE); events carry link-time PCs
   uint32_t st_idle_ = 0, st_runnable_ = 1, st_running_ = 2, st_syscall_ = 3, st_waiting_ = 4, st_dead_ = 6,

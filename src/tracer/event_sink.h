@@ -21,6 +21,9 @@ class EventSink {
   // The runtime began (begin) or finished a GODEBUG=schedtrace dump at now_ns, in the order of
   // the events emitted: the dump read the goroutines' states between the two.
   virtual void schedtrace_dump(uint64_t now_ns, bool begin) { (void)now_ns, (void)begin; }
+  // Within a dump: the runtime reads goroutine goid's status for its G line now, after every
+  // event emitted so far and before the next.
+  virtual void schedtrace_g_read(uint64_t goid) { (void)goid; }
 };
 
 }  // namespace gorepro::tracer

@@ -52,8 +52,11 @@ uint64_t monotonic_ns() {
 std::vector<const Probe*> chosen_probes(const GoBinary& binary, const RecordOptions& options) {
   std::vector<const Probe*> out;
   for (const Probe& p : binary.probes()) {
-    if (p.role == "execute" && !options.probe_execute) continue;
+    const bool state_probe = p.role == "preempt" || p.role == "yield" || p.role.rfind("syscall", 0) == 0;
+    if (p.role == "execute" && !options.probe_execute && !options.probe_states) continue;
+    if (state_probe && !options.probe_states) continue;
     if ((p.role == "sched_begin" || p.role == "sched_end") && !options.probe_schedtrace) continue;
+    if (p.role == "sched_g" && !options.probe_sched_reads) continue;
     out.push_back(&p);
   }
   return out;
@@ -63,6 +66,7 @@ Result<RecordOutcome> PtraceBackend::record(const GoBinary& binary, Tracee& trac
                                             const RecordOptions& options, const RecordControl& control) {
   auto decoder = EventDecoder::make(binary, tracee, sink, options.stack_depth);
   if (!decoder) return decoder.error();
+  decoder->set_settle_reads(options.probe_sched_reads);
   RecordOutcome outcome;
 
   if (options.attached) {
@@ -74,8 +78,10 @@ Result<RecordOutcome> PtraceBackend::record(const GoBinary& binary, Tracee& trac
     outcome.preexisting = *n;
   }
 
-  // Breakpoint ids index this table of roles.
+  // Breakpoint ids index these tables: the role, and whether the site is a stack-check jump
+  // (a hit that jumps to morestack is not a call yet: the function starts over later).
   std::vector<ProbeRole> roles;
+  std::vector<bool> past_stack_check;
   const uint64_t bias = tracee.entry_address() ? tracee.entry_address() - binary.elf().entry() : 0;
   for (const Probe* p : chosen_probes(binary, options)) {
     auto role = probe_role(p->role);
@@ -86,6 +92,7 @@ Result<RecordOutcome> PtraceBackend::record(const GoBinary& binary, Tracee& trac
         return st.error();
       }
       roles.push_back(*role);
+      past_stack_check.push_back(p->past_stack_check);
     }
     outcome.probes.push_back(fmt::format("{}:{}", p->role, p->function.name));
   }
@@ -113,8 +120,9 @@ Result<RecordOutcome> PtraceBackend::record(const GoBinary& binary, Tracee& trac
     Stop s = tracee.wait();
     uint64_t now = monotonic_ns();
     if (s.kind == Stop::Kind::kBreakpoint) {
-      ProbeRole role = roles[static_cast<size_t>(s.id)];
-      Status st = decoder->on_hit(role, s, now);
+      const auto id = static_cast<size_t>(s.id);
+      Status st = Ok{};
+      if (!past_stack_check[id] || !tracee.breakpoint_branches(s)) st = decoder->on_hit(roles[id], s, now);
       if (Status resumed = tracee.resume_from_breakpoint(s); !resumed) {
         finish(RecordOutcome::How::kStopped, "cannot resume the target: " + resumed.error().message());
         break;

@@ -21,8 +21,12 @@ namespace gorepro::tracer {
 struct RecordOptions {
   int stack_depth = 32;
   bool probe_execute = false;  // also stop at runtime.execute (catches every wake path; slower)
+  // Also stop at every change between running, runnable and system call (execute included):
+  // the goroutine table then knows all four states. Costs two stops per system call.
+  bool probe_states = false;
   bool attached = false;       // enumerate preexisting goroutines first
   bool probe_schedtrace = false;  // also stop where the runtime begins and ends a schedtrace dump
+  bool probe_sched_reads = false;  // ... and where it reads each goroutine for a G line (scheddetail)
 };
 
 struct RecordProgress {

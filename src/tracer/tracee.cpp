@@ -436,6 +436,12 @@ Status Tracee::step_over_unemulated(pid_t tid, Registers& regs, const Breakpoint
   return st;
 }
 
+bool Tracee::breakpoint_branches(const Stop& stop) const {
+  auto it = breakpoints_.find(stop.regs.r.rip);
+  return it != breakpoints_.end() && it->second.emulator.is_conditional_jump() &&
+         it->second.emulator.branch_taken(stop.regs);
+}
+
 Status Tracee::resume_from_breakpoint(const Stop& stop) {
   auto it = breakpoints_.find(stop.regs.r.rip);
   GOREPRO_CHECK(it != breakpoints_.end(), "resume_from_breakpoint without a breakpoint");

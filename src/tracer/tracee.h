@@ -87,6 +87,9 @@ class Tracee {
   Stop wait();
   // Continues a thread stopped at a breakpoint, executing the displaced instruction.
   Status resume_from_breakpoint(const Stop& stop);
+  // Whether the instruction displaced by the breakpoint a thread stopped at is a conditional
+  // jump that its flags make jump.
+  bool breakpoint_branches(const Stop& stop) const;
 
   // Stops every thread, restores every original byte, detaches; the target runs on as if never
   // traced. Safe to call more than once and after the process is gone.

@@ -162,8 +162,19 @@ TEST(GoBinary, FindsEveryProbeWithRetSitesThatAreRetInstructions) {
           ASSERT_TRUE(byte);
           if (p.at == ProbeAt::kReturn) {
             EXPECT_EQ((*byte)[0], 0xc3) << p.function.name << " site " << a;  // near RET
-          } else {
-            EXPECT_EQ(a, p.function.entry);
+          } else if (p.at == ProbeAt::kFieldLoad) {
+            EXPECT_NE(p.insns[0].text.find("dword ptr [" + std::string(1, std::tolower(p.base_register[0]))), std::string::npos)
+                << p.insns[0].text;
+          } else if (p.at == ProbeAt::kAfterCall) {
+            EXPECT_GT(a, p.function.entry);  // the instruction after a call, never the entry
+          } else if (p.past_stack_check) {
+            // The jump of the stack-bound check, within the function's first instructions.
+            EXPECT_EQ(p.insns[0].text.rfind("jbe ", 0), 0u) << p.function.name;
+            EXPECT_LE(a - p.function.entry, 16u) << p.function.name;
+          } else if (a != p.function.entry) {
+            // A nosplit function: past its `push rbp`, on `mov rbp, rsp`.
+            EXPECT_EQ(a, p.function.entry + 1) << p.function.name;
+            EXPECT_EQ(p.insns[0].text, "mov rbp, rsp") << p.function.name;
           }
         }
       }

@@ -124,12 +124,13 @@ TEST(Schedtrace, SeparatelyCapturedLogIsAlignedAndNamesTheLeakingSite) {
   EXPECT_EQ(c["growth_windows"][0]["sites"][0]["site"].get<std::string>().rfind(site, 0), 0u);
 }
 
-// The oracle: each dump's goroutines against gorepro's table during the dump. A goroutine
-// agrees when the runtime's report of it (exists, waiting or active, wait reason) matches the
-// state gorepro gives it at some instant between the dump's begin and end, which the tracer
-// saw. Every disagreement must be explained by an event about that goroutine near the dump;
-// the fraction must reach 0.99 per example where the examples give enough observations to
-// measure a percent (at least 100), and over all examples of a version.
+// The oracle: each dump's goroutines against gorepro's table. --schedtrace turns on the state
+// probes and --scheddetail the G-line read probe, so every goroutine is compared in all four
+// classes (runnable, running, syscall, waiting with its reason) at the exact point among the
+// events where the runtime read its status. Every disagreement must be explained by an event
+// about that goroutine near the dump; the fraction must reach 0.99 per example where the
+// examples give enough observations to measure a percent (at least 100; most examples exit
+// after two dumps), and over all examples of a version.
 TEST(Schedtrace, EveryExampleAgreesWithTheRuntimesDumpAtLeast99Percent) {
   const char* examples[] = {"ctxleak", "httpleak", "mixed", "mutexleak", "nestedleak", "noleak",
                             "recvleak", "selectleak", "sendleak", "tickerleak", "wgleak"};
@@ -142,6 +143,8 @@ TEST(Schedtrace, EveryExampleAgreesWithTheRuntimesDumpAtLeast99Percent) {
                       go_program(e, v, false)});
       ASSERT_EQ(rec.exit_code, 0) << rec.err;
       auto c = correlate_json(trace);
+      EXPECT_EQ(c["classes"].size(), 4u) << c["classes"].dump();
+      EXPECT_TRUE(c.value("exact_reads", false));
       compared += c.value("compared", 0u), agreed += c.value("agreed", 0u);
       ::testing::Test::RecordProperty(fmt::format("agreement_{}_go{}", e, v), fmt::format("{:.4f}", c.value("agreement", 0.0)));
       if (c.value("compared", 0) >= 100) {

@@ -1,0 +1,3 @@
+module preemptpark
+
+go 1.19

@@ -1,0 +1,90 @@
+// Traces of a program that parks and exits under constant preemption requests (tests/go/
+// preemptpark) must still be consistent histories: every park and exit seen once, every goroutine
+// its go statements started seen exiting exactly once. A preemption request poisons the stack
+// bound, so gopark's and goexit1's prologues jump to morestack and the functions run again from
+// their entries later — a probe counting entries reported such parks twice. Default probes and
+// --probe-states, every Go version, plain and stripped.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <regex>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "dwarf/go_binary.h"
+#include "replay/trace_reader.h"
+#include "support/go_programs.h"
+#include "support/run.h"
+#include "support/trace_checks.h"
+
+namespace gorepro {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string temp_trace(const std::string& name) {
+  fs::path dir = fs::temp_directory_path() / fmt::format("gorepro-consistency-{}", getpid());
+  fs::create_directories(dir);
+  return (dir / (name + ".gtr")).string();
+}
+
+TEST(Consistency, ParksAndExitsUnderPreemptionAreSeenOnce) {
+  for (const auto& v : testing::built_go_versions()) {
+    for (bool stripped : {false, true}) {
+      for (bool states : {false, true}) {
+        SCOPED_TRACE(fmt::format("{}{}{}", v, stripped ? " stripped" : "", states ? " --probe-states" : ""));
+        const std::string binary = testing::go_program("preemptpark", v, stripped);
+        const std::string trace = temp_trace(fmt::format("pp-{}-{}-{}", v, stripped, states));
+        std::vector<std::string> argv = {testing::gorepro_binary(), "record", "-q", "-o", trace};
+        if (states) argv.push_back("--probe-states");
+        argv.insert(argv.end(), {"--", binary, "-duration", "400ms"});
+        auto rec = testing::run(argv);
+        ASSERT_EQ(rec.exit_code, 0) << rec.err;
+        std::smatch m;
+        ASSERT_TRUE(std::regex_search(rec.out, m, std::regex(R"(preemptpark goroutines (\d+))"))) << rec.out;
+        const int started = std::stoi(m[1]);
+        EXPECT_EQ(rec.err.find("breakpoint lifted"), std::string::npos) << rec.err;
+
+        auto reader = replay::TraceReader::open(trace);
+        ASSERT_TRUE(reader) << reader.error().message();
+        auto violations = testing::trace_violations(**reader);
+        EXPECT_TRUE(violations.empty()) << fmt::format("{}", fmt::join(violations, "\n"));
+
+        // Every goroutine main's go statements started: one create, one exit.
+        auto bin = GoBinary::open(binary);
+        ASSERT_TRUE(bin);
+        std::set<uint64_t> created, exited, ran;
+        size_t parks = 0, exits = 0, syscalls = 0;
+        replay::Event e;
+        for (auto cur = (*reader)->cursor(); cur.next(e);) {
+          if (e.kind == replay::EventKind::Create) {
+            auto frames = (*bin)->symbolizer().frames(e.pc - 1);
+            if (!frames.empty() && frames[0].function.rfind("main.", 0) == 0) created.insert(e.goid);
+          } else if (e.kind == replay::EventKind::Exit && created.count(e.goid)) {
+            exited.insert(e.goid);
+            exits++;
+          } else if (e.kind == replay::EventKind::Park && created.count(e.goid)) {
+            parks++;
+          } else if (e.kind == replay::EventKind::State) {
+            if (e.state == replay::GoState::Running && created.count(e.goid)) ran.insert(e.goid);
+            if (e.state == replay::GoState::Syscall && e.goid == 1) syscalls++;
+          }
+        }
+        EXPECT_EQ(created.size(), static_cast<size_t>(started));
+        EXPECT_EQ(exited, created);
+        EXPECT_EQ(exits, created.size());
+        EXPECT_GT(parks, created.size());  // the hand-offs did park
+        if (states) {
+          EXPECT_EQ(ran, created);   // every goroutine was seen put on a CPU
+          EXPECT_GE(syscalls, 1u);   // main's final Printf is a write system call
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace gorepro
