@@ -19,6 +19,7 @@
 #include "replay/trace_reader.h"
 #include "support/go_programs.h"
 #include "support/run.h"
+#include "support/trace_checks.h"
 
 namespace gorepro {
 namespace {
@@ -101,6 +102,8 @@ TEST_P(RecordExample, ReportsExactlyTheMarkedLeaksAndCountsEveryGoStatement) {
   ASSERT_FALSE(expected.empty()) << "the example printed no gorepro-count lines: " << rec.out;
   auto reader = replay::TraceReader::open(trace);
   ASSERT_TRUE(reader) << reader.error().message();
+  auto violations = testing::trace_violations(**reader);
+  EXPECT_TRUE(violations.empty()) << fmt::format("{}", fmt::join(violations, "\n"));
   auto bin = GoBinary::open(binary);
   ASSERT_TRUE(bin);
   std::map<std::string, int> created;
