@@ -1,20 +1,26 @@
 // replay_bench: throughput of the trace pipeline over a synthetic churn workload — write,
 // open (validating decode), cursor decode, replay to the end, and a full report — plus bytes
 // per event with and without zstd. Not a test: run it by hand.
-// Usage: replay_bench [EVENTS (default 10000000)] [DIR (default /tmp)]
+// `moves` times what a user of `gorepro replay` waits for instead: opening the trace the way
+// the CLI does (TraceSession), then the first move after open and later ones, and the memory
+// held; it leaves the trace in DIR for timing the CLI itself.
+// Usage: replay_bench [EVENTS (default 10000000)] [DIR (default /tmp)] [moves]
 #include <time.h>
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <string>
 
 #include <fmt/format.h>
 
 #include "replay/leak_report.h"
+#include "replay/replay_console.h"
 #include "replay/replayer.h"
 #include "replay/trace_reader.h"
+#include "replay/trace_session.h"
 #include "replay/trace_writer.h"
 
 using namespace gorepro::replay;
@@ -98,12 +104,76 @@ uint64_t write_churn(const std::string& path, uint64_t target_events, int zstd_l
   return tw.events_written();
 }
 
+// "VmRSS" or "VmHWM" (peak) of this process, in MB.
+double memory_mb(const std::string& field) {
+  std::ifstream in("/proc/self/status");
+  for (std::string l; std::getline(in, l);)
+    if (l.starts_with(field + ":")) return std::stod(l.substr(field.size() + 1)) / 1024;
+  return 0;
+}
+
+// Opens the trace as `gorepro replay` does and runs console commands, each timed from the
+// user's side. Every "first" line is a fresh open followed by one move.
+void moves(const std::string& path) {
+  auto open = [&](Stopwatch& t) {
+    t = Stopwatch();
+    auto s = TraceSession::open(path);
+    if (!s) {
+      fmt::print(stderr, "{}\n", s.error().message());
+      std::exit(2);
+    }
+    return std::move(*s);
+  };
+  auto timed = [](ReplayConsole& c, const std::string& cmd) {
+    Stopwatch t;
+    ConsoleReply r = c.execute(cmd);
+    if (r.error) {
+      fmt::print(stderr, "{}: {}\n", cmd, r.error->message());
+      std::exit(2);
+    }
+    fmt::print("  {:<34} cpu {:>7.1f} ms  wall {:>7.1f} ms\n", cmd, t.cpu_s() * 1e3, t.wall_s() * 1e3);
+    return t.wall_s();
+  };
+  fmt::print("{:<28} {:.0f} MB before opening\n", "rss", memory_mb("VmRSS"));
+  Stopwatch t;
+  uint64_t n = 0;
+  for (std::string first : {"goto end", "goto 90%", "goto 50%"}) {
+    auto session = open(t);
+    n = session->reader().event_count();
+    fmt::print("{:<28} cpu {:>7.1f} ms  wall {:>7.1f} ms\n", "open (TraceSession)", t.cpu_s() * 1e3, t.wall_s() * 1e3);
+    ReplayConsole c(*session, false);
+    if (first.ends_with('%')) first = fmt::format("goto {}", n * std::stoull(first.substr(5)) / 100);
+    timed(c, first);
+  }
+  auto session = open(t);
+  fmt::print("{:<28} cpu {:>7.1f} ms  wall {:>7.1f} ms\n", "open (TraceSession)", t.cpu_s() * 1e3, t.wall_s() * 1e3);
+  ReplayConsole c(*session, false);
+  double first = timed(c, "goto end"), worst = 0;
+  for (uint64_t at : {n / 2, n / 10, n - 2, 7 * n / 9, uint64_t{3}, n / 3, n - n / 20})
+    worst = std::max(worst, timed(c, fmt::format("goto {}", at)));
+  for (const char* cmd : {"prev 1000", "prev create ^0x4a1005$", "next exit", "next 100000", "prev 2000000"})
+    worst = std::max(worst, timed(c, cmd));
+  fmt::print("{:<28} first goto end {:.1f} ms, worst later move {:.1f} ms (wall)\n", "moves", first * 1e3,
+             worst * 1e3);
+  // Not moves: the table at this point, and one goroutine's history (read from the trace).
+  for (const char* cmd : {"sites", "goroutines", "goroutine 100"}) timed(c, cmd);
+  fmt::print("{:<28} {:.0f} MB now, peak {:.0f} MB ({} checkpoints)\n", "rss", memory_mb("VmRSS"),
+             memory_mb("VmHWM"), session->replayer().checkpoint_count());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   uint64_t target = argc > 1 ? std::stoull(argv[1]) : 10'000'000;
   std::string dir = argc > 2 ? argv[2] : "/tmp";
   std::string raw_path = dir + "/replay_bench_raw.gtr", z_path = dir + "/replay_bench_zstd.gtr";
+  if (argc > 3 && std::string(argv[3]) == "moves") {
+    Stopwatch t0;
+    line("write (raw)", write_churn(raw_path, target, 0), t0);
+    moves(raw_path);
+    fmt::print("kept {} (e.g. for timing `gorepro replay` on it)\n", raw_path);
+    return 0;
+  }
 
   Stopwatch t0;
   uint64_t events = write_churn(raw_path, target, 0);
