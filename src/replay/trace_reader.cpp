@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -220,17 +221,26 @@ bool all_zero(std::span<const uint8_t> bytes) {
 
 }  // namespace
 
-Result<std::unique_ptr<TraceReader>> TraceReader::open(const std::string& path) {
+Result<std::unique_ptr<TraceReader>> TraceReader::open(const std::string& path, const EventVisitor& visit) {
   std::ifstream in(path, std::ios::binary);
   if (!in)
     return make_error(fmt::format("cannot open trace {}: {}", path, strerror(errno)),
                       "check the path (record one with 'gorepro record -o FILE -- PROGRAM')");
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // Block reads: a byte-wise istreambuf_iterator copy took half of open() on a 70 MB trace.
+  std::vector<uint8_t> bytes;
+  std::error_code size_error;
+  if (auto size = std::filesystem::file_size(path, size_error); !size_error) bytes.reserve(size);
+  std::vector<char> block(1 << 20);
+  do {
+    in.read(block.data(), static_cast<std::streamsize>(block.size()));
+    bytes.insert(bytes.end(), block.begin(), block.begin() + in.gcount());
+  } while (in);
   if (in.bad()) return make_error(fmt::format("cannot read trace {}", path), "check the file");
-  return parse(std::move(bytes), path);
+  return parse(std::move(bytes), path, visit);
 }
 
-Result<std::unique_ptr<TraceReader>> TraceReader::parse(std::vector<uint8_t> bytes, std::string name) {
+Result<std::unique_ptr<TraceReader>> TraceReader::parse(std::vector<uint8_t> bytes, std::string name,
+                                                        const EventVisitor& visit) {
   std::unique_ptr<TraceReader> r(new TraceReader());
   r->file_ = std::move(bytes);
   const std::span<const uint8_t> file(r->file_);
@@ -360,6 +370,10 @@ Result<std::unique_ptr<TraceReader>> TraceReader::parse(std::vector<uint8_t> byt
       if (outcome == TraceDecoder::Outcome::Event) {
         if (events == 0 && e.time_ns != c.base_time) return bad("first event time differs from the chunk's");
         c.last_time = e.time_ns;
+        if (visit) {
+          e.seq = r->event_count_ + events;
+          visit(e);
+        }
         ++events;
       }
     }

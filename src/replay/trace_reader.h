@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -37,9 +38,15 @@ class TraceReader {
     size_t records_size = 0;
   };
 
-  static Result<std::unique_ptr<TraceReader>> open(const std::string& path);
+  // Sees every event once, in order and with its seq, as the validating pass decodes it, so a
+  // consumer of the whole trace (Replayer's checkpoints) needs no second pass. When open then
+  // fails, it has seen events of a trace that does not exist: discard what it built.
+  using EventVisitor = std::function<void(const Event&)>;
+
+  static Result<std::unique_ptr<TraceReader>> open(const std::string& path, const EventVisitor& visit = {});
   // Parses a trace held in memory; name appears in messages. Used by open(), tests and fuzzing.
-  static Result<std::unique_ptr<TraceReader>> parse(std::vector<uint8_t> bytes, std::string name);
+  static Result<std::unique_ptr<TraceReader>> parse(std::vector<uint8_t> bytes, std::string name,
+                                                    const EventVisitor& visit = {});
 
   const TraceHeader& header() const { return header_; }
   uint16_t format_major() const { return major_; }
