@@ -42,7 +42,6 @@ Goroutine* GoroutineTable::acted(uint64_t goid, uint32_t tid, const Event& e) {
   }
   Goroutine& g = entry(goid, GoState::Running, e.time_ns);
   set_state(g, GoState::Running, e.time_ns);
-  g.history.push_back(e.seq);
   return &g;
 }
 
@@ -54,14 +53,10 @@ void GoroutineTable::apply(const Event& e) {
       acted(e.other_goid, e.tid, e);
       if (e.goid == 0) break;
       Goroutine& g = entry(e.goid, GoState::Runnable, e.time_ns);
-      // Keep the history of a placeholder made by earlier events about this goid.
-      std::vector<uint64_t> history = std::move(g.history);
       g = Goroutine{};
       g.goid = e.goid, g.parent = e.other_goid, g.gopc = e.pc, g.start_pc = e.start_pc;
       g.creation_stack = e.stack, g.created_ns = e.time_ns;
       g.state = GoState::Runnable, g.state_since_ns = e.time_ns;
-      g.history = std::move(history);
-      g.history.push_back(e.seq);
       ++created_[{e.pc, e.start_pc}];
       break;
     }
@@ -78,7 +73,6 @@ void GoroutineTable::apply(const Event& e) {
       if (e.goid == 0) break;
       Goroutine& g = entry(e.goid, GoState::Runnable, e.time_ns);
       set_state(g, GoState::Runnable, e.time_ns);
-      g.history.push_back(e.seq);
       break;
     }
     case EventKind::Exit: {
@@ -101,7 +95,6 @@ void GoroutineTable::apply(const Event& e) {
       g.created_ns = e.time_ns;
       set_state(g, e.state, e.time_ns);
       if (e.state == GoState::Waiting) g.wait_reason = e.wait_reason, g.block_stack = e.stack;
-      g.history.push_back(e.seq);
       ++created_[{e.pc, e.start_pc}];
       break;
     }
@@ -115,7 +108,6 @@ void GoroutineTable::apply(const Event& e) {
       if (e.goid == 0) break;
       Goroutine& g = entry(e.goid, e.state, e.time_ns);
       set_state(g, e.state, e.time_ns);
-      g.history.push_back(e.seq);
       if (auto it = running_on_tid_.find(e.tid); e.state == GoState::Runnable && it != running_on_tid_.end() &&
                                                  it->second == e.goid)
         running_on_tid_.erase(it);

@@ -11,6 +11,7 @@
 // PCs here by TraceSymbols, so that applying an event never touches the binary.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <unordered_map>
 #include <vector>
@@ -33,7 +34,6 @@ struct Goroutine {
   uint64_t created_ns = 0;       // create event time (recording start for preexisting ones)
   bool preexisting = false;      // alive when recording began
   bool placeholder = false;      // first seen in an event other than create/preexisting
-  std::vector<uint64_t> history; // seqs of events about it or in which it acted
 
   bool operator==(const Goroutine&) const = default;
 };
@@ -71,7 +71,33 @@ class GoroutineTable {
 
   bool keep_dead_;
   std::unordered_map<uint64_t, Goroutine> goroutines_;
-  std::unordered_map<uint32_t, uint64_t> running_on_tid_;
+  // tid → the goroutine last seen running there. A process has a few threads: a linear search
+  // of a vector beats a hash map here, whose bucket division dominated apply().
+  class ThreadSlots {
+   public:
+    using iterator = std::vector<std::pair<uint32_t, uint64_t>>::iterator;
+    iterator begin() { return slots_.begin(); }
+    iterator end() { return slots_.end(); }
+    iterator find(uint32_t tid) {
+      return std::find_if(slots_.begin(), slots_.end(), [&](const auto& s) { return s.first == tid; });
+    }
+    std::pair<iterator, bool> try_emplace(uint32_t tid, uint64_t goid) {
+      if (auto it = find(tid); it != end()) return {it, false};
+      slots_.emplace_back(tid, goid);
+      return {slots_.end() - 1, true};
+    }
+    void erase(iterator it) {
+      *it = slots_.back();
+      slots_.pop_back();
+    }
+    void erase(uint32_t tid) {
+      if (auto it = find(tid); it != end()) erase(it);
+    }
+
+   private:
+    std::vector<std::pair<uint32_t, uint64_t>> slots_;
+  };
+  ThreadSlots running_on_tid_;
   std::unordered_map<CreationKey, uint64_t, CreationKeyHash> created_;
   uint64_t applied_ = 0;
   uint64_t time_ns_ = 0;

@@ -40,8 +40,6 @@ TEST(GoroutineTable, FollowsCreateParkReadyExitThroughTheirStates) {
 
   t.apply(numbered(Event::exit(400, 8, 5), 3));
   EXPECT_EQ(t.find(5)->state, GoState::Dead);
-  EXPECT_EQ(t.find(5)->history, (std::vector<uint64_t>{0, 1, 2, 3}));
-  EXPECT_EQ(t.find(1)->history, (std::vector<uint64_t>{0, 2}));  // created 5, woke 5
   EXPECT_EQ(t.events_applied(), 4u);
   EXPECT_EQ(t.time_ns(), 400u);
 }
@@ -82,10 +80,12 @@ TEST(GoroutineTable, EventsAboutUnknownGoroutinesMakePlaceholders) {
   EXPECT_EQ(t.find(44)->state, GoState::Running);
   EXPECT_EQ(t.find(45), nullptr);
   EXPECT_EQ(t.find(0), nullptr);
-  // A create for a goid first seen elsewhere replaces the placeholder and keeps its history.
+  // A create for a goid first seen elsewhere replaces the placeholder.
   t.apply(numbered(Event::create(200, 7, 1, 43, 0x401005, 0x402000, 0), 4));
   EXPECT_FALSE(t.find(43)->placeholder);
-  EXPECT_EQ(t.find(43)->history, (std::vector<uint64_t>{1, 4}));
+  EXPECT_EQ(t.find(43)->parent, 1u);
+  EXPECT_EQ(t.find(43)->gopc, 0x401005u);
+  EXPECT_EQ(t.find(43)->state, GoState::Runnable);
 }
 
 TEST(GoroutineTable, PreexistingGoroutineTakesItsRecordedState) {
