@@ -2,8 +2,28 @@
 
 namespace gorepro::replay {
 
+Replayer::Layer::Layer() : Layer(Options{}) {}
+
+void Replayer::Layer::lay(const Event& e) {
+  table_.apply(e);
+  const uint64_t pos = table_.events_applied();
+  if (options_.checkpoint_interval && pos >= last_checkpoint_ + options_.checkpoint_interval) {
+    checkpoints_.emplace(pos, table_);
+    last_checkpoint_ = pos;
+  }
+}
+
 Replayer::Replayer(const TraceReader& reader, Options options)
     : reader_(reader), options_(options), table_(options.keep_dead), cursor_(reader.cursor(0)) {}
+
+Replayer::Replayer(const TraceReader& reader, Layer&& laid)
+    : Replayer(reader, laid.options_) {
+  GOREPRO_CHECK(laid.table_.events_applied() == reader.event_count(), "the layer saw another trace's events");
+  checkpoints_ = std::move(laid.checkpoints_);
+  // The table after the last event is a checkpoint too: `goto end` and reports cost a copy.
+  if (reader.event_count() > 0) checkpoints_.insert_or_assign(reader.event_count(), std::move(laid.table_));
+  laid_ = true;
+}
 
 bool Replayer::step(Event* applied) {
   Event e;
@@ -15,7 +35,7 @@ bool Replayer::step(Event* applied) {
 }
 
 void Replayer::maybe_checkpoint() {
-  if (options_.checkpoint_interval == 0) return;
+  if (laid_ || options_.checkpoint_interval == 0) return;
   uint64_t pos = position();
   if (pos < last_checkpoint_ + options_.checkpoint_interval || pos >= reader_.event_count()) return;
   // Only at chunk starts, where a cursor can resume without decoding from earlier.

@@ -1,7 +1,9 @@
 // Replayer: moves a GoroutineTable through a trace — forward by stepping, backward or far
-// forward by restoring a checkpoint (a copy of the table taken at a chunk boundary every
-// `checkpoint_interval` events during forward passes) and decoding forward from there, so
-// asking for "the table at event N" never rescans from event 0 once a pass has gone by N.
+// forward by restoring a checkpoint (a copy of the table every `checkpoint_interval` events)
+// and decoding forward from there, so asking for "the table at event N" never replays more
+// than an interval. Checkpoints are laid either all at once while the trace is opened (a
+// Layer fed by TraceReader's validating pass: what TraceSession does, so that even the first
+// move after opening is short) or, without a Layer, during forward passes as they go by.
 // Invariant: table() reflects exactly the events [0, position()).
 #pragma once
 
@@ -20,8 +22,33 @@ class Replayer {
     bool keep_dead = false;                  // see GoroutineTable
   };
 
+  // Lays the checkpoints of a whole trace from its events in order, the last one after the
+  // last event. Pass visitor() to TraceReader::open, then the Layer to the Replayer: opening
+  // then costs the table's apply() per event on top of the reader's own decoding pass.
+  class Layer {
+   public:
+    Layer();
+    explicit Layer(Options options) : options_(options), table_(options.keep_dead) {}
+    Layer(const Layer&) = delete;  // visitor() points at it
+    Layer& operator=(const Layer&) = delete;
+
+    void lay(const Event& e);
+    TraceReader::EventVisitor visitor() {
+      return [this](const Event& e) { lay(e); };
+    }
+
+   private:
+    friend class Replayer;
+    Options options_;
+    GoroutineTable table_;
+    std::map<uint64_t, GoroutineTable> checkpoints_;
+    uint64_t last_checkpoint_ = 0;
+  };
+
   explicit Replayer(const TraceReader& reader) : Replayer(reader, Options{}) {}
   Replayer(const TraceReader& reader, Options options);
+  // With the checkpoints a Layer laid from every event of reader; lays none itself.
+  Replayer(const TraceReader& reader, Layer&& laid);
 
   const GoroutineTable& table() const { return table_; }
   uint64_t position() const { return table_.events_applied(); }
@@ -46,8 +73,9 @@ class Replayer {
   Options options_;
   GoroutineTable table_;
   TraceReader::Cursor cursor_;
-  std::map<uint64_t, GoroutineTable> checkpoints_;  // by position; always at chunk starts
+  std::map<uint64_t, GoroutineTable> checkpoints_;  // by position
   uint64_t last_checkpoint_ = 0;
+  bool laid_ = false;  // by a Layer: take no more
 };
 
 }  // namespace gorepro::replay

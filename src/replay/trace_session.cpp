@@ -20,7 +20,10 @@ Result<ReplayPoint> parse_replay_point(const std::string& text) {
 TraceSession::~TraceSession() = default;
 
 Result<std::unique_ptr<TraceSession>> TraceSession::open(const std::string& trace_path) {
-  auto reader = TraceReader::open(trace_path);
+  // Checkpoints are laid while the reader validates: no move after opening replays more than
+  // one checkpoint interval, not even the first.
+  Replayer::Layer layer;
+  auto reader = TraceReader::open(trace_path, layer.visitor());
   if (!reader) return reader.error();
   std::unique_ptr<TraceSession> s(new TraceSession());
   s->reader_ = std::move(*reader);
@@ -40,7 +43,7 @@ Result<std::unique_ptr<TraceSession>> TraceSession::open(const std::string& trac
     symbolizer = &s->binary_->symbolizer();
   }
   s->symbols_ = std::make_unique<TraceSymbols>(symbolizer);
-  s->replayer_ = std::make_unique<Replayer>(*s->reader_);
+  s->replayer_ = std::make_unique<Replayer>(*s->reader_, std::move(layer));
   return s;
 }
 

@@ -31,8 +31,9 @@ Result<ReplayPoint> parse_replay_point(const std::string& text);
 
 class TraceSession {
  public:
-  // Opens the trace and the binary its header names. A missing or rebuilt binary is not an
-  // error: names become raw PCs and warnings() says so.
+  // Opens the trace, laying the Replayer's checkpoints in the reader's validating pass, and the
+  // binary its header names. A missing or rebuilt binary is not an error: names become raw PCs
+  // and warnings() says so.
   static Result<std::unique_ptr<TraceSession>> open(const std::string& trace_path);
   ~TraceSession();
 

@@ -4,16 +4,19 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
+#include <random>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "dwarf/symbolizer.h"
+#include "replay/replayer.h"
 #include "replay/trace_reader.h"
 #include "replay/trace_writer.h"
 
@@ -66,6 +69,40 @@ inline std::string write_trace(const std::string& name, const std::function<void
 }
 
 inline void must(const Status& s) { ASSERT_TRUE(s.ok()) << s.error().message(); }
+
+// The Replayer's invariant on a trace: after seek(N), in any order, from the checkpoints a
+// Layer laid every `interval` events while the trace was opened (as `gorepro replay` opens
+// it), the table is the one applying events [0, N) one by one gives. Checks every `stride`-th
+// N and the end.
+inline void expect_seeks_match_stepping(const std::string& path, uint64_t interval, uint64_t stride = 1) {
+  Replayer::Layer layer(Replayer::Options{interval, false});
+  auto reader = TraceReader::open(path, layer.visitor());
+  ASSERT_TRUE(reader.ok()) << reader.error().message();
+  const uint64_t n = (*reader)->event_count();
+  Replayer replayer(**reader, std::move(layer));
+  ASSERT_GE(replayer.checkpoint_count(), n / interval) << "checkpoints to restore from";
+  std::map<uint64_t, GoroutineTable> expected;
+  GoroutineTable stepped;
+  auto cursor = (*reader)->cursor(0);
+  for (uint64_t pos = 0;; ++pos) {
+    if (pos % stride == 0 || pos == n) expected.emplace(pos, stepped);
+    Event e;
+    if (!cursor.next(e)) break;
+    stepped.apply(e);
+  }
+  std::vector<uint64_t> targets;
+  for (const auto& [pos, table] : expected) targets.push_back(pos);
+  std::shuffle(targets.begin(), targets.end(), std::mt19937(11));
+  for (uint64_t pos : targets) {
+    replayer.seek(pos);
+    ASSERT_EQ(replayer.position(), pos);
+    const GoroutineTable &got = replayer.table(), &want = expected.at(pos);
+    ASSERT_EQ(got.goroutines(), want.goroutines()) << "at " << pos;
+    ASSERT_EQ(got.created_by_site(), want.created_by_site()) << "at " << pos;
+    ASSERT_EQ(got.dead_count(), want.dead_count()) << "at " << pos;
+    ASSERT_EQ(got.time_ns(), want.time_ns()) << "at " << pos;
+  }
+}
 
 // Answers frames() from a table given by the test; PCs not in it are unknown.
 class FakeSymbolizer : public Symbolizer {

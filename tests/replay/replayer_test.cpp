@@ -160,6 +160,34 @@ TEST(Replayer, SeekingToAnyEventInAnyOrderMatchesALinearScan) {
   EXPECT_EQ(r.position(), trace.events.size());
 }
 
+TEST(Replayer, CheckpointsLaidWhileOpeningGiveTheSameTablesAsALinearScan) {
+  RandomTrace trace("laid.gtr");
+  expect_seeks_match_stepping(trace.path, 50);
+}
+
+TEST(Replayer, ALayerLaysOneCheckpointPerIntervalAndOneAtTheEnd) {
+  RandomTrace trace("count.gtr", 610);
+  Replayer::Layer layer(Replayer::Options{50, false});
+  auto reader = TraceReader::open(trace.path, layer.visitor());
+  ASSERT_TRUE(reader.ok());
+  Replayer r(**reader, std::move(layer));
+  EXPECT_EQ(r.checkpoint_count(), 610u / 50 + 1);
+  for (uint64_t target : {600u, 3u, 610u, 0u, 333u}) r.seek(target);
+  EXPECT_EQ(r.checkpoint_count(), 610u / 50 + 1) << "seeking lays no more";
+}
+
+TEST(Replayer, ALayerThatSawAnotherTraceIsRefused) {
+  RandomTrace trace("other.gtr", 100);
+  auto reader = TraceReader::open(trace.path);
+  ASSERT_TRUE(reader.ok());
+  EXPECT_DEATH(
+      {
+        Replayer::Layer unfed;
+        Replayer r(**reader, std::move(unfed));
+      },
+      "another trace");
+}
+
 TEST(Replayer, SeekTimeAppliesEveryEventUpToThatTime) {
   RandomTrace trace("times.gtr", 200);
   auto reader = TraceReader::open(trace.path);

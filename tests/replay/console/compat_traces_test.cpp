@@ -13,6 +13,7 @@
 
 #include "common/marks.h"
 #include "json_lines.h"
+#include "replay/replay_test_support.h"
 #include "replay/trace_reader.h"
 #include "support/go_programs.h"
 #include "support/run.h"
@@ -116,6 +117,10 @@ TEST_P(CheckedInTrace, ReplaysEveryMarkedSiteToItsGoroutinesAndWaitReasons) {
     EXPECT_EQ(history.back()["kind"], "park");
     EXPECT_TRUE(mark.accepts(history.back()["wait_reason"].get<std::string>())) << history.back().dump();
   }
+}
+
+TEST_P(CheckedInTrace, SeekingFromCheckpointsLaidWhileOpeningGivesTheTablesOfStepping) {
+  testing::expect_seeks_match_stepping(data_path(GetParam().trace + ".gtr"), 4);
 }
 
 INSTANTIATE_TEST_SUITE_P(TestData, CheckedInTrace,

@@ -81,12 +81,14 @@ struct ConsoleHarness {
   std::unique_ptr<ReplayConsole> console;
 
   ConsoleHarness(const std::string& path, bool json, bool symbolic = true, uint64_t checkpoint_interval = 4) {
-    auto r = TraceReader::open(path);
+    // Checkpoints laid while opening, as TraceSession does.
+    Replayer::Layer layer(Replayer::Options{checkpoint_interval, false});
+    auto r = TraceReader::open(path, layer.visitor());
     EXPECT_TRUE(r.ok()) << r.error().message();
     reader = std::move(*r);
     ConsoleScenario::symbols(fake);
     symbols = std::make_unique<TraceSymbols>(symbolic ? &fake : nullptr);
-    replayer = std::make_unique<Replayer>(*reader, Replayer::Options{checkpoint_interval, false});
+    replayer = std::make_unique<Replayer>(*reader, std::move(layer));
     console = std::make_unique<ReplayConsole>(*reader, *symbols, *replayer, json);
   }
   // Runs a command that must succeed.

@@ -14,6 +14,7 @@
 
 #include "common/marks.h"
 #include "replay/event_search.h"
+#include "replay/replay_test_support.h"
 #include "replay/trace_reader.h"
 #include "replay/console/json_lines.h"
 #include "support/go_programs.h"
@@ -126,6 +127,17 @@ TEST_P(ReplayRecorded, PrevAfterNextReturnsToTheSameEvent) {
   auto without_stack = lines[11]["event"];
   without_stack.erase("creation_stack");
   EXPECT_EQ(without_stack, lines[8]["event"]);
+}
+
+TEST_P(ReplayRecorded, SeekingFromCheckpointsLaidWhileOpeningGivesTheTablesOfStepping) {
+  const std::string trace = temp_trace("probetarget-" + GetParam());
+  record(trace, {go_program("probetarget", GetParam(), false), "-leak", "20", "-duration", "100ms"});
+  auto reader = replay::TraceReader::open(trace);
+  ASSERT_TRUE(reader.ok()) << reader.error().message();
+  const uint64_t n = (*reader)->event_count();
+  ASSERT_GT(n, 1000u) << "probetarget's traffic";
+  // ~16 checkpoints; up to ~1500 positions checked.
+  replay::testing::expect_seeks_match_stepping(trace, n / 16, std::max<uint64_t>(1, n / 1500));
 }
 
 // The leaking and fixed runs of diffleak: the diff names exactly the marked fetch site.
