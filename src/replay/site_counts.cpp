@@ -2,13 +2,17 @@
 
 #include <algorithm>
 #include <map>
+#include <string_view>
 
 #include <fmt/format.h>
 
 namespace gorepro::replay {
 
 std::string site_identity(const SourceFrame& site) {
-  return site.file.empty() ? site.function : fmt::format("{} {}:{}", site.function, site.file, site.line);
+  if (site.file.empty()) return site.function;
+  const size_t slash = site.file.rfind('/');
+  const std::string_view base = std::string_view(site.file).substr(slash == std::string::npos ? 0 : slash + 1);
+  return fmt::format("{} {}:{}", site.function, base, site.line);
 }
 
 SiteCounts count_sites(const GoroutineTable& table, const TraceSymbols& symbols, bool include_runtime) {

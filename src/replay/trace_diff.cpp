@@ -23,7 +23,7 @@ TraceDiff diff_site_counts(const SiteCounts& before, const SiteCounts& after) {
   auto add = [&](const SiteCount& c, bool is_after) {
     auto [it, inserted] = by_site.try_emplace(site_identity(c.site));
     SiteChange& s = it->second;
-    if (inserted) s.site = c.site, s.start_function = c.start_function;
+    if (inserted || is_after) s.site = c.site, s.start_function = c.start_function;
     (is_after ? s.created_after : s.created_before) = c.created;
     (is_after ? s.alive_after : s.alive_before) = c.alive;
   };

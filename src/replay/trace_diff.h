@@ -1,7 +1,8 @@
 // TraceDiff: two traces compared go statement by go statement — created and alive counts at the
 // end of each, and the change — for "does this change leak" checks (`gorepro diff`). Sites are
-// matched by function + file + line (site_counts.h), so two builds of a program compare even
-// though every address moved.
+// matched by function + file name + line (site_identity), so two builds of a program compare
+// even though every address moved and the source sat in another directory; a matched site is
+// shown as AFTER names it.
 #pragma once
 
 #include <cstdint>

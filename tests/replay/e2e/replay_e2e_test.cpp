@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <regex>
+#include <sstream>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -197,6 +198,73 @@ TEST_P(ReplayRecorded, DiffMatchesSitesAcrossTwoBuildsWhoseAddressesDiffer) {
     gopcs.push_back(json_lines(r.out).at(0)["event"]["gopc"]);
   }
   EXPECT_NE(gopcs[0], gopcs[1]);
+}
+
+// The toolchain cmake found for a Go version.
+std::string go_tool(const std::string& version) {
+  std::stringstream ss(GOREPRO_GO_BINS);  // "1.19=/usr/lib/go-1.19/bin/go;..."
+  for (std::string kv; std::getline(ss, kv, ';');)
+    if (kv.starts_with(version + "=")) return kv.substr(version.size() + 1);
+  return "";
+}
+
+// Copies diffleak — and the gosite module its go.mod reaches by a relative path, to the same
+// relative place — under root, and builds it there as cmake/GoPrograms.cmake does.
+std::string build_diffleak_under(const fs::path& root, const std::string& version,
+                                 const std::vector<std::string>& flags = {}) {
+  fs::remove_all(root);
+  fs::create_directories(root / "tests/go");
+  fs::create_directories(root / "examples/internal");
+  fs::copy(testing::go_source_dir("tests/go/diffleak"), root / "tests/go/diffleak", fs::copy_options::recursive);
+  fs::copy(testing::go_source_dir("examples/internal/gosite"), root / "examples/internal/gosite",
+           fs::copy_options::recursive);
+  const fs::path dir = root / "tests/go/diffleak", bin = root / "diffleak";
+  std::vector<std::string> argv = {"sh", "-c", "cd \"$0\" && exec \"$@\"", dir.string(), go_tool(version), "build"};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  argv.insert(argv.end(), {"-o", bin.string(), "."});
+  const fs::path build = fs::path(GOREPRO_GO_OUT).parent_path();
+  auto r = run(argv, {"GOTOOLCHAIN=local", "GOFLAGS=-buildvcs=false", "GO111MODULE=on", "GOPROXY=off",
+                      "CGO_ENABLED=0", "GOCACHE=" + (build / "go-cache" / ("go" + version)).string(),
+                      "GOPATH=" + (build / "gopath").string()});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return bin.string();
+}
+
+std::string creation_file(const std::string& trace, int line) {
+  auto r = run({gorepro_binary(), "replay", trace, "--json", "-x", fmt::format("next create leaky.go:{}", line)});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.exit_code ? "" : json_lines(r.out).at(0)["event"]["creation_site"]["file"].get<std::string>();
+}
+
+TEST_P(ReplayRecorded, DiffMatchesSitesOfOneProgramBuiltInTwoDirectoriesOrWithTrimpath) {
+  const fs::path scratch = fs::path(GOREPRO_GO_OUT).parent_path() / "replay-e2e-checkouts" / ("go" + GetParam());
+  const auto marks = testing::read_leak_marks(testing::go_source_dir("tests/go/diffleak/leaky"));
+  ASSERT_EQ(marks.size(), 1u);
+  const std::string before = temp_trace("checkout-a-" + GetParam());
+  record(before, {build_diffleak_under(scratch / "a", GetParam())});
+  for (const auto& [name, flags] : {std::pair{"b", std::vector<std::string>{}},
+                                    std::pair{"c-trimpath", std::vector<std::string>{"-trimpath"}}}) {
+    SCOPED_TRACE(name);
+    const std::string after = temp_trace(fmt::format("checkout-{}-{}", name, GetParam()));
+    record(after, {build_diffleak_under(scratch / name, GetParam(), flags)});
+    const std::string file_before = creation_file(before, marks[0].line), file_after = creation_file(after, marks[0].line);
+    ASSERT_NE(file_before, file_after) << "the two builds must record different paths";
+
+    auto r = run({gorepro_binary(), "diff", before, after, "--format", "json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    auto j = nlohmann::json::parse(r.out);
+    ASSERT_FALSE(j["sites"].empty());
+    bool saw_mark = false;
+    for (const auto& s : j["sites"]) {
+      EXPECT_GT(s["before"]["created"].get<uint64_t>(), 0u) << "new in AFTER: " << s.dump();
+      EXPECT_GT(s["after"]["created"].get<uint64_t>(), 0u) << "gone from AFTER: " << s.dump();
+      EXPECT_EQ(s["before"]["created"], s["after"]["created"]) << s.dump();
+      EXPECT_EQ(s["change"]["alive"], 0) << s.dump();
+      if (s["creation_site"]["line"] == marks[0].line && s["creation_site"]["file"] == file_after) saw_mark = true;
+    }
+    EXPECT_TRUE(saw_mark) << "the marked site, shown with AFTER's path: " << r.out;
+    EXPECT_EQ(run({gorepro_binary(), "diff", before, after, "--fail-on-growth", "0"}).exit_code, 0);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(GoVersions, ReplayRecorded, ::testing::ValuesIn(testing::built_go_versions()), version_name);
