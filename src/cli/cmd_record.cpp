@@ -88,8 +88,9 @@ class SchedFeed {
  public:
   SchedFeed(replay::TraceWriter& w, tracer::RuntimeOutputCapture* c) : w_(w), capture_(c) {}
   void dump(uint64_t now_ns, bool begin) {
+    if (capture_) capture_->set_dump_in_progress(begin);
     if (begin) {
-      dumps_.push_back(Dump{now_ns, 0, {}});
+      dumps_.push_back(Dump{now_ns, 0, {}, false});
       if (dumps_.size() > 64) dumps_.pop_front();
     } else if (!dumps_.empty() && !dumps_.back().end_ns) {
       dumps_.back().end_ns = now_ns;
@@ -106,6 +107,7 @@ class SchedFeed {
   struct Dump {
     uint64_t begin_ns = 0, end_ns = 0;
     std::vector<std::pair<uint64_t, uint64_t>> reads;  // (goid, seq of the next event) per G line
+    bool paired = false;  // a block was appended with it
   };
   Status feed(uint64_t time_ns, bool all) {
     if (capture_ && capture_->has_blocks()) {
@@ -114,15 +116,34 @@ class SchedFeed {
     while (!pending_.empty()) {
       const auto& b = pending_.front();
       Dump d;
+      // The dump a block came from: the last one not yet paired that began before the block's
+      // first byte arrived. With scheddetail, only among dumps whose reads name the block's G
+      // lines' goroutines in order — consecutive dumps often list the same goroutines, and a
+      // block drained late must not take the next dump's reads.
+      const std::vector<uint64_t> goids = g_line_goids(b.text);
+      auto reads_match = [&](const Dump& x) {
+        return x.reads.size() == goids.size() &&
+               std::equal(goids.begin(), goids.end(), x.reads.begin(), [](uint64_t g, const auto& r) { return g == r.first; });
+      };
+      bool any_match = false;
+      for (const Dump& x : dumps_) any_match = any_match || (!x.paired && !goids.empty() && reads_match(x));
+      auto found = dumps_.rend();
       for (auto it = dumps_.rbegin(); it != dumps_.rend(); ++it) {
-        if (it->begin_ns <= b.first_ns) {
-          d = *it;
-          // A later dump began: this one has ended, even if its return was not seen.
-          if (!d.end_ns && it != dumps_.rbegin()) d.end_ns = std::prev(it)->begin_ns;
-          break;
-        }
+        if (it->paired || (any_match && !reads_match(*it))) continue;
+        found = it;
+        if (it->begin_ns <= b.first_ns) break;
       }
-      if (d.begin_ns && !d.end_ns && !all) break;  // still printing: its end will come
+      if (found != dumps_.rend()) {
+        found->paired = true;
+        d = *found;
+        // A later dump began: this one has ended, even if its return was not seen.
+        if (!d.end_ns && found != dumps_.rbegin()) d.end_ns = std::prev(found)->begin_ns;
+        if (!reads_match(d)) d.reads.clear();  // they belong to no block we can tell
+      }
+      if (d.begin_ns && !d.end_ns && !all) {  // still printing: its end will come
+        if (found != dumps_.rend()) found->paired = false;
+        break;
+      }
       uint64_t t = std::max({b.first_ns, d.end_ns, last_});
       last_ = t;
       appended_++;
@@ -134,6 +155,20 @@ class SchedFeed {
     }
     if (time_ns != UINT64_MAX) last_ = std::max(last_, time_ns);
     return Ok{};
+  }
+  // The goids of a block's "  G<goid>: ..." lines, in order (empty without scheddetail).
+  static std::vector<uint64_t> g_line_goids(std::string_view text) {
+    std::vector<uint64_t> out;
+    for (size_t at = 0; at < text.size();) {
+      size_t end = text.find('\n', at);
+      if (end == std::string_view::npos) end = text.size();
+      std::string_view line = text.substr(at, end - at);
+      if (line.size() > 3 && line.substr(0, 3) == "  G" && std::isdigit(static_cast<unsigned char>(line[3]))) {
+        out.push_back(std::strtoull(std::string(line.substr(3, 20)).c_str(), nullptr, 10));
+      }
+      at = end + 1;
+    }
+    return out;
   }
   // docs/trace-format.md, sched field 6: varint goid, varint (sched seq - position) per read.
   static std::string pack_reads(const std::vector<std::pair<uint64_t, uint64_t>>& reads, uint64_t seq) {
@@ -409,7 +444,7 @@ int run_record(const RecordCliOptions& o) {
   }
   if (r.stats.settle_timeouts) {
     fmt::print(stderr, "gorepro: note: {} of the runtime's goroutine reads went ahead before a change gorepro had "
-               "recorded for that goroutine landed (its thread did not run within 2 ms); `correlate` may list them\n",
+               "recorded for that goroutine landed (its thread did not run within 20 ms); `correlate` may list them\n",
                r.stats.settle_timeouts);
   }
   if (capture) {

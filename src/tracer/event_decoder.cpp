@@ -3,6 +3,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -16,7 +17,9 @@ namespace {
 constexpr size_t kMaxListWalk = 100000;  // bound on a g list walked at one hit
 constexpr size_t kStackWindow = 2048;    // bytes of stack read per process_vm_readv
 constexpr long kSchedSettleNs = 1'000'000;  // see kSchedBegin
-constexpr uint64_t kSettleMaxNs = 2'000'000;  // see kSchedG
+// See kSchedG. Generous: a waiting read costs only when a change is in flight, and on a busy
+// machine the thread that makes it may wait several scheduler slices for a CPU.
+constexpr uint64_t kSettleMaxNs = 20'000'000;
 constexpr long kSettleStepNs = 20'000;
 
 }  // namespace
@@ -183,22 +186,38 @@ replay::GoState EventDecoder::state_of(uint32_t s) const {
 
 Status EventDecoder::emit(const replay::Event& e, uint32_t old_status) {
   stats_.events++;
-  if (settle_reads_ && old_status != kNoChange) in_flight_[e.goid] = old_status;
+  if (settle_reads_ && old_status != kNoChange) in_flight_[e.goid] = {old_status, e.tid};
   return sink_.emit(e);
 }
 
-void EventDecoder::settle(uint64_t gaddr, uint32_t old_status) {
+bool EventDecoder::thread_in_trace_stop(uint32_t tid) const {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/task/%u/stat", tracee_.pid(), tid);
+  FILE* f = std::fopen(path, "re");
+  if (!f) return true;  // gone: nothing will change
+  char buf[512];
+  size_t n = std::fread(buf, 1, sizeof buf - 1, f);
+  std::fclose(f);
+  buf[n] = '\0';
+  const char* close = std::strrchr(buf, ')');  // "pid (comm) S ...": comm may hold spaces
+  return close && close[1] == ' ' && (close[2] == 't' || close[2] == 'T');
+}
+
+void EventDecoder::settle(uint64_t gaddr, const InFlight& change) {
   const uint64_t deadline = monotonic_ns() + kSettleMaxNs;
   bool waited = false;
   uint32_t status = 0;
   while (tracee_.read(gaddr + static_cast<uint64_t>(off_status_), &status, sizeof status) &&
-         (status & ~st_scan_) == old_status && monotonic_ns() < deadline) {
+         (status & ~st_scan_) == change.old_status && monotonic_ns() < deadline) {
+    // E.g. back from a system call without a P: exitsyscall's change waits behind our stop
+    // at exitsyscall0, which this thread cannot handle while it waits here.
+    if (change.tid && thread_in_trace_stop(change.tid)) break;
     waited = true;
     timespec pause{0, kSettleStepNs};
     nanosleep(&pause, nullptr);
   }
   stats_.settled_reads += waited;
-  stats_.settle_timeouts += waited && (status & ~st_scan_) == old_status;
+  stats_.settle_timeouts += waited && (status & ~st_scan_) == change.old_status;
 }
 
 Status EventDecoder::emit_list_ready(uint64_t head, uint32_t tid, uint64_t now, uint64_t waker) {

@@ -73,8 +73,14 @@ class EventDecoder {
   // Emits e; old_status: the runtime status the event's goroutine leaves (the probe fired just
   // before the change), remembered for settle() when G-line reads are probed.
   Status emit(const replay::Event& e, uint32_t old_status = kNoChange);
-  // Waits (bounded) until the g at gaddr has left old_status.
-  void settle(uint64_t gaddr, uint32_t old_status);
+  struct InFlight {
+    uint32_t old_status;
+    uint32_t tid;  // the thread that will make the change
+  };
+  // Waits (bounded) until the g at gaddr has left the status it was leaving — unless the
+  // thread that will change it is itself stopped by us (a stop we have not handled yet).
+  void settle(uint64_t gaddr, const InFlight& change);
+  bool thread_in_trace_stop(uint32_t tid) const;
   Status emit_list_ready(uint64_t head, uint32_t tid, uint64_t now, uint64_t waker);
   // A State event for the g at gaddr (its goid read from the target).
   Status emit_state(uint64_t gaddr, uint32_t tid, uint64_t now, replay::GoState to, uint32_t old_status);
@@ -85,7 +91,7 @@ class EventDecoder {
   int stack_depth_ = 32;
   DecoderStats stats_;
   bool settle_reads_ = false;
-  std::unordered_map<uint64_t, uint32_t> in_flight_;  // goid -> status its last event leaves
+  std::unordered_map<uint64_t, InFlight> in_flight_;  // goid -> the change its last event announced
   int64_t live_ = 0;
   std::unordered_map<uint64_t, uint64_t> creates_by_gopc_;
   // From the layout:

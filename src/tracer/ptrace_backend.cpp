@@ -53,7 +53,12 @@ std::vector<const Probe*> chosen_probes(const GoBinary& binary, const RecordOpti
   std::vector<const Probe*> out;
   for (const Probe& p : binary.probes()) {
     const bool state_probe = p.role == "preempt" || p.role == "yield" || p.role.rfind("syscall", 0) == 0;
-    if (p.role == "execute" && !options.probe_execute && !options.probe_states) continue;
+    const bool execute = options.probe_execute || options.probe_states;
+    if (p.role == "execute" && !execute) continue;
+    // netpoll's RET stands in for execute for the one goroutine findRunnable runs straight
+    // from netpoll's list, and fires well before that goroutine's status changes (findRunnable
+    // may first wait for sched.lock): with execute probed it is redundant, and early.
+    if (p.role == "netpoll" && execute) continue;
     if (state_probe && !options.probe_states) continue;
     if ((p.role == "sched_begin" || p.role == "sched_end") && !options.probe_schedtrace) continue;
     if (p.role == "sched_g" && !options.probe_sched_reads) continue;

@@ -133,7 +133,7 @@ void RuntimeOutputCapture::run() {
       } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
         eof = true;
       }
-    } else if (!idle_done) {
+    } else if (!idle_done && !dump_in_progress_.load(std::memory_order_acquire)) {
       splitter.idle(out);
       idle_done = true;
     }

@@ -50,6 +50,11 @@ class RuntimeOutputCapture {
   // has arrived for `silence_ns` (a child of the program may hold the pipe open), then stop.
   void finish(uint64_t silence_ns);
 
+  // Recording thread: the tracer saw the runtime begin (true) or end a dump. While one is in
+  // progress a pause in its bytes is the tracer holding the dumping thread, not the end of the
+  // block, so the reader does not close the block for silence.
+  void set_dump_in_progress(bool on) { dump_in_progress_.store(on, std::memory_order_release); }
+
   uint64_t blocks_parsed() const { return parsed_.load(); }
   uint64_t blocks_skipped() const { return skipped_.load(); }
   uint64_t bytes_read() const { return bytes_.load(); }
@@ -65,6 +70,7 @@ class RuntimeOutputCapture {
   std::thread thread_;
   std::atomic<uint64_t> silence_ns_{0};  // set by finish()
   std::atomic<bool> finishing_{false};
+  std::atomic<bool> dump_in_progress_{false};
   std::mutex mu_;
   std::deque<Block> queue_;  // guarded by mu_
   std::atomic<size_t> queued_{0};
