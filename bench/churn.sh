@@ -11,7 +11,7 @@
 #   GO=/usr/lib/go-1.23/bin/go     toolchain that builds bench/churn
 #   BUILD=<repo>/build             gorepro build tree (configured with Ninja if absent)
 #   GOREPRO=$BUILD/src/cli/gorepro gorepro binary (set it to skip the cmake build)
-#   SKIP="gdb bpftrace pinned"     configurations to leave out
+#   SKIP="gdb bpftrace pinned states"  configurations to leave out
 #   OUT=/tmp/gorepro-churn         scratch directory for traces and logs
 set -euo pipefail
 
@@ -53,14 +53,16 @@ GOVERSION=$("$GO" env GOVERSION)
 # support"), so it probes the entries of newproc1 and netpoll instead: one entry hit per call,
 # as one RET hit per call, so the hit counts are the same.
 "$GOREPRO" info --format json "$CHURN" >"$OUT/info.json"
+# The roles a plain `gorepro record` probes (info lists every probe, optional ones included).
+DEFAULT_ROLES="create park ready inject netpoll exit gcworker"
 read -r -a SITES < <(python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
-print(" ".join(hex(s["address"]) for p in d["probes"] if p["role"] != "execute" for s in p["sites"]))' "$OUT/info.json")
+print(" ".join(hex(s["address"]) for p in d["probes"] if p["role"] in sys.argv[2].split() for s in p["sites"]))' "$OUT/info.json" "$DEFAULT_ROLES")
 read -r -a FUNCS < <(python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
-print(" ".join(p["function"] for p in d["probes"] if p["role"] != "execute"))' "$OUT/info.json")
+print(" ".join(p["function"] for p in d["probes"] if p["role"] in sys.argv[2].split()))' "$OUT/info.json" "$DEFAULT_ROLES")
 
 GDB_SCRIPT=$OUT/bp.gdb
 GDB_BASE=$OUT/nobp.gdb
@@ -105,14 +107,14 @@ run_native() {  # name n [taskset prefix...]
   record "$name" "$n" 0 $((t1 - t0)) 0 0
 }
 
-run_gorepro() {  # name n [taskset prefix...]
-  local name=$1 n=$2; shift 2
+run_gorepro() {  # name n "record flags" [taskset prefix...]
+  local name=$1 n=$2 flags=$3; shift 3
   local t0 t1 rc=0 events bytes tracer_ns
   rm -f "$OUT/$name.gtr"
   t0=$(now)
   # --no-inherit: task-clock of gorepro itself (user + kernel, ptrace calls included), not of the target.
   "$@" perf stat --no-inherit -x, -e task-clock -o "$OUT/$name.perf" \
-    "$GOREPRO" record -q -o "$OUT/$name.gtr" -- "$CHURN" -n "$n" >"$OUT/$name.out" 2>"$OUT/$name.err" || rc=$?
+    "$GOREPRO" record -q $flags -o "$OUT/$name.gtr" -- "$CHURN" -n "$n" >"$OUT/$name.out" 2>"$OUT/$name.err" || rc=$?
   t1=$(now)
   [[ $rc -eq 0 ]] || die "$name: gorepro record exited with $rc (see $OUT/$name.err)"
   check_churn "$OUT/$name.out" "$n" "$name"
@@ -153,10 +155,11 @@ echo "churn.sh: probe sites ${SITES[*]} (${FUNCS[*]})" >&2
 for ((r = 1; r <= RUNS; r++)); do
   echo "churn.sh: round $r/$RUNS" >&2
   run_native native "$N"
-  run_gorepro gorepro "$N"
+  run_gorepro gorepro "$N" ""
+  skipped states || run_gorepro gorepro-states "$N" --probe-states
   if ! skipped pinned; then
     run_native native-cpu0 "$N" taskset -c 0
-    run_gorepro gorepro-cpu0 "$N" taskset -c 0
+    run_gorepro gorepro-cpu0 "$N" "" taskset -c 0
   fi
   if ! skipped bpftrace; then
     run_bpftrace bpftrace-noprobe "$N" "$BT_BASE"
@@ -188,6 +191,7 @@ def per_event(name, base):  # median over rounds of (wall - baseline wall of the
 
 configs = [  # (row, config, baseline, what the baseline is)
     ("gorepro record", "gorepro", "native", "native"),
+    ("gorepro record --probe-states", "gorepro-states", "native", "native"),
     ("gorepro record, taskset -c 0", "gorepro-cpu0", "native-cpu0", "native, taskset -c 0"),
     ("bpftrace uprobes", "bpftrace", "native", "native"),
     ("bpftrace, minus its startup", "bpftrace", "bpftrace-noprobe", "bpftrace run without uprobes"),
