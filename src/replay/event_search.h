@@ -26,8 +26,9 @@ std::optional<Event> find_prev_event(const TraceReader& reader, uint64_t before,
 std::optional<Event> event_at(const TraceReader& reader, uint64_t seq);
 
 // goid → how it was created (gopc, start pc), over the whole trace: what ready and exit events,
-// which carry only a goid, need to be matched against a creation site. Built on first use by one
-// pass over the trace (a few bytes per goroutine ever created).
+// which carry only a goid, need to be matched against a creation site when searching backward
+// (forward, the table and the creates on the way suffice). Built on first use by one pass over
+// the trace, and holds an entry per goroutine ever created (~140 MB for 2.5 M of them).
 class CreationIndex {
  public:
   explicit CreationIndex(const TraceReader& reader) : reader_(reader) {}

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -260,12 +261,31 @@ ConsoleReply ReplayConsole::cmd_next(const Args& a, bool forward) {
     site = std::move(*m);
   }
   const EventKind k = *kind;
+  // A ready or exit is at its goroutine's go statement. Searching forward, that goroutine is
+  // alive here (the table knows its go statement) or is created on the way; only a backward
+  // search needs the index of every goroutine the trace created (a pass over the whole trace).
+  const bool by_creation = site && k != EventKind::Create && k != EventKind::Park;
+  std::unordered_map<uint64_t, CreationKey> created_on_the_way;
+  auto creation_of = [&](uint64_t goid) -> std::optional<CreationKey> {
+    if (!forward) return creations_.find(goid);
+    if (auto it = created_on_the_way.find(goid); it != created_on_the_way.end()) return it->second;
+    const Goroutine* g = replayer_.table().find(goid);
+    if (!g || g->placeholder) return std::nullopt;
+    return CreationKey{g->gopc, g->start_pc};
+  };
   EventPredicate pred = [&](const Event& e) {
-    if (e.kind != k) return false;
-    if (!site) return true;
-    if (k == EventKind::Create || k == EventKind::Park) return site->event_matches(e);
-    auto created = creations_.find(e.goid);
-    return created && site->creation_matches(created->gopc, created->start_pc);
+    const bool on_the_way = by_creation && forward;
+    if (on_the_way && (e.kind == EventKind::Create || e.kind == EventKind::Preexisting))
+      created_on_the_way[e.goid] = {e.pc, e.start_pc};
+    bool match = e.kind == k;
+    if (match && by_creation) {
+      auto created = creation_of(e.goid);
+      match = created && site->creation_matches(created->gopc, created->start_pc);
+    } else if (match && site) {
+      match = site->event_matches(e);
+    }
+    if (on_the_way && e.kind == EventKind::Exit) created_on_the_way.erase(e.goid);
+    return match;
   };
   std::string what(event_kind_name(k));
   if (site) what += " at " + site->pattern().text();

@@ -77,7 +77,7 @@ class ReplayConsole {
   Replayer& replayer_;
   bool json_;
   EventView view_;
-  CreationIndex creations_;
+  CreationIndex creations_;  // for prev ready|exit SITE
   std::vector<Breakpoint> breakpoints_;
   int next_breakpoint_ = 1;
   std::string current_command_;  // canonical name, for JSON replies

@@ -88,6 +88,13 @@ TEST_F(Console, KindsWithASiteMatchReadyAndExitByTheirGoroutinesGoStatement) {
   j = parse(h.run("next exit main\\.pool"));
   EXPECT_EQ(j["event"]["seq"], scenario_.exit_seq[scenario_.goids_b[0]]);
   EXPECT_TRUE(h.attempt("next exit main.go:21").error) << "site A's goroutines never exit";
+  // From just after its creation the goroutine is in the table, not among the creates ahead.
+  h.run(fmt::format("goto {}", scenario_.create_seq[scenario_.goids_b[0]]));
+  j = parse(h.run("next exit main\\.pool"));
+  EXPECT_EQ(j["event"]["seq"], scenario_.exit_seq[scenario_.goids_b[0]]);
+  h.run(fmt::format("goto {}", scenario_.exit_seq[scenario_.goids_b[0]]));
+  j = parse(h.run("prev ready main.go:40"));
+  EXPECT_EQ(j["event"]["goid"], scenario_.goids_b[0]);
   h.run("goto start");
   j = parse(h.run("next park main.go:23"));
   EXPECT_EQ(j["event"]["goid"], scenario_.goids_a[0]);
