@@ -29,9 +29,14 @@ static void write(const std::string& path, int zstd, size_t chunk, int events, b
     (void)(*w)->append(Event::create(t += 100, 7, 1, g, 0x401005, 0x402000, s));
     (void)(*w)->append(Event::park(t += 50, 8, g, 2, 0xc000000000 + g * 64, s));
     (void)(*w)->append(Event::ready(t += 70, 7, g, 1));
+    (void)(*w)->append(Event::state_change(t += 10, 8, g, GoState::Running));
+    if (i % 2) (void)(*w)->append(Event::state_change(t += 10, 8, g, GoState::Syscall));
     if (i % 3) (void)(*w)->append(Event::exit(t += 30, 8, g));
   }
-  (void)(*w)->append(Event::sched(t += 1000, text));
+  // A sample with G-line read positions (sched field 6: goid, back).
+  Event sample = Event::sched(t += 1000, text);
+  sample.g_reads = (*w)->intern_string(std::string("\x01\x03\x0a\x02\x0b\x01", 6));
+  (void)(*w)->append(sample);
   (void)(*w)->close();
   // As a killed recorder leaves it: the end marker cut in the middle.
   if (!close) std::filesystem::resize_file(path, std::filesystem::file_size(path) - 7);
