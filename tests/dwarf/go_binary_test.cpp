@@ -15,6 +15,7 @@
 
 #include "support/go_programs.h"
 #include "support/run.h"
+#include "support/scratch.h"
 
 namespace gorepro {
 namespace {
@@ -205,11 +206,7 @@ TEST(GoBinary, InfoOfStrippedEqualsUnstrippedApartFromSource) {
 
 class BadInput : public ::testing::Test {
  protected:
-  std::string tmp(const std::string& name) {
-    auto dir = std::filesystem::temp_directory_path() / ("gorepro-test-" + std::to_string(getpid()));
-    std::filesystem::create_directories(dir);
-    return (dir / name).string();
-  }
+  std::string tmp(const std::string& name) { return testing::scratch_file("test", name); }
   // gorepro info must fail with exit 1 and exactly one line naming the problem.
   std::string info_error(const std::string& path) {
     auto r = testing::run({testing::gorepro_binary(), "info", path});

@@ -19,6 +19,7 @@
 #include "dwarf/elf_file.h"
 #include "support/go_programs.h"
 #include "support/run.h"
+#include "support/scratch.h"
 
 namespace gorepro {
 namespace {
@@ -102,11 +103,7 @@ std::string without_pid_line(const std::string& out) {
   return r;
 }
 
-std::string temp_path(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / fmt::format("gorepro-attach-{}", getpid());
-  fs::create_directories(dir);
-  return (dir / name).string();
-}
+std::string temp_path(const std::string& name) { return testing::scratch_file("attach", name); }
 
 TEST(Attach, ReportsPreexistingLeakAtItsCreationSiteAndLeavesTargetUnaffected) {
   auto marks = testing::read_leak_marks(testing::go_source_dir("tests/go/attachtarget"));

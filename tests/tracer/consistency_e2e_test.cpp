@@ -18,6 +18,7 @@
 #include "replay/trace_reader.h"
 #include "support/go_programs.h"
 #include "support/run.h"
+#include "support/scratch.h"
 #include "support/trace_checks.h"
 
 namespace gorepro {
@@ -25,11 +26,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string temp_trace(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / fmt::format("gorepro-consistency-{}", getpid());
-  fs::create_directories(dir);
-  return (dir / (name + ".gtr")).string();
-}
+std::string temp_trace(const std::string& name) { return testing::scratch_file("consistency", name + ".gtr"); }
 
 TEST(Consistency, ParksAndExitsUnderPreemptionAreSeenOnce) {
   for (const auto& v : testing::built_go_versions()) {

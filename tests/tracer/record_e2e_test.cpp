@@ -19,6 +19,7 @@
 #include "replay/trace_reader.h"
 #include "support/go_programs.h"
 #include "support/run.h"
+#include "support/scratch.h"
 #include "support/trace_checks.h"
 
 namespace gorepro {
@@ -28,11 +29,7 @@ namespace fs = std::filesystem;
 using testing::go_program;
 using testing::run;
 
-std::string temp_trace(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / fmt::format("gorepro-e2e-{}", getpid());
-  fs::create_directories(dir);
-  return (dir / (name + ".gtr")).string();
-}
+std::string temp_trace(const std::string& name) { return testing::scratch_file("e2e", name + ".gtr"); }
 
 std::vector<std::string> example_names() {
   std::vector<std::string> out;

@@ -14,6 +14,7 @@
 #include "common/marks.h"
 #include "support/go_programs.h"
 #include "support/run.h"
+#include "support/scratch.h"
 
 namespace gorepro {
 namespace {
@@ -22,11 +23,7 @@ namespace fs = std::filesystem;
 using testing::go_program;
 using testing::run;
 
-std::string scratch(const std::string& name) {
-  auto dir = fs::temp_directory_path() / fmt::format("gorepro-sched-{}", getpid());
-  fs::create_directories(dir);
-  return (dir / name).string();
-}
+std::string scratch(const std::string& name) { return testing::scratch_file("sched", name); }
 
 nlohmann::json correlate_json(const std::string& trace) {
   auto r = run({testing::gorepro_binary(), "correlate", trace, "--format", "json", "--max-list", "1000"});
