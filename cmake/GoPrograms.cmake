@@ -31,7 +31,9 @@ if(NOT TARGET go_programs)
 endif()
 
 function(gorepro_go_program)
-  cmake_parse_arguments(GP "PIE" "NAME;DIR" "" ${ARGN})
+  # EXTRA_DEPENDS: files outside DIR the program builds from (a package pulled in through a
+  # go.mod replace directive), so editing them rebuilds it.
+  cmake_parse_arguments(GP "PIE" "NAME;DIR" "EXTRA_DEPENDS" ${ARGN})
   if(NOT GP_NAME OR NOT GP_DIR)
     message(FATAL_ERROR "gorepro_go_program needs NAME and DIR")
   endif()
@@ -56,7 +58,7 @@ function(gorepro_go_program)
       COMMAND ${CMAKE_COMMAND} -E env ${env} ${GOREPRO_GO_BIN_${v}} build -ldflags=-s\ -w -o ${outdir}/${GP_NAME}.stripped .
       ${pie_command}
       WORKING_DIRECTORY ${GP_DIR}
-      DEPENDS ${sources}
+      DEPENDS ${sources} ${GP_EXTRA_DEPENDS}
       COMMENT "go${v} build ${GP_NAME} (plain + stripped${pie_outputs})"
       VERBATIM)
     list(APPEND outputs ${outdir}/${GP_NAME} ${outdir}/${GP_NAME}.stripped ${pie_outputs})
