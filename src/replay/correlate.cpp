@@ -375,7 +375,7 @@ Result<Correlation> correlate(TraceSession& session, const CorrelateOptions& o) 
         bool agree = at_read;
         for (auto [c, reason] : v.gorepro) agree = agree || same(c, reason);
         cs.agreed_at_begin += at_read;
-        cs.gc_pauses += rc == Class::GcPause && agree;
+        cs.gc_pauses += rc == Class::GcPause && agree && gc != Class::Waiting;  // not a park caught mid-way
         if (agree) {
           cs.agreed++;
           continue;
