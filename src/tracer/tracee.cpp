@@ -10,6 +10,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 
@@ -460,6 +462,24 @@ Status Tracee::resume_from_breakpoint(const Stop& stop) {
   return step_over_unemulated(stop.tid, regs, bp);
 }
 
+// Whether a SIGTRAP waits in the thread's own pending set (/proc: SigPnd, signal 5 = bit 4).
+static bool sigtrap_pending(pid_t tid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/status", tid);
+  FILE* f = std::fopen(path, "re");
+  if (!f) return false;
+  char line[256];
+  bool pending = false;
+  while (std::fgets(line, sizeof line, f)) {
+    if (std::strncmp(line, "SigPnd:", 7) == 0) {
+      pending = (std::strtoull(line + 7, nullptr, 16) >> (SIGTRAP - 1)) & 1;
+      break;
+    }
+  }
+  std::fclose(f);
+  return pending;
+}
+
 Status Tracee::detach() {
   if (detached_ || !alive_) {
     detached_ = true;
@@ -505,6 +525,13 @@ Status Tracee::detach() {
       }
     } else if (event == 0) {
       th.pending_signal = sig;
+    } else if (event == PTRACE_EVENT_STOP && sigtrap_pending(tid)) {
+      // It executed one of our int3s just as we interrupted it: the kernel reports the
+      // interrupt before it dequeues the trap's SIGTRAP, which would otherwise reach the
+      // program after we let go and kill it. Let it run into that SIGTRAP stop (it dequeues
+      // the signal before executing anything), which the SI_KERNEL case above swallows.
+      th.stopped = false;
+      ptrace(PTRACE_CONT, tid, nullptr, 0);
     }
   }
   // 2. Put back every original byte.
