@@ -242,7 +242,10 @@ Result<Correlation> correlate(TraceSession& session, const CorrelateOptions& o) 
   // 2. Each sample against gorepro's table where the runtime read it.
   const bool four = std::any_of(h.probes.begin(), h.probes.end(), [](const std::string& p) { return p.rfind("preempt:", 0) == 0; });
   out.four_classes = four;
-  out.exact_reads = !raw.empty() && std::all_of(raw.begin(), raw.end(), [](const RawSample& s) { return !s.s.detailed || !s.reads.empty(); });
+  // (A dump the program ended in is not compared: its reads and G lines are cut apart.)
+  out.exact_reads = !raw.empty() && std::all_of(raw.begin(), raw.end(), [](const RawSample& s) {
+    return !s.s.detailed || !s.reads.empty() || (s.begin_ns && !s.end_ns);
+  });
   Replayer& rep = session.replayer();
   std::map<std::pair<std::string, std::string>, size_t> matrix;
   std::vector<Disagreement> all;
@@ -281,7 +284,7 @@ Result<Correlation> correlate(TraceSession& session, const CorrelateOptions& o) 
       cs.gorepro_live++;
       cs.gorepro_states[static_cast<size_t>(g.state)]++;
     }
-    if (rs.s.detailed && rs.begin_ns && !rs.end_ns && !rs.reads.empty()) {
+    if (rs.s.detailed && rs.begin_ns && !rs.end_ns) {
       incomplete++;  // the program ended mid-dump: the block stops short of its G lines
     } else if (rs.s.detailed) {
       std::unordered_map<uint64_t, const SchedG*> rt;
