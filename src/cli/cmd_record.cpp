@@ -120,10 +120,12 @@ class SchedFeed {
       // first byte arrived. With scheddetail, only among dumps whose reads name the block's G
       // lines' goroutines in order — consecutive dumps often list the same goroutines, and a
       // block drained late must not take the next dump's reads.
-      const std::vector<uint64_t> goids = g_line_goids(b.text);
+      // A dead g's line may name the goroutine that reused it a moment after our read.
+      const std::vector<std::pair<uint64_t, bool>> goids = g_line_goids(b.text);
       auto reads_match = [&](const Dump& x) {
         return x.reads.size() == goids.size() &&
-               std::equal(goids.begin(), goids.end(), x.reads.begin(), [](uint64_t g, const auto& r) { return g == r.first; });
+               std::equal(goids.begin(), goids.end(), x.reads.begin(),
+                          [](const auto& g, const auto& r) { return g.first == r.first || g.second; });
       };
       bool any_match = false;
       for (const Dump& x : dumps_) any_match = any_match || (!x.paired && !goids.empty() && reads_match(x));
@@ -156,15 +158,18 @@ class SchedFeed {
     if (time_ns != UINT64_MAX) last_ = std::max(last_, time_ns);
     return Ok{};
   }
-  // The goids of a block's "  G<goid>: ..." lines, in order (empty without scheddetail).
-  static std::vector<uint64_t> g_line_goids(std::string_view text) {
-    std::vector<uint64_t> out;
+  // The goids of a block's "  G<goid>: status=<n>..." lines, in order, each with whether the
+  // status is dead (6) (empty without scheddetail).
+  static std::vector<std::pair<uint64_t, bool>> g_line_goids(std::string_view text) {
+    std::vector<std::pair<uint64_t, bool>> out;
     for (size_t at = 0; at < text.size();) {
       size_t end = text.find('\n', at);
       if (end == std::string_view::npos) end = text.size();
       std::string_view line = text.substr(at, end - at);
       if (line.size() > 3 && line.substr(0, 3) == "  G" && std::isdigit(static_cast<unsigned char>(line[3]))) {
-        out.push_back(std::strtoull(std::string(line.substr(3, 20)).c_str(), nullptr, 10));
+        size_t status = line.find(": status=");
+        bool dead = status != std::string_view::npos && line.substr(status + 9, 2) == "6(";
+        out.emplace_back(std::strtoull(std::string(line.substr(3, 20)).c_str(), nullptr, 10), dead);
       }
       at = end + 1;
     }
