@@ -1,6 +1,6 @@
 // Checks every trace the tracer writes must pass, whatever the program: each is a way a lost,
-// duplicated or misattributed event shows. Returned as one line per violation (empty: none),
-// capped, so a test prints what went wrong.
+// duplicated or misattributed event shows. Returned as one line per violation ("" for none),
+// capped, so `EXPECT_EQ(trace_violations(r), "")` prints what went wrong.
 #pragma once
 
 #include <algorithm>
@@ -14,7 +14,7 @@
 
 namespace gorepro::testing {
 
-inline std::vector<std::string> trace_violations(const replay::TraceReader& reader, size_t max = 20) {
+inline std::string trace_violations(const replay::TraceReader& reader, size_t max = 20) {
   using replay::EventKind;
   std::vector<std::string> out;
   struct Last {
@@ -52,7 +52,7 @@ inline std::vector<std::string> trace_violations(const replay::TraceReader& read
     last[e.goid] = {e.kind, e.seq, e.wait_reason};
   }
   if (total > max) out.push_back(fmt::format("... {} violations in all", total));
-  return out;
+  return fmt::format("{}", fmt::join(out, "\n"));
 }
 
 }  // namespace gorepro::testing
