@@ -292,7 +292,11 @@ size_t SchedSample::live_goroutines() const {
   }));
 }
 
-Result<SchedSample> parse_sched_block(std::string_view text) {
+namespace {
+
+// A whole block, or (prefix) the part of one the runtime had printed when its program exited:
+// every line well-formed and in order, sections possibly missing at the end.
+Result<SchedSample> parse_block(std::string_view text, bool prefix) {
   if (text.empty() || text.back() != '\n') return make_error("the block does not end with a newline (cut short)");
   SchedSample s;
   std::vector<std::string_view> lines;
@@ -316,7 +320,8 @@ Result<SchedSample> parse_sched_block(std::string_view text) {
     if (p->id != static_cast<int64_t>(s.ps.size())) return make_error(fmt::format("line {}: P{} out of order", i + 1, p->id));
     s.ps.push_back(std::move(*p));
   }
-  if (s.ps.size() != static_cast<size_t>(s.header.gomaxprocs)) {
+  bool ended = i == lines.size();
+  if (s.ps.size() != static_cast<size_t>(s.header.gomaxprocs) && !(prefix && ended)) {
     return make_error(fmt::format("{} P lines for gomaxprocs={}", s.ps.size(), s.header.gomaxprocs));
   }
   for (; i < lines.size() && detail_prefix(lines[i], 'M'); i++) {
@@ -325,7 +330,8 @@ Result<SchedSample> parse_sched_block(std::string_view text) {
     s.ms.push_back(std::move(*m));
   }
   // allm may briefly hold fewer Ms than threads= counts (an exiting M), never more.
-  if (s.ms.empty() || static_cast<int64_t>(s.ms.size()) > s.header.threads) {
+  ended = i == lines.size();
+  if ((s.ms.empty() && !(prefix && ended)) || static_cast<int64_t>(s.ms.size()) > s.header.threads) {
     return make_error(fmt::format("{} M lines for threads={}", s.ms.size(), s.header.threads));
   }
   for (; i < lines.size(); i++) {
@@ -334,9 +340,13 @@ Result<SchedSample> parse_sched_block(std::string_view text) {
     s.gs.push_back(std::move(*g));
   }
   // G1 (main) is in allgs for the life of the process: a dump without G lines was cut short.
-  if (s.gs.empty()) return make_error("no G lines (cut short)");
+  if (s.gs.empty() && !prefix) return make_error("no G lines (cut short)");
   return s;
 }
+
+}  // namespace
+
+Result<SchedSample> parse_sched_block(std::string_view text) { return parse_block(text, false); }
 
 // ---- SchedStreamSplitter ----
 
@@ -432,17 +442,56 @@ void SchedStreamSplitter::idle(Output& out) {
   if (line_.empty()) close_block(out);
 }
 
+namespace {
+
+// An unfinished last line that can only be the start of a SCHED header: "SCHED <ms>ms: gomaxprocs=...".
+bool header_fragment(std::string_view p) {
+  auto prefix_of = [](std::string_view s, std::string_view whole) {
+    size_t n = std::min(s.size(), whole.size());
+    return s.substr(0, n) == whole.substr(0, n);
+  };
+  if (!prefix_of(p, kHeaderPrefix)) return false;
+  if (p.size() <= kHeaderPrefix.size()) return true;
+  p.remove_prefix(kHeaderPrefix.size());
+  size_t digits = 0;
+  while (digits < p.size() && p[digits] >= '0' && p[digits] <= '9') digits++;
+  if (digits == p.size()) return true;
+  if (digits == 0 || !prefix_of(p.substr(digits), "ms: ")) return false;
+  p.remove_prefix(std::min(p.size(), digits + 4));
+  return prefix_of(p, "gomaxprocs=");
+}
+
+}  // namespace
+
 void SchedStreamSplitter::finish(Output& out) {
-  if (!line_.empty()) {
-    if (in_block_ && classify(line_, false) == LineKind::Continuation) {
-      block_.text += line_;  // cut short: the block will not parse and is passed through
+  // The stream ends inside a dump: the program exited while its runtime was printing one (a
+  // line of anyone else's would have ended the block). What it printed is recorded when it
+  // parses as far as it goes; the rest — a dump cut before its G lines, an unfinished last
+  // line — is the runtime's too and, like every SCHED line, reaches the user only when asked.
+  bool fragment_ours = !line_.empty() && (in_block_ ? classify(line_, false) != LineKind::Other
+                                                    : header_fragment(line_));
+  bool cut = false;
+  if (in_block_ && !parse_sched_block(block_.text)) {
+    if (parse_block(block_.text, true)) {
+      out.unrecorded += block_.text;
+      in_block_ = false;
+      block_ = Block{};
+      cut = true;
     } else {
-      close_block(out);
+      fragment_ours = false;  // foreign bytes inside: the block and what follows are passed through
+    }
+  }
+  close_block(out);
+  if (!line_.empty()) {
+    if (fragment_ours) {
+      out.unrecorded += line_;
+      cut = true;
+    } else {
       pass(line_, out);
     }
     line_.clear();
   }
-  close_block(out);
+  if (cut) cut_short_++;
   passing_ = false;
 }
 
@@ -453,6 +502,7 @@ SchedLog split_sched_log(std::string_view bytes) {
   sp.finish(out);
   SchedLog log;
   log.skipped = sp.blocks_skipped();
+  log.cut_short = sp.blocks_cut_short();
   for (auto& b : out.blocks) {
     auto s = parse_sched_block(b.text);
     if (!s) continue;  // the splitter only hands out blocks that parse

@@ -116,6 +116,9 @@ class SchedStreamSplitter {
     // Order of the two above, for callers that must interleave them: passthrough bytes before
     // block i are passthrough[0 .. cut[i]).
     std::vector<size_t> cut;
+    // The runtime's bytes of a dump the stream ended inside (the program exited mid-dump) that
+    // are in no block: SCHED output, for the user only when SCHED blocks are shown.
+    std::string unrecorded;
   };
 
   // Appends what the bytes complete to out.
@@ -123,11 +126,13 @@ class SchedStreamSplitter {
   // No bytes arrived for a while: close an open block at a line boundary, release a held line
   // that is not a SCHED line.
   void idle(Output& out);
-  // End of stream: everything still held is decided.
+  // End of stream: everything still held is decided. A dump the stream ended inside is the
+  // runtime's cut short: recorded if what was printed parses, never passed through.
   void finish(Output& out);
 
   uint64_t blocks_parsed() const { return parsed_; }
   uint64_t blocks_skipped() const { return skipped_; }  // did not parse: passed through
+  uint64_t blocks_cut_short() const { return cut_short_; }  // the stream ended inside them
   const std::string& last_skip_reason() const { return last_skip_; }
 
  private:
@@ -142,7 +147,7 @@ class SchedStreamSplitter {
   bool in_block_ = false;
   Block block_;
   uint64_t line_first_ns_ = 0;
-  uint64_t parsed_ = 0, skipped_ = 0;
+  uint64_t parsed_ = 0, skipped_ = 0, cut_short_ = 0;
   std::string last_skip_;
 };
 
@@ -152,6 +157,7 @@ struct SchedLog {
   std::vector<SchedSample> samples;
   std::vector<std::string> texts;
   uint64_t skipped = 0;
+  uint64_t cut_short = 0;  // the log ends inside a dump (the program exited mid-dump)
 };
 SchedLog split_sched_log(std::string_view bytes);
 

@@ -101,6 +101,7 @@ void RuntimeOutputCapture::forward(const replay::SchedStreamSplitter::Output& ou
     if (options_.show_blocks) write_out(out.blocks[i].text.data(), out.blocks[i].text.size());
   }
   write_out(out.passthrough.data() + pos, out.passthrough.size() - pos);
+  if (options_.show_blocks) write_out(out.unrecorded.data(), out.unrecorded.size());
   if (!out.blocks.empty()) {
     std::lock_guard lock(mu_);
     for (const Block& b : out.blocks) queue_.push_back(b);
@@ -142,6 +143,7 @@ void RuntimeOutputCapture::run() {
     forward(out);
     parsed_.store(splitter.blocks_parsed());
     skipped_.store(splitter.blocks_skipped());
+    cut_short_.store(splitter.blocks_cut_short());
     if (eof) break;
   }
 }

@@ -9,7 +9,9 @@
 //
 // Invariants: the thread never blocks signals' delivery to the recording thread (it blocks all
 // signals itself); every byte read is forwarded or queued, none dropped, unless gorepro's own
-// stderr is gone (then output is discarded so the target never blocks on us).
+// stderr is gone (then output is discarded so the target never blocks on us), or they are the
+// runtime's own, of a dump the program exited in the middle of (SCHED output, shown only when
+// blocks are).
 #pragma once
 
 #include <atomic>
@@ -57,6 +59,7 @@ class RuntimeOutputCapture {
 
   uint64_t blocks_parsed() const { return parsed_.load(); }
   uint64_t blocks_skipped() const { return skipped_.load(); }
+  uint64_t blocks_cut_short() const { return cut_short_.load(); }  // by the program's exit
   uint64_t bytes_read() const { return bytes_.load(); }
 
  private:
@@ -74,7 +77,7 @@ class RuntimeOutputCapture {
   std::mutex mu_;
   std::deque<Block> queue_;  // guarded by mu_
   std::atomic<size_t> queued_{0};
-  std::atomic<uint64_t> parsed_{0}, skipped_{0}, bytes_{0};
+  std::atomic<uint64_t> parsed_{0}, skipped_{0}, cut_short_{0}, bytes_{0};
   bool forward_broken_ = false;  // reader thread only
 };
 

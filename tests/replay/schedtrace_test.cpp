@@ -216,6 +216,59 @@ TEST(Schedtrace, SplitterCountsAndPassesThroughAnInterleavedBlock) {
   EXPECT_EQ(out.blocks[0].text, one);
 }
 
+// The stream ends inside a dump when the program exits while its runtime prints one: what was
+// printed is the runtime's, never passed through; the part that parses is recorded.
+TEST(Schedtrace, SplitterKeepsADumpCutShortByTheEndOfTheStreamFromTheUser) {
+  std::string text = slurp(kData / "go1.22-capture-detail.txt");
+  std::string one = text.substr(0, text.find("\nSCHED ", 1) + 1);
+  size_t g = one.find("  G");
+  size_t g2 = one.find("  G", g + 1);
+  ASSERT_NE(g2, std::string::npos);
+  struct Case {
+    std::string name, stream;
+    size_t recorded;        // blocks recorded
+    std::string unrecorded;  // the runtime's bytes held back
+  };
+  const Case cases[] = {
+      {"mid G line", "user\n" + one.substr(0, g2 + 5), 1, one.substr(g2, 5)},
+      {"at a G line's start", "user\n" + one.substr(0, g2 + 3), 1, "  G"},
+      {"in the P lines", "user\n" + one.substr(0, one.find("  P1")), 0, one.substr(0, one.find("  P1"))},
+      {"in the header", "user\n" + one.substr(0, 30), 0, one.substr(0, 30)},
+      {"header prefix only", "user\nSCHED 1", 0, "SCHED 1"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    SchedStreamSplitter sp;
+    SchedStreamSplitter::Output out;
+    sp.feed(c.stream, 1, out);
+    sp.finish(out);
+    EXPECT_EQ(out.passthrough, "user\n");
+    EXPECT_EQ(out.blocks.size(), c.recorded);
+    EXPECT_EQ(out.unrecorded, c.unrecorded);
+    EXPECT_EQ(sp.blocks_cut_short(), 1u);
+    EXPECT_EQ(sp.blocks_skipped(), 0u);
+  }
+  // Not the runtime's: passed through as before.
+  for (std::string end : {"SCHEDULE", "SCHED 1ms: not ours", "  G12"}) {
+    SCOPED_TRACE(end);
+    SchedStreamSplitter sp;
+    SchedStreamSplitter::Output out;
+    sp.feed("user\n" + end, 1, out);
+    sp.finish(out);
+    EXPECT_EQ(out.passthrough, "user\n" + end);
+    EXPECT_EQ(out.unrecorded, "");
+    EXPECT_EQ(sp.blocks_cut_short(), 0u);
+  }
+  // Another writer's bytes inside the block: not provably the runtime's to the end.
+  std::string mangled = one.substr(0, g + 5) + "user bytes\n  G7";
+  SchedStreamSplitter sp;
+  SchedStreamSplitter::Output out;
+  sp.feed(mangled, 1, out);
+  sp.finish(out);
+  EXPECT_EQ(out.passthrough, mangled);
+  EXPECT_EQ(out.unrecorded, "");
+}
+
 TEST(Schedtrace, SplitterHoldsOnlyWhatCouldStillBeASchedLine) {
   SchedStreamSplitter sp;
   SchedStreamSplitter::Output out;
