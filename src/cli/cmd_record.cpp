@@ -102,6 +102,8 @@ class SchedFeed {
   Status before(uint64_t time_ns) { return feed(time_ns, false); }
   Status drain_all() { return feed(UINT64_MAX, true); }
   uint64_t appended() const { return appended_; }
+  // The tracer saw the runtime begin its last dump and never end it: the program exited mid-dump.
+  bool ended_mid_dump() const { return !dumps_.empty() && !dumps_.back().end_ns; }
 
  private:
   struct Dump {
@@ -453,10 +455,13 @@ int run_record(const RecordCliOptions& o) {
                r.stats.settle_timeouts);
   }
   if (capture) {
-    fmt::print(stderr, "gorepro: {} schedtrace samples recorded{}{}\n", sched_feed.appended(),
+    fmt::print(stderr, "gorepro: {} schedtrace samples recorded{}{}{}\n", sched_feed.appended(),
                capture->blocks_skipped()
-                   ? fmt::format(", {} cut short or interleaved with other output (passed through, not recorded)",
+                   ? fmt::format(", {} interleaved with other output (passed through, not recorded)",
                                  capture->blocks_skipped())
+                   : "",
+               capture->blocks_cut_short() || (exited && sched_feed.ended_mid_dump())
+                   ? "; the program exited in the middle of the last one"
                    : "",
                fd_immediate ? "" : " (the program's whole stderr went through gorepro)");
   }

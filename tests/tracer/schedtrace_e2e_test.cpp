@@ -31,6 +31,17 @@ nlohmann::json correlate_json(const std::string& trace) {
   return r.exit_code == 0 ? nlohmann::json::parse(r.out) : nlohmann::json::object();
 }
 
+// What record printed after the program's own stderr: only its closing "gorepro: " lines.
+void expect_only_gorepro_lines(const std::string& tail) {
+  for (size_t i = 0; i < tail.size();) {
+    size_t nl = tail.find('\n', i);
+    std::string line = tail.substr(i, nl - i);
+    EXPECT_EQ(line.rfind("gorepro: ", 0), 0u) << "unexpected output after the program's: " << line;
+    if (nl == std::string::npos) break;
+    i = nl + 1;
+  }
+}
+
 TEST(Schedtrace, ProgramStderrIsByteIdenticalToAnUntracedRun) {
   for (const std::string& v : testing::built_go_versions()) {
     SCOPED_TRACE("go" + v);
@@ -45,13 +56,7 @@ TEST(Schedtrace, ProgramStderrIsByteIdenticalToAnUntracedRun) {
     ASSERT_GE(traced.err.size(), plain.err.size());
     EXPECT_TRUE(traced.err.compare(0, plain.err.size(), plain.err) == 0) << "the program's stderr was changed";
     std::string tail = traced.err.substr(plain.err.size());
-    for (size_t i = 0; i < tail.size();) {
-      size_t nl = tail.find('\n', i);
-      std::string line = tail.substr(i, nl - i);
-      EXPECT_EQ(line.rfind("gorepro: ", 0), 0u) << "unexpected output after the program's: " << line;
-      if (nl == std::string::npos) break;
-      i = nl + 1;
-    }
+    expect_only_gorepro_lines(tail);
     EXPECT_EQ(tail.find("SCHED "), std::string::npos);
     auto c = correlate_json(trace);
     EXPECT_GE(c.value("samples", 0), 5);
@@ -66,6 +71,32 @@ TEST(Schedtrace, ShowSchedtraceAlsoPassesTheDumpsToStderr) {
                      go_program("mixed", v, true)});
   ASSERT_EQ(traced.exit_code, 0) << traced.err;
   EXPECT_NE(traced.err.find("\nSCHED "), std::string::npos);
+}
+
+// A program that exits while its runtime prints a dump leaves that dump unfinished on the
+// runtime's descriptor. It is SCHED output like any other: not shown, and the program's own
+// stderr and exit status are as without gorepro. exitmiddump parks 4,000 goroutines so that
+// each dump is long; its exit lands inside one in about 9 runs of 10 (checked over up to 4 runs).
+TEST(Schedtrace, ADumpCutShortByTheProgramsExitIsNotShown) {
+  for (const std::string& v : testing::built_go_versions()) {
+    SCOPED_TRACE("go" + v);
+    const std::string prog = go_program("exitmiddump", v, false);
+    auto plain = run({prog});
+    ASSERT_EQ(plain.exit_code, 3);
+    bool cut = false;
+    for (int attempt = 0; attempt < 4 && !cut; attempt++) {
+      const std::string trace = scratch(fmt::format("exitmiddump-{}.gtr", v));
+      auto traced = run({testing::gorepro_binary(), "record", "-q", "-o", trace, "--schedtrace=1", "--scheddetail", "--", prog});
+      ASSERT_EQ(traced.exit_code, 3) << traced.err;
+      ASSERT_EQ(traced.err.compare(0, plain.err.size(), plain.err), 0) << traced.err;
+      std::string tail = traced.err.substr(plain.err.size());
+      expect_only_gorepro_lines(tail);
+      cut = tail.find("the program exited in the middle of the last one") != std::string::npos;
+      auto c = correlate_json(trace);
+      EXPECT_EQ(c.value("samples_unparsed", 1), 0);
+    }
+    EXPECT_TRUE(cut) << "no run of exitmiddump exited mid-dump";
+  }
 }
 
 TEST(Schedtrace, AttachRefusesSchedtraceAndNamesTheLogAlternative) {

@@ -1,0 +1,3 @@
+module exitmiddump
+
+go 1.19
