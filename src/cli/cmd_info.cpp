@@ -58,7 +58,10 @@ void print_text(const GoBinary& b) {
     fmt::print("  {:<8} {:<20} {:#x}-{:#x}  {}", p.role, p.function.name, p.function.entry, p.function.end,
                to_string(p.at));
     if (p.at != ProbeAt::kEntry) {
-      fmt::print(" ({} {} site{}):", p.addresses.size(), p.at == ProbeAt::kReturn ? "RET" : p.at == ProbeAt::kAfterCall ? "return-from-call" : "load",
+      fmt::print(" ({} {} site{}):", p.addresses.size(), p.at == ProbeAt::kReturn      ? "RET"
+                 : p.at == ProbeAt::kAfterCall ? "return-from-call"
+                 : p.at == ProbeAt::kBeforeCall ? "before-call"
+                                               : "load",
                  p.addresses.size() == 1 ? "" : "s");
       for (uint64_t a : p.addresses) fmt::print(" {:#x}", a);
       fmt::print("\n");

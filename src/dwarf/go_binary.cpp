@@ -16,6 +16,7 @@ const char* to_string(ProbeAt at) {
     case ProbeAt::kEntry: return "entry";
     case ProbeAt::kReturn: return "return";
     case ProbeAt::kAfterCall: return "after call";
+    case ProbeAt::kBeforeCall: return "before call";
     case ProbeAt::kFieldLoad: return "field load";
   }
   return "?";
@@ -39,6 +40,10 @@ const std::vector<ProbeSpec>& probe_specs() {
       {"gcworker", "runtime.gcBgMarkWorker", ProbeAt::kAfterCall,
        "GC mark workers are made runnable by the scheduler directly (no ready): see them resume from gopark",
        "runtime.gopark"},
+      {"unpark", "runtime.park_m", ProbeAt::kBeforeCall,
+       "a park whose commit fails (netpollblockcommit: the fd became ready meanwhile; gcParkAssist) "
+       "is not a park: park_m makes the goroutine runnable and runs it at once, without ready",
+       "runtime.execute"},
       // The state probes (record --probe-states, implied by --schedtrace): with execute, every
       // change between running, runnable and system call.
       {"preempt", "runtime.goschedImpl", ProbeAt::kEntry,
@@ -169,11 +174,14 @@ Result<std::unique_ptr<GoBinary>> GoBinary::open(const std::string& path) {
     } else {
       auto callee = b->function(spec.callee);
       const std::string call = callee ? fmt::format("call {:#x}", callee->entry) : "";
+      // kBeforeCall: the previous instruction, unless it sets the first argument (RAX) itself.
+      static const std::regex sets_rax(R"((mov|lea|xor|movzx|movsx|movsxd|add|sub|and|or) (rax|eax|ax|al),.*)");
       for (size_t i = 0; callee && i + 1 < insns->size(); i++) {
-        if ((*insns)[i].text == call) {
-          p.addresses.push_back((*insns)[i + 1].address);
-          p.insns.push_back((*insns)[i + 1]);
-        }
+        if ((*insns)[i].text != call || (spec.at == ProbeAt::kBeforeCall && i == 0)) continue;
+        const Instruction& at = spec.at == ProbeAt::kAfterCall ? (*insns)[i + 1] : (*insns)[i - 1];
+        if (spec.at == ProbeAt::kBeforeCall && std::regex_match(at.text, sets_rax)) continue;
+        p.addresses.push_back(at.address);
+        p.insns.push_back(at);
       }
     }
     // A field load is a refinement (exact G-line reads for correlate): without it, go on.

@@ -25,9 +25,10 @@ namespace gorepro {
 class Pclntab;
 
 // Where in its function a probe sits: the entry (past the stack check, see Probe), every RET,
-// the instruction after every call of another function (ProbeSpec::callee), or the first load
-// of a runtime struct field (ProbeSpec::field: a 32-bit `mov reg, [base + offset]`).
-enum class ProbeAt { kEntry, kReturn, kAfterCall, kFieldLoad };
+// the instruction after every call of another function (ProbeSpec::callee), the instruction
+// before such a call when it leaves the first argument register (RAX) as the call gets it, or
+// the first load of a runtime struct field (ProbeSpec::field: a 32-bit `mov reg, [base + offset]`).
+enum class ProbeAt { kEntry, kReturn, kAfterCall, kBeforeCall, kFieldLoad };
 const char* to_string(ProbeAt at);
 
 struct FunctionRange {
@@ -109,7 +110,7 @@ struct ProbeSpec {
   const char* function;
   ProbeAt at;
   const char* why;
-  const char* callee = nullptr;  // kAfterCall: the function whose calls are followed
+  const char* callee = nullptr;  // kAfterCall, kBeforeCall: the function whose calls are probed
   const char* field = nullptr;   // kFieldLoad: the RuntimeLayout offset key (e.g. "g.atomicstatus")
 };
 const std::vector<ProbeSpec>& probe_specs();

@@ -119,7 +119,9 @@ InstructionEmulator InstructionEmulator::decode(std::span<const uint8_t> code, u
           if (reg_mem(x.operands[0], x.operands[1].mem)) e.kind_ = Kind::kLeaRegMem;
         }
         break;
+      case X86_INS_MOVABS:
       case X86_INS_MOV:
+        if (insn->id == X86_INS_MOVABS && !(x.op_count == 2 && x.operands[1].type == X86_OP_IMM)) break;
         if (x.op_count == 2 && reg64(x.operands[0]) >= 0 && reg64(x.operands[1]) >= 0) {
           e.dst_ = reg64(x.operands[0]);
           e.src_ = reg64(x.operands[1]);
@@ -136,6 +138,14 @@ InstructionEmulator InstructionEmulator::decode(std::span<const uint8_t> code, u
           cs_x86_op wide = x.operands[0];
           wide.reg = widen(x.operands[0].reg);
           if (reg_offset(wide.reg) >= 0 && reg_mem(wide, x.operands[1].mem)) e.kind_ = Kind::kMovRegMem32;
+        } else if (x.op_count == 2 && x.operands[0].type == X86_OP_REG && x.operands[1].type == X86_OP_IMM &&
+                   (x.operands[0].size == 4 || x.operands[0].size == 8)) {
+          // An immediate into a register (`mov ebx, 1`: an argument set right before a call);
+          // a 32-bit destination zero-extends.
+          const bool narrow = x.operands[0].size == 4;
+          e.dst_ = reg_offset(narrow ? widen(x.operands[0].reg) : x.operands[0].reg);
+          e.imm_ = narrow ? static_cast<int64_t>(static_cast<uint32_t>(x.operands[1].imm)) : x.operands[1].imm;
+          if (e.dst_ >= 0) e.kind_ = Kind::kMovRegImm;
         }
         break;
       case X86_INS_SUB:
@@ -221,6 +231,9 @@ bool InstructionEmulator::apply(Registers& regs, const ReadWord& read) const {
       break;
     case Kind::kMovRegReg:
       at(regs, dst_) = at(regs, src_);
+      break;
+    case Kind::kMovRegImm:
+      at(regs, dst_) = static_cast<uint64_t>(imm_);
       break;
     case Kind::kMovRegMem: {
       uint64_t mem = 0;

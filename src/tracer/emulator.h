@@ -2,7 +2,8 @@
 // breakpoint displaced — so resuming from a breakpoint costs no single-step and never lifts the
 // breakpoint (other threads passing the same address at the same moment still trap). Go's probe
 // sites are the conditional jump of a function's stack-bound check (`cmp rsp, [r14+0x10]; jbe
-// morestack`), function entries, and RET sites, so a handful of forms covers them; anything else
+// morestack`), function entries, RET sites, loads and argument moves around calls, so a
+// handful of forms covers them; anything else
 // reports !supported() and the tracer falls back to a single-step.
 #pragma once
 
@@ -37,7 +38,7 @@ class InstructionEmulator {
 
  private:
   uint64_t effective_address(Registers& regs) const;  // of the memory operand
-  enum class Kind { kUnsupported, kRet, kCmpRegMem, kCmpRegReg, kMovRegReg, kSubRegImm, kNop, kLeaRegMem, kJcc, kMovRegMem, kMovRegMem32 };
+  enum class Kind { kUnsupported, kRet, kCmpRegMem, kCmpRegReg, kMovRegReg, kSubRegImm, kNop, kLeaRegMem, kJcc, kMovRegMem, kMovRegMem32, kMovRegImm };
   Kind kind_ = Kind::kUnsupported;
   uint8_t length_ = 0;
   std::string text_;
@@ -46,7 +47,7 @@ class InstructionEmulator {
   long base_ = -1, index_ = -1;
   int scale_ = 1;
   int64_t disp_ = 0;
-  int64_t imm_ = 0;       // kJcc: the target
+  int64_t imm_ = 0;       // kJcc: the target; kSubRegImm, kMovRegImm: the immediate
   unsigned condition_ = 0;  // kJcc: the capstone instruction id (X86_INS_JBE, ...)
 };
 

@@ -28,7 +28,7 @@ std::optional<ProbeRole> probe_role(const std::string& name) {
   static const std::pair<const char*, ProbeRole> roles[] = {
       {"create", ProbeRole::kCreate}, {"park", ProbeRole::kPark},       {"ready", ProbeRole::kReady},
       {"inject", ProbeRole::kInject}, {"netpoll", ProbeRole::kNetpoll}, {"execute", ProbeRole::kExecute},
-      {"exit", ProbeRole::kExit},   {"gcworker", ProbeRole::kGcWorker},
+      {"exit", ProbeRole::kExit},   {"gcworker", ProbeRole::kGcWorker}, {"unpark", ProbeRole::kUnpark},
       {"preempt", ProbeRole::kPreempt}, {"yield", ProbeRole::kYield}, {"syscall", ProbeRole::kSyscall},
       {"syscall_block", ProbeRole::kSyscallBlock}, {"syscall_exit", ProbeRole::kSyscallExit},
       {"syscall_exit0", ProbeRole::kSyscallExit0},
@@ -322,6 +322,10 @@ Status EventDecoder::on_hit(ProbeRole role, const Stop& stop, uint64_t now) {
       // A GC mark worker resumes from its gopark: the scheduler made it runnable directly
       // (findRunnableGCWorker, findRunnable's idle worker), without ready. R14 is the worker.
       return emit_state(regs.g(), tid, now, replay::GoState::Running, kNoChange);
+    case ProbeRole::kUnpark:
+      // park_m, on g0: the park's commit function said no (the reason to wait went away, e.g.
+      // the fd became ready), so gp — already runnable again — is run at once, like execute.
+      return emit_state(reg_execute_gp_.read(regs), tid, now, replay::GoState::Running, st_runnable_);
     case ProbeRole::kPreempt:  // on g0, via mcall: gp stops running and goes to a run queue
       return emit_state(reg_preempt_gp_.read(regs), tid, now, replay::GoState::Runnable, st_running_);
     case ProbeRole::kYield:

@@ -21,7 +21,7 @@
 namespace gorepro::tracer {
 
 enum class ProbeRole {
-  kCreate, kPark, kReady, kInject, kNetpoll, kExecute, kExit, kGcWorker,
+  kCreate, kPark, kReady, kInject, kNetpoll, kExecute, kExit, kGcWorker, kUnpark,
   kPreempt, kYield, kSyscall, kSyscallBlock, kSyscallExit, kSyscallExit0,  // state probes
   kSchedBegin, kSchedEnd, kSchedG,
 };

@@ -59,6 +59,8 @@ std::vector<const Probe*> chosen_probes(const GoBinary& binary, const RecordOpti
     // from netpoll's list, and fires well before that goroutine's status changes (findRunnable
     // may first wait for sched.lock): with execute probed it is redundant, and early.
     if (p.role == "netpoll" && execute) continue;
+    // unpark is one of execute's call sites: with execute probed it would record that run twice.
+    if (p.role == "unpark" && execute) continue;
     if (state_probe && !options.probe_states) continue;
     if ((p.role == "sched_begin" || p.role == "sched_end") && !options.probe_schedtrace) continue;
     if (p.role == "sched_g" && !options.probe_sched_reads) continue;

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -168,6 +170,13 @@ TEST(GoBinary, FindsEveryProbeWithRetSitesThatAreRetInstructions) {
                 << p.insns[0].text;
           } else if (p.at == ProbeAt::kAfterCall) {
             EXPECT_GT(a, p.function.entry);  // the instruction after a call, never the entry
+          } else if (p.at == ProbeAt::kBeforeCall) {
+            // The instruction right before a call of the callee, which leaves RAX alone.
+            const Instruction& in = p.insns[std::find(p.addresses.begin(), p.addresses.end(), a) - p.addresses.begin()];
+            auto next = (*b)->elf().read(a + in.length, 1);
+            ASSERT_TRUE(next);
+            EXPECT_EQ((*next)[0], 0xe8) << p.function.name << " " << in.text;  // call rel32
+            EXPECT_EQ(in.text.find("ax"), std::string::npos) << in.text;
           } else if (p.past_stack_check) {
             // The jump of the stack-bound check, within the function's first instructions.
             EXPECT_EQ(p.insns[0].text.rfind("jbe ", 0), 0u) << p.function.name;

@@ -3,7 +3,6 @@
 // capped, so `EXPECT_EQ(trace_violations(r), "")` prints what went wrong.
 #pragma once
 
-#include <algorithm>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -20,12 +19,7 @@ inline std::string trace_violations(const replay::TraceReader& reader, size_t ma
   struct Last {
     EventKind kind;
     uint64_t seq;
-    uint32_t wait_reason;
   };
-  // One wake path has no probe of its own: a park whose commit fails (netpollblockcommit,
-  // the fd became ready meanwhile) resumes the goroutine at once, seen only by execute.
-  const auto& probes = reader.header().probes;
-  const bool execute = std::any_of(probes.begin(), probes.end(), [](const std::string& p) { return p.rfind("execute:", 0) == 0; });
   std::unordered_map<uint64_t, Last> last;  // goid -> its latest event
   size_t total = 0;
   auto report = [&](std::string line) {
@@ -40,8 +34,7 @@ inline std::string trace_violations(const replay::TraceReader& reader, size_t ma
                          replay::event_kind_name(e.kind), e.goid, it->second.seq));
     }
     // A goroutine parks only while running: something woke it after its previous park.
-    if (e.kind == EventKind::Park && it != last.end() && it->second.kind == EventKind::Park &&
-        (execute || reader.header().wait_reason_name(it->second.wait_reason) != "IO wait")) {
+    if (e.kind == EventKind::Park && it != last.end() && it->second.kind == EventKind::Park) {
       report(fmt::format("goroutine {} parks at event {} and again at event {} with no wake between", e.goid,
                          it->second.seq, e.seq));
     }
@@ -49,7 +42,7 @@ inline std::string trace_violations(const replay::TraceReader& reader, size_t ma
       report(fmt::format("goroutine {} is created at event {} but already had event {}", e.goid, e.seq,
                          it->second.seq));
     }
-    last[e.goid] = {e.kind, e.seq, e.wait_reason};
+    last[e.goid] = {e.kind, e.seq};
   }
   if (total > max) out.push_back(fmt::format("... {} violations in all", total));
   return fmt::format("{}", fmt::join(out, "\n"));

@@ -112,5 +112,28 @@ TEST(Emulator, ShortStackCheckJumpAndLoad) {
   EXPECT_FALSE(m.apply(regs, [](uint64_t, uint64_t*) { return false; }));
 }
 
+TEST(Emulator, ImmediateMovesSetTheWholeRegister) {
+  // `mov ebx, 1` before park_m's call to execute: 32 bits, zero-extended; then 64-bit forms.
+  const std::vector<std::pair<std::vector<uint8_t>, uint64_t>> cases = {
+      {{0xbb, 0x01, 0x00, 0x00, 0x00}, 1},                                            // mov ebx, 1
+      {{0xbb, 0xff, 0xff, 0xff, 0xff}, 0xffffffffu},                                  // mov ebx, 0xffffffff
+      {{0x48, 0xc7, 0xc3, 0xff, 0xff, 0xff, 0xff}, ~0ull},                            // mov rbx, -1
+      {{0x48, 0xbb, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11}, 0x1122334455667788u},  // movabs rbx
+  };
+  for (const auto& [code, want] : cases) {
+    auto e = InstructionEmulator::decode(code, 0x43979e);
+    ASSERT_TRUE(e.supported()) << e.text();
+    EXPECT_EQ(e.length(), code.size());
+    Registers regs;
+    regs.r.rip = 0x43979e;
+    regs.r.rbx = 0xaaaaaaaaaaaaaaaau;
+    regs.r.rax = 0xc000001000u;
+    ASSERT_TRUE(e.apply(regs, nullptr));
+    EXPECT_EQ(regs.r.rbx, want) << e.text();
+    EXPECT_EQ(regs.r.rax, 0xc000001000u);
+    EXPECT_EQ(regs.r.rip, 0x43979eu + code.size());
+  }
+}
+
 }  // namespace
 }  // namespace gorepro::tracer

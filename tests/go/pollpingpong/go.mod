@@ -1,0 +1,3 @@
+module pollpingpong
+
+go 1.19
