@@ -15,6 +15,20 @@ package main
 
 func main() { go func() {}() }
 GO
+# From Go 1.23, a coroutine too (iter.Pull), so that runtime.coro is in the DWARF.
+cat > "$work/coro.go" <<'GO'
+//go:build go1.23
+
+package main
+
+import "iter"
+
+func init() {
+	next, stop := iter.Pull(iter.Seq[int](func(yield func(int) bool) { yield(1) }))
+	next()
+	stop()
+}
+GO
 printf 'module layoutprobe\n\ngo 1.19\n' > "$work/go.mod"
 bins=()
 for v in 1.19 1.21 1.22 1.23; do

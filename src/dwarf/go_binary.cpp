@@ -40,6 +40,11 @@ const std::vector<ProbeSpec>& probe_specs() {
       {"gcworker", "runtime.gcBgMarkWorker", ProbeAt::kAfterCall,
        "GC mark workers are made runnable by the scheduler directly (no ready): see them resume from gopark",
        "runtime.gopark"},
+      {"coroswitch", "runtime.coroswitch_m", ProbeAt::kEntry,
+       "Go 1.23 coroutines (iter.Pull) hand the CPU from one goroutine to another directly: the "
+       "current one waits (or, ending, is freed without goexit1) and the coro's goroutine runs, "
+       "with no gopark, ready or goexit1; linked only into programs that use coroutines",
+       nullptr, nullptr, true},
       {"unpark", "runtime.park_m", ProbeAt::kBeforeCall,
        "a park whose commit fails (netpollblockcommit: the fd became ready meanwhile; gcParkAssist) "
        "is not a park: park_m makes the goroutine runnable and runs it at once, without ready",
@@ -129,6 +134,7 @@ Result<std::unique_ptr<GoBinary>> GoBinary::open(const std::string& path) {
 
   for (const ProbeSpec& spec : probe_specs()) {
     auto fn = b->function(spec.function);
+    if (!fn && spec.optional) continue;
     if (!fn) {
       return make_error(fmt::format("{}: runtime function {} not found", path, spec.function),
                         "the binary's runtime is not one gorepro knows; is it a Go program built for linux/amd64?");

@@ -112,6 +112,8 @@ struct ProbeSpec {
   const char* why;
   const char* callee = nullptr;  // kAfterCall, kBeforeCall: the function whose calls are probed
   const char* field = nullptr;   // kFieldLoad: the RuntimeLayout offset key (e.g. "g.atomicstatus")
+  // Only in some programs (e.g. coroutines, linked only when used): absent is not an error.
+  bool optional = false;
 };
 const std::vector<ProbeSpec>& probe_specs();
 

@@ -30,6 +30,12 @@ const std::vector<FieldSpec>& field_specs() {
       {"g.stack.lo", "runtime.g", "stack.lo", true},
       {"g.stack.hi", "runtime.g", "stack.hi", true},
       {"g.waiting", "runtime.g", "waiting", true},
+      // Coroutines (Go 1.23+, iter.Pull): the coro a switching goroutine hands over to, whether
+      // it is ending, and the goroutine the coro runs next. runtime.coro is in the DWARF only
+      // of programs that use coroutines.
+      {"g.coroarg", "runtime.g", "coroarg", false},
+      {"g.coroexit", "runtime.g", "coroexit", false},
+      {"coro.gp", "runtime.coro", "gp", false},
       {"m.g0", "runtime.m", "g0", true},
       {"m.curg", "runtime.m", "curg", true},
       {"m.procid", "runtime.m", "procid", true},

@@ -39,7 +39,10 @@ class TraceSymbols {
   SourceFrame block_site(std::span<const uint64_t> pcs) const;
   // Goroutines the runtime starts for itself (GC workers, timers...), which reports hide unless
   // asked: by their go statement or start function. Never true without symbols.
+  // A coroutine's goroutine (iter.Pull, Go 1.23) starts in runtime.corostart but runs the
+  // program's iterator: it is the program's.
   bool is_runtime_goroutine(const SourceFrame& creation_site, const std::string& start_function) const {
+    if (start_function == "runtime.corostart") return false;
     return symbolic() && (is_runtime_function(start_function) || is_runtime_function(creation_site.function));
   }
 

@@ -29,6 +29,7 @@ std::optional<ProbeRole> probe_role(const std::string& name) {
       {"create", ProbeRole::kCreate}, {"park", ProbeRole::kPark},       {"ready", ProbeRole::kReady},
       {"inject", ProbeRole::kInject}, {"netpoll", ProbeRole::kNetpoll}, {"execute", ProbeRole::kExecute},
       {"exit", ProbeRole::kExit},   {"gcworker", ProbeRole::kGcWorker}, {"unpark", ProbeRole::kUnpark},
+      {"coroswitch", ProbeRole::kCoroSwitch},
       {"preempt", ProbeRole::kPreempt}, {"yield", ProbeRole::kYield}, {"syscall", ProbeRole::kSyscall},
       {"syscall_block", ProbeRole::kSyscallBlock}, {"syscall_exit", ProbeRole::kSyscallExit},
       {"syscall_exit0", ProbeRole::kSyscallExit0},
@@ -78,6 +79,12 @@ Result<EventDecoder> EventDecoder::make(const GoBinary& binary, const Tracee& tr
   off("m.curg", &d.off_m_curg_);
   off("sudog.c", &d.off_sudog_c_);
   if (auto p = l.offset("g.parentGoid")) d.off_parent_ = *p;
+  if (auto p = l.offset("g.coroarg")) d.off_coroarg_ = *p;
+  if (auto p = l.offset("g.coroexit")) d.off_coroexit_ = *p;
+  if (auto p = l.offset("coro.gp")) d.off_coro_gp_ = *p;
+  for (size_t i = 0; i < l.wait_reasons.size(); i++) {
+    if (l.wait_reasons[i] == "coroutine") d.reason_coroutine_ = static_cast<uint32_t>(i);
+  }
   auto reg = [&](const char* fn, const char* name, RegisterRef* out) {
     auto r = l.arg_register(fn, name);
     auto ref = r ? RegisterRef::named(*r) : std::nullopt;
@@ -274,7 +281,14 @@ Status EventDecoder::on_hit(ProbeRole role, const Stop& stop, uint64_t now) {
       }
       live_++;
       creates_by_gopc_[gopc]++;
-      return emit(replay::Event::create(now, tid, parent, goid, gopc, startpc, stack));
+      if (auto st = emit(replay::Event::create(now, tid, parent, goid, gopc, startpc, stack)); !st) return st;
+      // Go 1.23 creates a coroutine's goroutine parked (newproc1's `parked`): it waits for its
+      // first switch, at its start function, and nothing else will say so.
+      if ((g.u32(off_status_) & ~st_scan_) == st_waiting_) {
+        replay::StackId at = walk_stack(g.u64(off_sched_pc_), g.u64(off_sched_bp_), g.u64(off_stack_hi_));
+        return emit(replay::Event::park(now, tid, goid, g.u8(off_waitreason_), 0, at));
+      }
+      return Ok{};
     }
     case ProbeRole::kPark: {
       // At gopark's entry, on the parking goroutine's own stack: R14 is that g, the return
@@ -326,6 +340,27 @@ Status EventDecoder::on_hit(ProbeRole role, const Stop& stop, uint64_t now) {
       // park_m, on g0: the park's commit function said no (the reason to wait went away, e.g.
       // the fd became ready), so gp — already runnable again — is run at once, like execute.
       return emit_state(reg_execute_gp_.read(regs), tid, now, replay::GoState::Running, st_runnable_);
+    case ProbeRole::kCoroSwitch: {
+      // coroswitch_m, on g0 via mcall (m.curg is still the switching goroutine, its context
+      // saved in g.sched): it waits for its coro — or, ending, is freed here without goexit1 —
+      // and the goroutine the coro holds runs next on this thread.
+      uint64_t gp = current_user_g(regs), coro = 0, next = 0, exiting = 0;
+      if (off_coroarg_ < 0 || off_coroexit_ < 0 || off_coro_gp_ < 0 || !read_g(gp, &g) ||
+          !tracee_.read_u64(gp + static_cast<uint64_t>(off_coroarg_), &coro) || coro == 0 ||
+          !tracee_.read_u64(gp + static_cast<uint64_t>(off_coroexit_), &exiting) ||
+          !tracee_.read_u64(coro + static_cast<uint64_t>(off_coro_gp_), &next)) {
+        break;
+      }
+      const uint64_t goid = g.u64(off_goid_);
+      if (exiting & 0xff) {
+        live_--;
+        if (auto st = emit(replay::Event::exit(now, tid, goid), st_running_); !st) return st;
+      } else {
+        replay::StackId at = walk_stack(g.u64(off_sched_pc_), g.u64(off_sched_bp_), g.u64(off_stack_hi_));
+        if (auto st = emit(replay::Event::park(now, tid, goid, reason_coroutine_, coro, at), st_running_); !st) return st;
+      }
+      return next ? emit_state(next, tid, now, replay::GoState::Running, st_waiting_) : Ok{};
+    }
     case ProbeRole::kPreempt:  // on g0, via mcall: gp stops running and goes to a run queue
       return emit_state(reg_preempt_gp_.read(regs), tid, now, replay::GoState::Runnable, st_running_);
     case ProbeRole::kYield:

@@ -21,7 +21,7 @@
 namespace gorepro::tracer {
 
 enum class ProbeRole {
-  kCreate, kPark, kReady, kInject, kNetpoll, kExecute, kExit, kGcWorker, kUnpark,
+  kCreate, kPark, kReady, kInject, kNetpoll, kExecute, kExit, kGcWorker, kUnpark, kCoroSwitch,
   kPreempt, kYield, kSyscall, kSyscallBlock, kSyscallExit, kSyscallExit0,  // state probes
   kSchedBegin, kSchedEnd, kSchedG,
 };
@@ -99,6 +99,8 @@ class EventDecoder {
   int64_t off_parent_ = -1, off_sched_sp_ = 0, off_sched_pc_ = 0, off_sched_bp_ = 0, off_schedlink_ = 0;
   int64_t off_m_ = 0, off_stack_hi_ = 0, off_waiting_ = 0;
   int64_t off_m_g0_ = 0, off_m_curg_ = 0, off_sudog_c_ = 0;
+  int64_t off_coroarg_ = -1, off_coroexit_ = -1, off_coro_gp_ = -1;  // Go 1.22+
+  uint32_t reason_coroutine_ = 0;  // waitReasonCoroutine's value, when the version has it
   size_t g_read_size_ = 0;
   RegisterRef reg_create_result_, reg_park_reason_, reg_park_lock_, reg_ready_gp_, reg_inject_list_,
       reg_netpoll_result_, reg_execute_gp_, reg_preempt_gp_, reg_yield_gp_, reg_exitsyscall0_gp_, reg_sched_g_gp_;

@@ -1,0 +1,3 @@
+module coroleak
+
+go 1.19
