@@ -449,11 +449,13 @@ int run_record(const RecordCliOptions& o) {
     fmt::print(stderr, "gorepro: warning: {} probe hits were stepped over with the breakpoint lifted; "
                "hits on other threads at those instants may be missing\n", r.unemulated_steps);
   }
-  if (r.stats.settle_timeouts) {
+  if (r.stats.settle_timeouts || r.stats.settle_blocked) {
     fmt::print(stderr, "gorepro: note: {} of the runtime's goroutine reads went ahead before a change gorepro had "
-               "recorded for that goroutine landed (its thread did not run within 20 ms); `correlate` may list them\n",
-               r.stats.settle_timeouts);
+               "recorded for that goroutine landed ({} waited 20 ms for its thread to run, {} found its thread held "
+               "in one of gorepro's own stops); `correlate` may list them\n",
+               r.stats.settle_timeouts + r.stats.settle_blocked, r.stats.settle_timeouts, r.stats.settle_blocked);
   }
+
   if (capture) {
     fmt::print(stderr, "gorepro: {} schedtrace samples recorded{}{}{}\n", sched_feed.appended(),
                capture->blocks_skipped()

@@ -212,19 +212,24 @@ bool EventDecoder::thread_in_trace_stop(uint32_t tid) const {
 
 void EventDecoder::settle(uint64_t gaddr, const InFlight& change) {
   const uint64_t deadline = monotonic_ns() + kSettleMaxNs;
-  bool waited = false;
+  bool waited = false, stopped = false;
   uint32_t status = 0;
   while (tracee_.read(gaddr + static_cast<uint64_t>(off_status_), &status, sizeof status) &&
          (status & ~st_scan_) == change.old_status && monotonic_ns() < deadline) {
     // E.g. back from a system call without a P: exitsyscall's change waits behind our stop
     // at exitsyscall0, which this thread cannot handle while it waits here.
-    if (change.tid && thread_in_trace_stop(change.tid)) break;
+    if (change.tid && thread_in_trace_stop(change.tid)) {
+      stopped = true;
+      break;
+    }
     waited = true;
     timespec pause{0, kSettleStepNs};
     nanosleep(&pause, nullptr);
   }
-  stats_.settled_reads += waited;
-  stats_.settle_timeouts += waited && (status & ~st_scan_) == change.old_status;
+  const bool landed = (status & ~st_scan_) != change.old_status;
+  stats_.settled_reads += waited && landed;
+  stats_.settle_blocked += !landed && stopped;
+  stats_.settle_timeouts += !landed && !stopped && waited;
 }
 
 Status EventDecoder::emit_list_ready(uint64_t head, uint32_t tid, uint64_t now, uint64_t waker) {

@@ -31,8 +31,10 @@ struct DecoderStats {
   uint64_t hits = 0;
   uint64_t events = 0;
   uint64_t read_failures = 0;  // memory that could not be read: an event was dropped
-  uint64_t settled_reads = 0;  // G-line reads held back until a recorded change landed
-  uint64_t settle_timeouts = 0;  // ... of which the change had not landed within the bound
+  // G-line reads whose goroutine had a recorded change in flight:
+  uint64_t settled_reads = 0;    // held back until the change landed
+  uint64_t settle_timeouts = 0;  // went ahead without it: its thread did not run within the bound
+  uint64_t settle_blocked = 0;   // went ahead without it: its thread sat in one of gorepro's stops
 };
 
 class EventDecoder {
