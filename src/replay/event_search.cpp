@@ -32,16 +32,4 @@ std::optional<Event> event_at(const TraceReader& reader, uint64_t seq) {
   return e;
 }
 
-std::optional<CreationKey> CreationIndex::find(uint64_t goid) const {
-  if (!built_) {
-    built_ = true;
-    auto cursor = reader_.cursor(0);
-    for (Event e; cursor.next(e);)
-      if (e.kind == EventKind::Create || e.kind == EventKind::Preexisting) by_goid_[e.goid] = {e.pc, e.start_pc};
-  }
-  auto it = by_goid_.find(goid);
-  if (it == by_goid_.end()) return std::nullopt;
-  return it->second;
-}
-
 }  // namespace gorepro::replay

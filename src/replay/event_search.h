@@ -8,10 +8,8 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
-#include <unordered_map>
 
 #include "replay/event.h"
-#include "replay/goroutine_table.h"
 #include "replay/trace_reader.h"
 
 namespace gorepro::replay {
@@ -24,21 +22,5 @@ std::optional<Event> find_next_event(const TraceReader& reader, uint64_t from, c
 std::optional<Event> find_prev_event(const TraceReader& reader, uint64_t before, const EventPredicate& pred);
 // Event seq itself (nullopt past the end).
 std::optional<Event> event_at(const TraceReader& reader, uint64_t seq);
-
-// goid → how it was created (gopc, start pc), over the whole trace: what ready and exit events,
-// which carry only a goid, need to be matched against a creation site when searching backward
-// (forward, the table and the creates on the way suffice). Built on first use by one pass over
-// the trace, and holds an entry per goroutine ever created (~140 MB for 2.5 M of them).
-class CreationIndex {
- public:
-  explicit CreationIndex(const TraceReader& reader) : reader_(reader) {}
-  // The creation of goid; nullopt for goroutines the trace never saw created.
-  std::optional<CreationKey> find(uint64_t goid) const;
-
- private:
-  const TraceReader& reader_;
-  mutable bool built_ = false;
-  mutable std::unordered_map<uint64_t, CreationKey> by_goid_;
-};
 
 }  // namespace gorepro::replay

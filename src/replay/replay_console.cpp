@@ -171,8 +171,7 @@ std::vector<std::string> ReplayConsole::command_words() {
 }
 
 ReplayConsole::ReplayConsole(const TraceReader& reader, const TraceSymbols& symbols, Replayer& replayer, bool json)
-    : reader_(reader), symbols_(symbols), replayer_(replayer), json_(json), view_(reader, symbols),
-      creations_(reader) {}
+    : reader_(reader), symbols_(symbols), replayer_(replayer), json_(json), view_(reader, symbols) {}
 
 ReplayConsole::~ReplayConsole() = default;
 
@@ -261,13 +260,14 @@ ConsoleReply ReplayConsole::cmd_next(const Args& a, bool forward) {
     site = std::move(*m);
   }
   const EventKind k = *kind;
+  std::string what(event_kind_name(k));
+  if (site) what += " at " + site->pattern().text();
   // A ready or exit is at its goroutine's go statement. Searching forward, that goroutine is
-  // alive here (the table knows its go statement) or is created on the way; only a backward
-  // search needs the index of every goroutine the trace created (a pass over the whole trace).
+  // alive here (the table knows its go statement) or is created on the way.
   const bool by_creation = site && k != EventKind::Create && k != EventKind::Park;
+  if (by_creation && !forward) return prev_by_creation(k, *site, what);
   std::unordered_map<uint64_t, CreationKey> created_on_the_way;
   auto creation_of = [&](uint64_t goid) -> std::optional<CreationKey> {
-    if (!forward) return creations_.find(goid);
     if (auto it = created_on_the_way.find(goid); it != created_on_the_way.end()) return it->second;
     const Goroutine* g = replayer_.table().find(goid);
     if (!g || g->placeholder) return std::nullopt;
@@ -287,10 +287,35 @@ ConsoleReply ReplayConsole::cmd_next(const Args& a, bool forward) {
     if (on_the_way && e.kind == EventKind::Exit) created_on_the_way.erase(e.goid);
     return match;
   };
-  std::string what(event_kind_name(k));
-  if (site) what += " at " + site->pattern().text();
   auto found = forward ? find_next_event(reader_, pos, pred) : find_prev_event(reader_, pos ? pos - 1 : 0, pred);
   return seek_to(found, current_command_, what, forward);
+}
+
+// Backward, a ready or exit matches by its goroutine's go statement: search one checkpoint
+// interval at a time, newest first. Such a goroutine was alive at the interval's checkpoint
+// (whose table knows its go statement) or was created inside the interval before the event,
+// so nothing outside the interval is needed — no index of the whole trace.
+ConsoleReply ReplayConsole::prev_by_creation(EventKind k, const SiteMatcher& site, const std::string& what) {
+  const uint64_t pos = position();
+  std::optional<Event> found;
+  for (uint64_t end = pos ? pos - 1 : 0; end > 0 && !found;) {
+    auto [at, base] = replayer_.checkpoint_at_or_before(end - 1);
+    std::unordered_map<uint64_t, CreationKey> created;
+    auto cursor = reader_.cursor(at);
+    for (Event e; cursor.position() < end && cursor.next(e);) {
+      if (e.kind == EventKind::Create || e.kind == EventKind::Preexisting) created[e.goid] = {e.pc, e.start_pc};
+      if (e.kind != k) continue;
+      std::optional<CreationKey> key;
+      if (auto it = created.find(e.goid); it != created.end()) {
+        key = it->second;
+      } else if (const Goroutine* g = base ? base->find(e.goid) : nullptr; g && !g->placeholder) {
+        key = CreationKey{g->gopc, g->start_pc};
+      }
+      if (key && site.creation_matches(key->gopc, key->start_pc)) found = e;
+    }
+    end = at;
+  }
+  return seek_to(found, current_command_, what, false);
 }
 
 ConsoleReply ReplayConsole::cmd_continue(const Args& a, bool forward) {

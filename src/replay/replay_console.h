@@ -55,6 +55,7 @@ class ReplayConsole {
 
   static const std::vector<Command>& commands();
   ConsoleReply cmd_next(const Args& a, bool forward);
+  ConsoleReply prev_by_creation(EventKind k, const SiteMatcher& site, const std::string& what);
   ConsoleReply cmd_continue(const Args& a, bool forward);
   ConsoleReply cmd_break(const Args& a);
   ConsoleReply cmd_delete(const Args& a);
@@ -77,7 +78,6 @@ class ReplayConsole {
   Replayer& replayer_;
   bool json_;
   EventView view_;
-  CreationIndex creations_;  // for prev ready|exit SITE
   std::vector<Breakpoint> breakpoints_;
   int next_breakpoint_ = 1;
   std::string current_command_;  // canonical name, for JSON replies

@@ -64,6 +64,14 @@ class Replayer {
   void run_to_end() { seek(reader_.event_count()); }
 
   size_t checkpoint_count() const { return checkpoints_.size(); }
+  // The checkpoint at the greatest position <= seq: that position and the table there (events
+  // [0, position) applied); {0, nullptr} when there is none.
+  std::pair<uint64_t, const GoroutineTable*> checkpoint_at_or_before(uint64_t seq) const {
+    auto it = checkpoints_.upper_bound(seq);
+    if (it == checkpoints_.begin()) return {0, nullptr};
+    --it;
+    return {it->first, &it->second};
+  }
 
  private:
   void restore(uint64_t seq, const GoroutineTable& table);

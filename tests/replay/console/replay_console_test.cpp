@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <optional>
+
 #include "console_scenario.h"
 #include "replay/duration.h"
 
@@ -100,6 +103,40 @@ TEST_F(Console, KindsWithASiteMatchReadyAndExitByTheirGoroutinesGoStatement) {
   EXPECT_EQ(j["event"]["goid"], scenario_.goids_a[0]);
   EXPECT_EQ(j["event"]["wait_reason"], "chan send");
   EXPECT_EQ(j["event"]["block_site"]["line"], 23);
+}
+
+// From every position, with checkpoints at every event, every 4 and none inside the trace,
+// `next`/`prev` ready|exit SITE land on what the scenario says: the nearest ready or exit of
+// a goroutine created at site B (g20..g22), even when its creation lies intervals back.
+TEST_F(Console, ReadyAndExitBySiteFromEveryPositionMatchTheScenario) {
+  for (uint64_t interval : {1u, 4u, 1000u}) {
+    ConsoleHarness h(path_, true, true, interval);
+    for (const char* kind : {"ready", "exit"}) {
+      const auto& seqs = std::string(kind) == "ready" ? scenario_.ready_seq : scenario_.exit_seq;
+      std::vector<uint64_t> want;
+      for (const auto& [goid, seq] : seqs) want.push_back(seq);
+      std::sort(want.begin(), want.end());
+      for (uint64_t pos = 0; pos <= scenario_.events; ++pos) {
+        SCOPED_TRACE(fmt::format("interval {} {} from position {}", interval, kind, pos));
+        for (bool forward : {true, false}) {
+          h.run(pos == 0 ? "goto start" : fmt::format("goto {}", pos - 1));  // at event pos-1: position pos
+          // next: the first at or after position pos; prev: the last before event pos-1.
+          std::optional<uint64_t> expected;
+          for (uint64_t seq : want) {
+            if (forward && seq >= pos && !expected) expected = seq;
+            if (!forward && pos > 0 && seq < pos - 1) expected = seq;
+          }
+          ConsoleReply r = h.attempt(fmt::format("{} {} main.go:40", forward ? "next" : "prev", kind));
+          if (!expected) {
+            EXPECT_TRUE(r.error) << (forward ? "next" : "prev") << ": " << r.output;
+            continue;
+          }
+          ASSERT_FALSE(r.error) << (forward ? "next" : "prev") << ": " << r.error->message();
+          EXPECT_EQ(parse(r.output)["event"]["seq"], *expected) << (forward ? "next" : "prev");
+        }
+      }
+    }
+  }
 }
 
 TEST_F(Console, BreakpointsStopAtCreationsAndBlocksInBothDirections) {
