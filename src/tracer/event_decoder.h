@@ -92,7 +92,8 @@ class EventDecoder {
   EventSink& sink_;
   int stack_depth_ = 32;
   DecoderStats stats_;
-  bool settle_reads_ = false;
+  bool settle_reads_ = false;  // the G-line reads are probed (record --scheddetail)
+  bool exact_reads_ = false;   // ... and this binary has the read site
   std::unordered_map<uint64_t, InFlight> in_flight_;  // goid -> the change its last event announced
   int64_t live_ = 0;
   std::unordered_map<uint64_t, uint64_t> creates_by_gopc_;
