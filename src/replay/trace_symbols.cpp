@@ -57,8 +57,10 @@ SourceFrame TraceSymbols::block_site(std::span<const uint64_t> pcs) const {
   if (pcs.empty()) return {};
   auto all = frames(pcs, /*first_exact=*/true);
   if (!symbolizer_) return all.front();
+  // Past the runtime's frames — and package iter's: a coroutine (iter.Pull) waits inside
+  // iter's yield wrapper, and the line that matters is the program's iterator calling yield.
   for (auto& f : all)
-    if (!is_runtime_function(f.function)) return f;
+    if (!is_runtime_function(f.function) && !f.function.starts_with("iter.")) return f;
   return all.back();
 }
 

@@ -35,7 +35,8 @@ class TraceSymbols {
   // Frames of a stack; frame 0 is an exact PC when first_exact, every other one (and frame 0
   // otherwise) a return address, looked up at pc-1.
   std::vector<SourceFrame> frames(std::span<const uint64_t> pcs, bool first_exact) const;
-  // The first frame of a block stack outside the runtime: where user code blocked.
+  // The first frame of a block stack outside the runtime (and package iter, whose yield
+  // wrapper a coroutine waits in): where user code blocked.
   SourceFrame block_site(std::span<const uint64_t> pcs) const;
   // Goroutines the runtime starts for itself (GC workers, timers...), which reports hide unless
   // asked: by their go statement or start function. Never true without symbols.

@@ -170,6 +170,9 @@ TEST(Consistency, CoroutinesAreCreatedParkedSwitchAndEnd) {
         for (const auto& f : g["block_stack"]) in_iterator |= f["file"] == yield_file && f["line"] == yield_line;
         EXPECT_TRUE(in_iterator) << "blocked in the iterator's yield, " << yield_file << ":" << yield_line << ": "
                                  << g["block_stack"].dump();
+        // ... which is the group's block site: not the runtime's or package iter's frames.
+        EXPECT_EQ(g["block_site"]["file"], yield_file) << g["block_site"].dump();
+        EXPECT_EQ(g["block_site"]["line"], yield_line) << g["block_site"].dump();
       }
       EXPECT_EQ(alive, 7) << rep.out;
       EXPECT_EQ(created, 87) << rep.out;
