@@ -502,7 +502,6 @@ SchedLog split_sched_log(std::string_view bytes) {
   sp.finish(out);
   SchedLog log;
   log.skipped = sp.blocks_skipped();
-  log.cut_short = sp.blocks_cut_short();
   for (auto& b : out.blocks) {
     auto s = parse_sched_block(b.text);
     if (!s) continue;  // the splitter only hands out blocks that parse

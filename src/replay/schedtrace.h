@@ -157,7 +157,6 @@ struct SchedLog {
   std::vector<SchedSample> samples;
   std::vector<std::string> texts;
   uint64_t skipped = 0;
-  uint64_t cut_short = 0;  // the log ends inside a dump (the program exited mid-dump)
 };
 SchedLog split_sched_log(std::string_view bytes);
 

@@ -293,8 +293,7 @@ Status EventDecoder::on_hit(ProbeRole role, const Stop& stop, uint64_t now) {
       // Go 1.23 creates a coroutine's goroutine parked (newproc1's `parked`): it waits for its
       // first switch, at its start function, and nothing else will say so.
       if ((g.u32(off_status_) & ~st_scan_) == st_waiting_) {
-        replay::StackId at = walk_stack(g.u64(off_sched_pc_), g.u64(off_sched_bp_), g.u64(off_stack_hi_));
-        return emit(replay::Event::park(now, tid, goid, g.u8(off_waitreason_), 0, at));
+        return emit(replay::Event::park(now, tid, goid, g.u8(off_waitreason_), 0, saved_stack(g)));
       }
       return Ok{};
     }
@@ -364,8 +363,8 @@ Status EventDecoder::on_hit(ProbeRole role, const Stop& stop, uint64_t now) {
         live_--;
         if (auto st = emit(replay::Event::exit(now, tid, goid), st_running_); !st) return st;
       } else {
-        replay::StackId at = walk_stack(g.u64(off_sched_pc_), g.u64(off_sched_bp_), g.u64(off_stack_hi_));
-        if (auto st = emit(replay::Event::park(now, tid, goid, reason_coroutine_, coro, at), st_running_); !st) return st;
+        replay::Event park = replay::Event::park(now, tid, goid, reason_coroutine_, coro, saved_stack(g));
+        if (auto st = emit(park, st_running_); !st) return st;
       }
       return next ? emit_state(next, tid, now, replay::GoState::Running, st_waiting_) : Ok{};
     }
@@ -453,7 +452,7 @@ Result<size_t> EventDecoder::snapshot_goroutines(uint64_t now) {
     uint32_t reason = 0;
     if (state == replay::GoState::Waiting) {
       reason = g.u8(off_waitreason_);
-      stack = walk_stack(g.u64(off_sched_pc_), g.u64(off_sched_bp_), g.u64(off_stack_hi_));
+      stack = saved_stack(g);
     }
     live_++;
     n++;

@@ -70,6 +70,10 @@ class EventDecoder {
   uint64_t current_user_g(const Registers& regs) const;
   // Frame-pointer walk: first_pc, then return addresses from the frame at bp.
   replay::StackId walk_stack(uint64_t first_pc, uint64_t bp, uint64_t stack_hi);
+  // The stack of a goroutine that is not running, from the context saved in its g.sched.
+  replay::StackId saved_stack(const GView& g) {
+    return walk_stack(g.u64(off_sched_pc_), g.u64(off_sched_bp_), g.u64(off_stack_hi_));
+  }
   replay::GoState state_of(uint32_t atomicstatus) const;
   static constexpr uint32_t kNoChange = UINT32_MAX;
   // Emits e; old_status: the runtime status the event's goroutine leaves (the probe fired just

@@ -129,8 +129,8 @@ TEST(Consistency, AParkWhoseCommitFailsIsSeenRunningAgain) {
 // created parked, coroswitch hands the CPU from one goroutine to another directly, and an
 // ending coroutine is freed inside coroswitch. coroleak runs 40 pulls to their end, stops 40
 // early and leaks 7: the report must show exactly the 7 as the program's, waiting in
-// "coroutine" inside the iterator's yield, the trace must be a consistent history, and the
-// runtime's own dumps must agree.
+// "coroutine" inside the iterator's yield, and the trace must be a consistent history (the
+// runtime's own dumps are held against it in schedtrace_e2e_test, which runs alone).
 TEST(Consistency, CoroutinesAreCreatedParkedSwitchAndEnd) {
   // The iterator's `if !yield(i)` line, from the source.
   const std::string yield_file = testing::go_source_dir("tests/go/coroleak") + "/coro.go";
@@ -177,18 +177,6 @@ TEST(Consistency, CoroutinesAreCreatedParkedSwitchAndEnd) {
       EXPECT_EQ(alive, 7) << rep.out;
       EXPECT_EQ(created, 87) << rep.out;
     }
-    // The runtime's dumps list every coroutine goroutine waiting, and main waiting while a
-    // coroutine runs.
-    const std::string trace = temp_trace(fmt::format("coro-sched-{}", v));
-    auto rec = testing::run({testing::gorepro_binary(), "record", "-q", "-o", trace, "--schedtrace=5", "--scheddetail",
-                             "--", testing::go_program("coroleak", v, false)});
-    ASSERT_EQ(rec.exit_code, 0) << rec.err;
-    auto c = testing::run({testing::gorepro_binary(), "correlate", trace, "--format", "json", "--max-list", "1000"});
-    ASSERT_EQ(c.exit_code, 0) << c.err;
-    auto j = nlohmann::json::parse(c.out);
-    EXPECT_GE(j.value("compared", 0), 50);
-    EXPECT_EQ(j.value("disagreements_total", 0), j.value("disagreements_explained", -1)) << j["disagreements"].dump(1);
-    EXPECT_GE(j.value("agreement", 0.0), 0.95) << j["disagreements"].dump(1);
   }
   if (!any) GTEST_SKIP() << "no Go 1.23 toolchain built";
 }

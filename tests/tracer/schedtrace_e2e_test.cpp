@@ -152,6 +152,27 @@ TEST(Schedtrace, SeparatelyCapturedLogIsAlignedAndNamesTheLeakingSite) {
   EXPECT_EQ(c["growth_windows"][0]["sites"][0]["site"].get<std::string>().rfind(site, 0), 0u);
 }
 
+// Go 1.23 coroutines switch goroutines without gopark, ready or execute (coroswitch probe):
+// the runtime's dumps must agree with gorepro's table on coroleak too — its leaked and
+// switching coroutine goroutines waiting in "coroutine", main waiting while one runs.
+TEST(Schedtrace, CoroutineSwitchesAgreeWithTheRuntimesDump) {
+  bool any = false;
+  for (const std::string& v : testing::built_go_versions()) {
+    if (std::stoi(v.substr(v.find('.') + 1)) < 23) continue;  // iter.Pull is new in Go 1.23
+    any = true;
+    SCOPED_TRACE("go" + v);
+    const std::string trace = scratch(fmt::format("coroleak-{}.gtr", v));
+    auto rec = run({testing::gorepro_binary(), "record", "-q", "-o", trace, "--schedtrace=5", "--scheddetail", "--",
+                    go_program("coroleak", v, false)});
+    ASSERT_EQ(rec.exit_code, 0) << rec.err;
+    auto c = correlate_json(trace);
+    EXPECT_GE(c.value("compared", 0), 50);
+    EXPECT_EQ(c.value("disagreements_total", 0), c.value("disagreements_explained", -1)) << c["disagreements"].dump(1);
+    EXPECT_GE(c.value("agreement", 0.0), 0.95) << c["disagreements"].dump(1);
+  }
+  if (!any) GTEST_SKIP() << "no Go 1.23 toolchain built";
+}
+
 // The oracle: each dump's goroutines against gorepro's table. --schedtrace turns on the state
 // probes and --scheddetail the G-line read probe, so every goroutine is compared in all four
 // classes (runnable, running, syscall, waiting with its reason) at the exact point among the
