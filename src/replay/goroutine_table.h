@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -55,6 +56,12 @@ class GoroutineTable {
   void apply(const Event& e);
 
   const Goroutine* find(uint64_t goid) const;
+  // How a goroutine alive here was created; nullopt if unknown or seen only as a placeholder.
+  std::optional<CreationKey> creation_of(uint64_t goid) const {
+    const Goroutine* g = find(goid);
+    if (!g || g->placeholder) return std::nullopt;
+    return CreationKey{g->gopc, g->start_pc};
+  }
   // Every goroutine in the table (alive ones, plus dead ones when keep_dead).
   const std::unordered_map<uint64_t, Goroutine>& goroutines() const { return goroutines_; }
   // How many goroutines each (gopc, start pc) created, including preexisting ones; never shrinks.

@@ -269,9 +269,7 @@ ConsoleReply ReplayConsole::cmd_next(const Args& a, bool forward) {
   std::unordered_map<uint64_t, CreationKey> created_on_the_way;
   auto creation_of = [&](uint64_t goid) -> std::optional<CreationKey> {
     if (auto it = created_on_the_way.find(goid); it != created_on_the_way.end()) return it->second;
-    const Goroutine* g = replayer_.table().find(goid);
-    if (!g || g->placeholder) return std::nullopt;
-    return CreationKey{g->gopc, g->start_pc};
+    return replayer_.table().creation_of(goid);
   };
   EventPredicate pred = [&](const Event& e) {
     const bool on_the_way = by_creation && forward;
@@ -308,8 +306,8 @@ ConsoleReply ReplayConsole::prev_by_creation(EventKind k, const SiteMatcher& sit
       std::optional<CreationKey> key;
       if (auto it = created.find(e.goid); it != created.end()) {
         key = it->second;
-      } else if (const Goroutine* g = base ? base->find(e.goid) : nullptr; g && !g->placeholder) {
-        key = CreationKey{g->gopc, g->start_pc};
+      } else if (base) {
+        key = base->creation_of(e.goid);
       }
       if (key && site.creation_matches(key->gopc, key->start_pc)) found = e;
     }
