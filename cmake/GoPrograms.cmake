@@ -10,6 +10,9 @@
 set(GOREPRO_GO_VERSIONS "1.19;1.21;1.22;1.23" CACHE STRING "Go toolchains to build test programs with")
 set(GOREPRO_GO_ROOT_PATTERN "/usr/lib/go-@V@" CACHE STRING "Where toolchain 1.NN lives (@V@ = 1.NN)")
 set(GOREPRO_GO_OUT ${CMAKE_BINARY_DIR}/go-programs)
+# Go's build cache is content-addressed and safe to share: several build trees (a developer's
+# worktrees, the sanitizer build) can point here at one directory and build each package once.
+set(GOREPRO_GO_CACHE ${CMAKE_BINARY_DIR}/go-cache CACHE PATH "GOCACHE root for the Go test programs (go1.NN below it)")
 
 set(GOREPRO_GO_FOUND_VERSIONS "")
 set(_go_versions_to_build ${GOREPRO_GO_VERSIONS})
@@ -43,7 +46,7 @@ function(gorepro_go_program)
     set(outdir ${GOREPRO_GO_OUT}/go${v})
     set(env
       GOTOOLCHAIN=local GOFLAGS=-buildvcs=false GO111MODULE=on GOPROXY=off CGO_ENABLED=0
-      GOCACHE=${CMAKE_BINARY_DIR}/go-cache/go${v} GOPATH=${CMAKE_BINARY_DIR}/gopath)
+      GOCACHE=${GOREPRO_GO_CACHE}/go${v} GOPATH=${CMAKE_BINARY_DIR}/gopath)
     set(pie_outputs "")
     set(pie_command "")
     if(GP_PIE)
