@@ -21,6 +21,7 @@
 #include "tracer/emulator.h"
 #include "tracer/registers.h"
 #include "util/result.h"
+#include "util/target_memory.h"
 
 namespace gorepro::tracer {
 
@@ -56,7 +57,7 @@ struct LaunchOptions {
   std::vector<std::pair<int, int>> fds;
 };
 
-class Tracee {
+class Tracee final : public TargetMemory {
  public:
   // Starts argv[0] (path already resolved) with the environment given, stopped right after its
   // exec, before any of its code ran. The child is killed if gorepro dies (PTRACE_O_EXITKILL).
@@ -66,15 +67,14 @@ class Tracee {
   static Result<std::unique_ptr<Tracee>> attach(pid_t pid);
   ~Tracee();
 
-  pid_t pid() const { return pid_; }
+  pid_t pid() const override { return pid_; }
   size_t thread_count() const { return threads_.size(); }
   // The program's entry point in memory (AT_ENTRY); minus the ELF entry it gives the load
   // bias of a PIE binary (0 for ET_EXEC).
   uint64_t entry_address() const { return entry_address_; }
 
   // Memory of the tracee: one process_vm_readv per call.
-  bool read(uint64_t addr, void* buf, size_t len) const;
-  bool read_u64(uint64_t addr, uint64_t* out) const { return read(addr, out, 8); }
+  bool read(uint64_t addr, void* buf, size_t len) const override;
 
   // Requires every thread stopped (after launch/attach, before the first wait()).
   Status insert_breakpoint(uint64_t address, int id);
