@@ -15,7 +15,7 @@
 namespace gorepro::replay {
 namespace {
 
-const std::filesystem::path kData = std::filesystem::path(__FILE__).parent_path().parent_path() / "data" / "schedtrace";
+const std::filesystem::path kData = std::filesystem::path(GOREPRO_SOURCE_DIR) / "tests" / "data" / "schedtrace";
 const char* kVersions[] = {"1.19", "1.21", "1.22", "1.23"};
 
 std::string slurp(const std::filesystem::path& p) {
