@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "tracer/ptrace_backend.h"  // monotonic_ns
+#include "tracer/backend.h"  // monotonic_ns
 
 namespace gorepro::tracer {
 
@@ -53,8 +53,9 @@ uint32_t EventDecoder::GView::u32(int64_t off) const {
 }
 uint8_t EventDecoder::GView::u8(int64_t off) const { return bytes[off]; }
 
-Result<EventDecoder> EventDecoder::make(const GoBinary& binary, const Tracee& tracee, EventSink& sink, int stack_depth) {
-  EventDecoder d(binary, tracee, sink);
+Result<EventDecoder> EventDecoder::make(const GoBinary& binary, const TargetMemory& memory, uint64_t load_bias,
+                                        EventSink& sink, int stack_depth) {
+  EventDecoder d(binary, memory, sink);
   d.stack_depth_ = std::clamp(stack_depth, 1, 256);
   d.pcs_.reserve(static_cast<size_t>(d.stack_depth_) + 1);
   const RuntimeLayout& l = binary.layout();
@@ -133,30 +134,30 @@ Result<EventDecoder> EventDecoder::make(const GoBinary& binary, const Tracee& tr
     return make_error(fmt::format("{}: runtime.g fields lie beyond {} bytes", binary.path(), sizeof(GView::bytes)), "");
   }
   if (const Probe* p = binary.probe("park")) d.gopark_entry_ = p->function.entry;
-  d.bias_ = tracee.entry_address() ? tracee.entry_address() - binary.elf().entry() : 0;
+  d.bias_ = load_bias;
   return d;
 }
 
 bool EventDecoder::read_g(uint64_t addr, GView* g) const {
-  return addr != 0 && tracee_.read(addr, g->bytes, g_read_size_);
+  return addr != 0 && memory_.read(addr, g->bytes, g_read_size_);
 }
 
 uint64_t EventDecoder::current_user_g(const Registers& regs) const {
   uint64_t g = regs.g();
   uint64_t m = 0;
-  if (!tracee_.read_u64(g + static_cast<uint64_t>(off_m_), &m) || m == 0) return g;
+  if (!memory_.read_u64(g + static_cast<uint64_t>(off_m_), &m) || m == 0) return g;
   // m.g0 and m.curg in one read when they are close (they are: 0 and 192 in every version).
   int64_t lo = std::min(off_m_g0_, off_m_curg_), hi = std::max(off_m_g0_, off_m_curg_);
   uint64_t words[64];
   if (hi - lo + 8 <= static_cast<int64_t>(sizeof words)) {
-    if (!tracee_.read(m + static_cast<uint64_t>(lo), words, static_cast<size_t>(hi - lo + 8))) return g;
+    if (!memory_.read(m + static_cast<uint64_t>(lo), words, static_cast<size_t>(hi - lo + 8))) return g;
     uint64_t g0 = words[(off_m_g0_ - lo) / 8], curg = words[(off_m_curg_ - lo) / 8];
     return g == g0 ? curg : g;
   }
   uint64_t g0 = 0, curg = 0;
-  if (!tracee_.read_u64(m + static_cast<uint64_t>(off_m_g0_), &g0)) return g;
+  if (!memory_.read_u64(m + static_cast<uint64_t>(off_m_g0_), &g0)) return g;
   if (g != g0) return g;
-  if (!tracee_.read_u64(m + static_cast<uint64_t>(off_m_curg_), &curg)) return 0;
+  if (!memory_.read_u64(m + static_cast<uint64_t>(off_m_curg_), &curg)) return 0;
   return curg;
 }
 
@@ -169,7 +170,7 @@ replay::StackId EventDecoder::walk_stack(uint64_t first_pc, uint64_t bp, uint64_
     if (bp < win_lo || bp + 16 > win_hi) {
       size_t len = kStackWindow;
       if (stack_hi && stack_hi - bp < len) len = stack_hi - bp;
-      if (len < 16 || !tracee_.read(bp, window, len)) break;
+      if (len < 16 || !memory_.read(bp, window, len)) break;
       win_lo = bp;
       win_hi = bp + len;
     }
@@ -202,7 +203,7 @@ Status EventDecoder::emit(const replay::Event& e, uint32_t old_status) {
 
 bool EventDecoder::thread_in_trace_stop(uint32_t tid) const {
   char path[64];
-  std::snprintf(path, sizeof path, "/proc/%d/task/%u/stat", tracee_.pid(), tid);
+  std::snprintf(path, sizeof path, "/proc/%d/task/%u/stat", memory_.pid(), tid);
   FILE* f = std::fopen(path, "re");
   if (!f) return true;  // gone: nothing will change
   char buf[512];
@@ -217,7 +218,7 @@ void EventDecoder::settle(uint64_t gaddr, const InFlight& change) {
   const uint64_t deadline = monotonic_ns() + kSettleMaxNs;
   bool waited = false, stopped = false;
   uint32_t status = 0;
-  while (tracee_.read(gaddr + static_cast<uint64_t>(off_status_), &status, sizeof status) &&
+  while (memory_.read(gaddr + static_cast<uint64_t>(off_status_), &status, sizeof status) &&
          (status & ~st_scan_) == change.old_status && monotonic_ns() < deadline) {
     // E.g. back from a system call without a P: exitsyscall's change waits behind our stop
     // at exitsyscall0, which this thread cannot handle while it waits here.
@@ -250,17 +251,15 @@ Status EventDecoder::emit_list_ready(uint64_t head, uint32_t tid, uint64_t now, 
 
 Status EventDecoder::emit_state(uint64_t gaddr, uint32_t tid, uint64_t now, replay::GoState to, uint32_t old_status) {
   uint64_t goid = 0;
-  if (!gaddr || !tracee_.read_u64(gaddr + static_cast<uint64_t>(off_goid_), &goid)) {
+  if (!gaddr || !memory_.read_u64(gaddr + static_cast<uint64_t>(off_goid_), &goid)) {
     stats_.read_failures++;
     return Ok{};
   }
   return emit(replay::Event::state_change(now, tid, goid, to), old_status);
 }
 
-Status EventDecoder::on_hit(ProbeRole role, const Stop& stop, uint64_t now) {
+Status EventDecoder::on_hit(ProbeRole role, uint32_t tid, const Registers& regs, uint64_t now) {
   stats_.hits++;
-  const Registers& regs = stop.regs;
-  const uint32_t tid = static_cast<uint32_t>(stop.tid);
   GView g;
   switch (role) {
     case ProbeRole::kCreate: {
@@ -287,8 +286,6 @@ Status EventDecoder::on_hit(ProbeRole role, const Stop& stop, uint64_t now) {
         uint64_t only[1] = {gopc};
         stack = sink_.intern_stack(only);
       }
-      live_++;
-      creates_by_gopc_[gopc]++;
       if (auto st = emit(replay::Event::create(now, tid, parent, goid, gopc, startpc, stack)); !st) return st;
       // Go 1.23 creates a coroutine's goroutine parked (newproc1's `parked`): it waits for its
       // first switch, at its start function, and nothing else will say so.
@@ -306,10 +303,10 @@ Status EventDecoder::on_hit(ProbeRole role, const Stop& stop, uint64_t now) {
       uint64_t object = reg_park_lock_.read(regs);
       if (uint64_t sudog = g.u64(off_waiting_)) {
         uint64_t chan = 0;
-        if (tracee_.read_u64(sudog + static_cast<uint64_t>(off_sudog_c_), &chan) && chan) object = chan;
+        if (memory_.read_u64(sudog + static_cast<uint64_t>(off_sudog_c_), &chan) && chan) object = chan;
       }
       uint64_t ret = 0;
-      tracee_.read_u64(regs.sp(), &ret);
+      memory_.read_u64(regs.sp(), &ret);
       pcs_.clear();
       walk_stack(0, regs.bp(), g.u64(off_stack_hi_));
       pcs_.insert(pcs_.begin(), ret - bias_);
@@ -330,7 +327,7 @@ Status EventDecoder::on_hit(ProbeRole role, const Stop& stop, uint64_t now) {
     }
     case ProbeRole::kInject: {
       uint64_t list = reg_inject_list_.read(regs), head = 0;
-      if (list == 0 || !tracee_.read_u64(list, &head)) return Ok{};
+      if (list == 0 || !memory_.read_u64(list, &head)) return Ok{};
       return emit_list_ready(head, tid, now, 0);
     }
     case ProbeRole::kNetpoll:
@@ -353,14 +350,13 @@ Status EventDecoder::on_hit(ProbeRole role, const Stop& stop, uint64_t now) {
       // and the goroutine the coro holds runs next on this thread.
       uint64_t gp = current_user_g(regs), coro = 0, next = 0, exiting = 0;
       if (off_coroarg_ < 0 || off_coroexit_ < 0 || off_coro_gp_ < 0 || !read_g(gp, &g) ||
-          !tracee_.read_u64(gp + static_cast<uint64_t>(off_coroarg_), &coro) || coro == 0 ||
-          !tracee_.read_u64(gp + static_cast<uint64_t>(off_coroexit_), &exiting) ||
-          !tracee_.read_u64(coro + static_cast<uint64_t>(off_coro_gp_), &next)) {
+          !memory_.read_u64(gp + static_cast<uint64_t>(off_coroarg_), &coro) || coro == 0 ||
+          !memory_.read_u64(gp + static_cast<uint64_t>(off_coroexit_), &exiting) ||
+          !memory_.read_u64(coro + static_cast<uint64_t>(off_coro_gp_), &next)) {
         break;
       }
       const uint64_t goid = g.u64(off_goid_);
       if (exiting & 0xff) {
-        live_--;
         if (auto st = emit(replay::Event::exit(now, tid, goid), st_running_); !st) return st;
       } else {
         replay::Event park = replay::Event::park(now, tid, goid, reason_coroutine_, coro, saved_stack(g));
@@ -389,7 +385,7 @@ Status EventDecoder::on_hit(ProbeRole role, const Stop& stop, uint64_t now) {
       // old value.
       const uint64_t gp = reg_sched_g_gp_.read(regs);
       uint64_t goid = 0;
-      if (!tracee_.read_u64(gp + static_cast<uint64_t>(off_goid_), &goid)) break;
+      if (!memory_.read_u64(gp + static_cast<uint64_t>(off_goid_), &goid)) break;
       if (auto it = in_flight_.find(goid); it != in_flight_.end()) {
         settle(gp, it->second);
         in_flight_.erase(it);
@@ -417,7 +413,6 @@ Status EventDecoder::on_hit(ProbeRole role, const Stop& stop, uint64_t now) {
       return Ok{};
     case ProbeRole::kExit: {
       if (!read_g(regs.g(), &g)) break;
-      live_--;
       return emit(replay::Event::exit(now, tid, g.u64(off_goid_)), st_running_);
     }
   }
@@ -432,12 +427,12 @@ Result<size_t> EventDecoder::snapshot_goroutines(uint64_t now) {
                       "goroutines that existed before attach cannot be listed; record by launching instead");
   }
   uint64_t hdr[2];
-  if (!tracee_.read(*allgs + bias_, hdr, sizeof hdr)) {
+  if (!memory_.read(*allgs + bias_, hdr, sizeof hdr)) {
     return make_error("cannot read runtime.allgs from the target", "");
   }
   uint64_t len = std::min<uint64_t>(hdr[1], 10'000'000);
   std::vector<uint64_t> ptrs(len);
-  if (len && !tracee_.read(hdr[0], ptrs.data(), len * 8)) {
+  if (len && !memory_.read(hdr[0], ptrs.data(), len * 8)) {
     return make_error("cannot read the runtime's goroutine list from the target", "");
   }
   size_t n = 0;
@@ -454,7 +449,6 @@ Result<size_t> EventDecoder::snapshot_goroutines(uint64_t now) {
       reason = g.u8(off_waitreason_);
       stack = saved_stack(g);
     }
-    live_++;
     n++;
     auto st = emit(replay::Event::preexisting(now, goid, parent, state, reason, g.u64(off_gopc_) - bias_,
                                               g.u64(off_startpc_) - bias_, stack));

@@ -1,8 +1,11 @@
-// EventDecoder: turns a breakpoint hit at a probe (src/dwarf's Probe roles) into the events of
-// the shared model, by reading the runtime's own structures out of the stopped target — the g
-// being created, parked, readied or exiting, its goid, creation PC, wait reason and stack.
-// Offsets and argument registers come from the RuntimeLayout only. Also enumerates the
-// goroutines that already exist when attaching (runtime.allgs).
+// EventDecoder: turns a probe hit (src/dwarf's Probe roles) on a stopped thread into the events
+// of the shared model, by reading the runtime's own structures out of the target — the g being
+// created, parked, readied or exiting, its goid, creation PC, wait reason and stack. Shared by
+// every backend that stops the target at its probes: the backend supplies the thread's
+// registers and a TargetMemory view (ptrace's Tracee, gdb's MI reads); nothing here knows how
+// they were obtained. Offsets and argument registers come from the RuntimeLayout only. Also
+// enumerates the goroutines that already exist when attaching (runtime.allgs), which any
+// backend can use over a ProcessMemory view.
 #pragma once
 
 #include <cstdint>
@@ -15,8 +18,8 @@
 #include "replay/event.h"
 #include "tracer/event_sink.h"
 #include "tracer/registers.h"
-#include "tracer/tracee.h"
 #include "util/result.h"
+#include "util/target_memory.h"
 
 namespace gorepro::tracer {
 
@@ -40,10 +43,13 @@ struct DecoderStats {
 class EventDecoder {
  public:
   // Resolves every offset and register it needs up front; an error names what is missing.
-  static Result<EventDecoder> make(const GoBinary& binary, const Tracee& tracee, EventSink& sink, int stack_depth);
+  // load_bias: run-time minus link-time addresses of the target (PIE); events carry link-time PCs.
+  static Result<EventDecoder> make(const GoBinary& binary, const TargetMemory& memory, uint64_t load_bias,
+                                   EventSink& sink, int stack_depth);
 
-  // Decodes one hit into zero or more events and emits them.
-  Status on_hit(ProbeRole role, const Stop& stop, uint64_t now_ns);
+  // Decodes one hit on thread tid, stopped with regs at the probe, into zero or more events
+  // and emits them.
+  Status on_hit(ProbeRole role, uint32_t tid, const Registers& regs, uint64_t now_ns);
   // Emits a preexisting event for every live goroutine in runtime.allgs (all threads stopped).
   Result<size_t> snapshot_goroutines(uint64_t now_ns);
 
@@ -51,10 +57,6 @@ class EventDecoder {
   // With G-line read probes: hold each read until changes already recorded for that goroutine
   // have landed in its status (see kSchedG).
   void set_settle_reads(bool on) { settle_reads_ = on; }
-  // Goroutines created minus exited (plus preexisting), as seen so far.
-  int64_t live() const { return live_; }
-  // Goroutines created so far per creation PC (a new entry only for a PC not seen before).
-  const std::unordered_map<uint64_t, uint64_t>& creates_by_gopc() const { return creates_by_gopc_; }
 
  private:
   // A g read in one process_vm_readv, decoded on demand.
@@ -64,7 +66,7 @@ class EventDecoder {
     uint32_t u32(int64_t off) const;
     uint8_t u8(int64_t off) const;
   };
-  EventDecoder(const GoBinary& b, const Tracee& t, EventSink& s) : binary_(b), tracee_(t), sink_(s) {}
+  EventDecoder(const GoBinary& b, const TargetMemory& m, EventSink& s) : binary_(b), memory_(m), sink_(s) {}
   bool read_g(uint64_t addr, GView* g) const;
   // The goroutine running on the stopped thread: R14's g, or m.curg when R14 is a g0.
   uint64_t current_user_g(const Registers& regs) const;
@@ -92,15 +94,13 @@ class EventDecoder {
   Status emit_state(uint64_t gaddr, uint32_t tid, uint64_t now, replay::GoState to, uint32_t old_status);
 
   const GoBinary& binary_;
-  const Tracee& tracee_;
+  const TargetMemory& memory_;
   EventSink& sink_;
   int stack_depth_ = 32;
   DecoderStats stats_;
   bool settle_reads_ = false;  // the G-line reads are probed (record --scheddetail)
   bool exact_reads_ = false;   // ... and this binary has the read site
   std::unordered_map<uint64_t, InFlight> in_flight_;  // goid -> the change its last event announced
-  int64_t live_ = 0;
-  std::unordered_map<uint64_t, uint64_t> creates_by_gopc_;
   // From the layout:
   int64_t off_goid_ = 0, off_gopc_ = 0, off_startpc_ = 0, off_status_ = 0, off_waitreason_ = 0;
   int64_t off_parent_ = -1, off_sched_sp_ = 0, off_sched_pc_ = 0, off_sched_bp_ = 0, off_schedlink_ = 0;

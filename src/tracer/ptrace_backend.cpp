@@ -2,9 +2,6 @@
 
 #include <signal.h>
 #include <sys/time.h>
-#include <time.h>
-
-#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -12,14 +9,15 @@ namespace gorepro::tracer {
 
 namespace {
 
-constexpr uint64_t kTickNs = 200'000'000;  // progress + flush cadence
+constexpr uint64_t kTickNs = 200'000'000;  // how often a blocking wait wakes up at the latest
 
-volatile sig_atomic_t g_tick = 0;
-void on_alarm(int) { g_tick = 1; }
+void on_alarm(int) {}
 
-// Wakes the blocking waitpid() regularly (SIGALRM without SA_RESTART), so quiet periods still
-// flush, report progress and notice the deadline. Restores the previous state on destruction.
-class TickTimer {
+}  // namespace
+
+// Wakes the blocking waitpid() regularly (SIGALRM without SA_RESTART), so poll() returns at
+// its deadline even when the program is quiet. Restores the previous state on destruction.
+class PtraceBackend::TickTimer {
  public:
   TickTimer() {
     struct sigaction sa = {};
@@ -41,151 +39,137 @@ class TickTimer {
   itimerval old_timer_ = {};
 };
 
-}  // namespace
+PtraceBackend::PtraceBackend(const GoBinary& binary) : binary_(binary) {}
 
-uint64_t monotonic_ns() {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
+PtraceBackend::~PtraceBackend() { (void)detach(); }
+
+Status PtraceBackend::launch(const LaunchSpec& spec) {
+  GOREPRO_CHECK(!tracee_, "launch after launch or attach");
+  auto t = Tracee::launch(spec.path, spec.argv, spec.options);
+  if (!t) return t.error();
+  tracee_ = std::move(*t);
+  return Ok{};
 }
 
-std::vector<const Probe*> chosen_probes(const GoBinary& binary, const RecordOptions& options) {
-  std::vector<const Probe*> out;
-  for (const Probe& p : binary.probes()) {
-    const bool state_probe = p.role == "preempt" || p.role == "yield" || p.role.rfind("syscall", 0) == 0;
-    const bool execute = options.probe_execute || options.probe_states;
-    if (p.role == "execute" && !execute) continue;
-    // netpoll's RET stands in for execute for the one goroutine findRunnable runs straight
-    // from netpoll's list, and fires well before that goroutine's status changes (findRunnable
-    // may first wait for sched.lock): with execute probed it is redundant, and early.
-    if (p.role == "netpoll" && execute) continue;
-    // unpark is one of execute's call sites: with execute probed it would record that run twice.
-    if (p.role == "unpark" && execute) continue;
-    if (state_probe && !options.probe_states) continue;
-    if ((p.role == "sched_begin" || p.role == "sched_end") && !options.probe_schedtrace) continue;
-    if (p.role == "sched_g" && !options.probe_sched_reads) continue;
-    out.push_back(&p);
+Status PtraceBackend::attach(pid_t pid) {
+  GOREPRO_CHECK(!tracee_, "attach after launch or attach");
+  auto t = Tracee::attach(pid);
+  if (!t) return t.error();
+  tracee_ = std::move(*t);
+  return Ok{};
+}
+
+uint64_t PtraceBackend::load_bias() const {
+  if (!tracee_ || !tracee_->entry_address()) return 0;
+  return tracee_->entry_address() - binary_.elf().entry();
+}
+
+Status PtraceBackend::patch(uint64_t address, std::span<const uint8_t> bytes) {
+  GOREPRO_CHECK(tracee_ && !decoder_, "patch before launch or after arm");
+  return tracee_->patch(address, std::vector<uint8_t>(bytes.begin(), bytes.end()));
+}
+
+Result<ArmResult> PtraceBackend::arm(const ArmSpec& spec, EventSink& sink) {
+  GOREPRO_CHECK(tracee_ && !decoder_, "arm before launch/attach or twice");
+  auto decoder = EventDecoder::make(binary_, *tracee_, load_bias(), sink, spec.stack_depth);
+  if (!decoder) {
+    (void)tracee_->detach();
+    return decoder.error();
   }
-  return out;
-}
-
-Result<RecordOutcome> PtraceBackend::record(const GoBinary& binary, Tracee& tracee, EventSink& sink,
-                                            const RecordOptions& options, const RecordControl& control) {
-  auto decoder = EventDecoder::make(binary, tracee, sink, options.stack_depth);
-  if (!decoder) return decoder.error();
-  decoder->set_settle_reads(options.probe_sched_reads);
-  RecordOutcome outcome;
-
-  if (options.attached) {
-    auto n = decoder->snapshot_goroutines(monotonic_ns());
+  decoder_.emplace(std::move(*decoder));
+  decoder_->set_settle_reads(spec.settle_reads);
+  ArmResult result;
+  if (spec.enumerate_preexisting) {
+    auto n = decoder_->snapshot_goroutines(monotonic_ns());
     if (!n) {
-      (void)tracee.detach();
+      (void)tracee_->detach();
       return n.error();
     }
-    outcome.preexisting = *n;
+    result.preexisting = *n;
   }
-
-  // Breakpoint ids index these tables: the role, and whether the site is a stack-check jump
-  // (a hit that jumps to morestack is not a call yet: the function starts over later).
-  std::vector<ProbeRole> roles;
-  std::vector<bool> past_stack_check;
-  const uint64_t bias = tracee.entry_address() ? tracee.entry_address() - binary.elf().entry() : 0;
-  for (const Probe* p : chosen_probes(binary, options)) {
+  const uint64_t bias = load_bias();
+  for (const Probe* p : spec.probes) {
     auto role = probe_role(p->role);
     GOREPRO_CHECK(role.has_value(), "probe role without a decoder");
     for (uint64_t addr : p->addresses) {
-      if (auto st = tracee.insert_breakpoint(addr + bias, static_cast<int>(roles.size())); !st) {
-        (void)tracee.detach();  // restores the breakpoints inserted so far
+      if (auto st = tracee_->insert_breakpoint(addr + bias, static_cast<int>(roles_.size())); !st) {
+        (void)tracee_->detach();  // restores the breakpoints inserted so far
         return st.error();
       }
-      roles.push_back(*role);
-      past_stack_check.push_back(p->past_stack_check);
+      roles_.push_back(*role);
+      past_stack_check_.push_back(p->past_stack_check);
     }
-    outcome.probes.push_back(fmt::format("{}:{}", p->role, p->function.name));
+    result.probes.push_back(fmt::format("{}:{}", p->role, p->function.name));
   }
+  timer_ = std::make_unique<TickTimer>();
+  tracee_->resume_all();
+  return result;
+}
 
-  TickTimer timer;
-  tracee.resume_all();
-  uint64_t last_tick = monotonic_ns(), last_events = 0;
-  std::unordered_map<uint64_t, uint64_t> creates_at_last_tick;  // gopc -> count, for the status line
-
-  auto finish = [&](RecordOutcome::How how, std::string msg) {
-    if (auto st = tracee.detach(); !st) msg += "; while detaching: " + st.error().message();
-    outcome.how = how;
-    outcome.message = std::move(msg);
-    // A target that was exiting when we stopped (e.g. its memory had just become unreadable)
-    // has exited: report that, with its status, not our reason for stopping.
-    if (const auto& exited = tracee.exit_stop(); exited && how != RecordOutcome::How::kSinkFailed) {
-      outcome.how = RecordOutcome::How::kExited;
-      outcome.exit_status = exited->exit_status;
-      outcome.signal = exited->signal;
-      outcome.message.clear();
-    }
-  };
-
+PollResult PtraceBackend::poll(uint64_t until_ns) {
+  GOREPRO_CHECK(decoder_.has_value(), "poll before arm");
+  PollResult r;
   while (true) {
-    Stop s = tracee.wait();
-    uint64_t now = monotonic_ns();
+    if (stop_.load(std::memory_order_relaxed)) {
+      r.kind = PollResult::Kind::kStopRequested;
+      return r;
+    }
+    Stop s = tracee_->wait();
+    const uint64_t now = monotonic_ns();
     if (s.kind == Stop::Kind::kBreakpoint) {
       const auto id = static_cast<size_t>(s.id);
       Status st = Ok{};
-      if (!past_stack_check[id] || !tracee.breakpoint_branches(s)) st = decoder->on_hit(roles[id], s, now);
-      if (Status resumed = tracee.resume_from_breakpoint(s); !resumed) {
-        finish(RecordOutcome::How::kStopped, "cannot resume the target: " + resumed.error().message());
-        break;
+      if (!past_stack_check_[id] || !tracee_->breakpoint_branches(s)) {
+        st = decoder_->on_hit(roles_[id], static_cast<uint32_t>(s.tid), s.regs, now);
+      }
+      if (Status resumed = tracee_->resume_from_breakpoint(s); !resumed) {
+        r.kind = PollResult::Kind::kFailed;
+        r.message = "cannot resume the target: " + resumed.error().message();
+        return r;
       }
       if (!st) {
-        finish(RecordOutcome::How::kSinkFailed, st.error().message());
-        break;
+        r.kind = PollResult::Kind::kSinkFailed;
+        r.message = st.error().message();
+        return r;
       }
     } else if (s.kind == Stop::Kind::kExited) {
-      outcome.how = RecordOutcome::How::kExited;
-      outcome.exit_status = s.exit_status;
-      outcome.signal = s.signal;
-      break;
+      r.kind = PollResult::Kind::kExited;
+      r.exit_status = s.exit_status;
+      r.signal = s.signal;
+      return r;
     } else if (s.kind == Stop::Kind::kExec) {
-      finish(RecordOutcome::How::kExec, "the program called exec; the new program image is not traced, recording ends");
-      break;
+      r.kind = PollResult::Kind::kExec;
+      r.message = "the program called exec; the new program image is not traced, recording ends";
+      return r;
     }
-    if (control.stop && control.stop->load()) {
-      finish(RecordOutcome::How::kStopped, "stopped on request");
-      break;
-    }
-    if (control.deadline_ns && now >= *control.deadline_ns) {
-      finish(RecordOutcome::How::kStopped, "duration reached");
-      break;
-    }
-    g_tick = 0;  // SIGALRM only wakes the wait; elapsed time decides whether to tick
-    if (now - last_tick >= kTickNs) {
-      if (auto st = sink.tick(now); !st) {
-        finish(RecordOutcome::How::kSinkFailed, st.error().message());
-        break;
-      }
-      if (control.progress && now > last_tick) {
-        RecordProgress p;
-        p.events = decoder->stats().events;
-        double secs = static_cast<double>(now - last_tick) / 1e9;
-        p.events_per_s = static_cast<double>(p.events - last_events) / secs;
-        p.live = decoder->live();
-        uint64_t best = 0;
-        for (const auto& [gopc, count] : decoder->creates_by_gopc()) {
-          uint64_t delta = count - creates_at_last_tick[gopc];
-          if (delta > best) {
-            best = delta;
-            p.top_gopc = gopc;
-          }
-        }
-        p.top_rate = static_cast<double>(best) / secs;
-        creates_at_last_tick = decoder->creates_by_gopc();
-        control.progress(p);
-        last_events = p.events;
-      }
-      last_tick = now;
-    }
+    if (now >= until_ns) return r;  // kTimeout
   }
-  outcome.stats = decoder->stats();
-  outcome.unemulated_steps = tracee.unemulated_steps();
-  return outcome;
+}
+
+Status PtraceBackend::detach() {
+  timer_.reset();
+  if (!tracee_) return Ok{};
+  return tracee_->detach();
+}
+
+std::optional<TargetExit> PtraceBackend::target_exit() const {
+  if (!tracee_ || !tracee_->exit_stop()) return std::nullopt;
+  return TargetExit{tracee_->exit_stop()->exit_status, tracee_->exit_stop()->signal};
+}
+
+BackendStats PtraceBackend::stats() const {
+  BackendStats s;
+  if (decoder_) {
+    const DecoderStats& d = decoder_->stats();
+    s.hits = d.hits;
+    s.events = d.events;
+    s.read_failures = d.read_failures;
+    s.settled_reads = d.settled_reads;
+    s.settle_timeouts = d.settle_timeouts;
+    s.settle_blocked = d.settle_blocked;
+  }
+  if (tracee_) s.unemulated_steps = tracee_->unemulated_steps();
+  return s;
 }
 
 }  // namespace gorepro::tracer

@@ -1,69 +1,58 @@
-// PtraceBackend: records a Go program with int3 breakpoints at the probes src/dwarf chose —
-// sets them, runs the stop/decode/resume loop until the target exits, execs, or the caller asks
-// to stop (duration, Ctrl-C, SIGTERM), and always detaches cleanly.
+// PtraceBackend: the Backend of int3 breakpoints under ptrace (Tracee) at the probes src/dwarf
+// chose. A hit stops only the thread that hit it; the EventDecoder reads the runtime's
+// structures while it is stopped, and the displaced instruction is emulated on resume, so a
+// probe is never lifted and no hit on another thread is missed. poll() runs the
+// wait → decode → resume loop; a SIGALRM tick (no SA_RESTART) wakes its blocking waitpid, so
+// quiet programs still return at the deadline the recorder asks for.
+//
+// Launched programs are killed if gorepro dies (PTRACE_O_EXITKILL, as under rr); an attached
+// program whose tracer is SIGKILLed keeps the int3 bytes in its text (caps().survives_tracer_death
+// is false).
 #pragma once
 
 #include <atomic>
-#include <cstdint>
-#include <functional>
+#include <memory>
 #include <optional>
-#include <string>
 #include <vector>
 
-#include "dwarf/go_binary.h"
+#include "tracer/backend.h"
 #include "tracer/event_decoder.h"
-#include "tracer/event_sink.h"
 #include "tracer/tracee.h"
-#include "util/result.h"
 
 namespace gorepro::tracer {
 
-struct RecordOptions {
-  int stack_depth = 32;
-  bool probe_execute = false;  // also stop at runtime.execute (catches every wake path; slower)
-  // Also stop at every change between running, runnable and system call (execute included):
-  // the goroutine table then knows all four states. Costs two stops per system call.
-  bool probe_states = false;
-  bool attached = false;       // enumerate preexisting goroutines first
-  bool probe_schedtrace = false;  // also stop where the runtime begins and ends a schedtrace dump
-  bool probe_sched_reads = false;  // ... and where it reads each goroutine for a G line (scheddetail)
-};
-
-struct RecordProgress {
-  uint64_t events = 0;
-  double events_per_s = 0;
-  int64_t live = 0;
-  uint64_t top_gopc = 0;   // creation PC creating goroutines fastest in the last interval
-  double top_rate = 0;     // its creations per second
-};
-
-struct RecordControl {
-  const std::atomic<bool>* stop = nullptr;    // set asynchronously to end the recording
-  std::optional<uint64_t> deadline_ns;        // CLOCK_MONOTONIC
-  std::function<void(const RecordProgress&)> progress;  // called a few times a second
-};
-
-struct RecordOutcome {
-  enum class How { kExited, kStopped, kExec, kSinkFailed };
-  How how = How::kExited;
-  int exit_status = 0;  // kExited: the target's status (or 128+signal)
-  int signal = 0;
-  std::string message;  // why it ended, when not by exit
-  size_t preexisting = 0;
-  DecoderStats stats;
-  uint64_t unemulated_steps = 0;  // see Tracee::unemulated_steps
-  std::vector<std::string> probes;  // "role:function" actually set
-};
-
-// The probes a recording sets, in the order ids are assigned.
-std::vector<const Probe*> chosen_probes(const GoBinary& binary, const RecordOptions& options);
-
-class PtraceBackend {
+class PtraceBackend final : public Backend {
  public:
-  static Result<RecordOutcome> record(const GoBinary& binary, Tracee& tracee, EventSink& sink,
-                                      const RecordOptions& options, const RecordControl& control);
-};
+  explicit PtraceBackend(const GoBinary& binary);
+  ~PtraceBackend() override;
 
-uint64_t monotonic_ns();
+  const char* name() const override { return "ptrace"; }
+  BackendCaps caps() const override {
+    return BackendCaps{.stops_target = true, .survives_tracer_death = false, .can_patch = true, .sched_probes = true};
+  }
+  Status launch(const LaunchSpec& spec) override;
+  Status attach(pid_t pid) override;
+  pid_t pid() const override { return tracee_ ? tracee_->pid() : 0; }
+  uint64_t load_bias() const override;
+  Status patch(uint64_t address, std::span<const uint8_t> bytes) override;
+  Result<ArmResult> arm(const ArmSpec& spec, EventSink& sink) override;
+  PollResult poll(uint64_t until_ns) override;
+  void request_stop() override { stop_.store(true, std::memory_order_relaxed); }
+  Status detach() override;
+  std::optional<TargetExit> target_exit() const override;
+  BackendStats stats() const override;
+
+ private:
+  class TickTimer;
+  const GoBinary& binary_;
+  std::unique_ptr<Tracee> tracee_;
+  std::optional<EventDecoder> decoder_;
+  std::unique_ptr<TickTimer> timer_;
+  // Breakpoint ids index these: the role, and whether the site is a stack-check jump (a hit
+  // that jumps to morestack is not a call yet: the function starts over later).
+  std::vector<ProbeRole> roles_;
+  std::vector<bool> past_stack_check_;
+  std::atomic<bool> stop_{false};
+};
 
 }  // namespace gorepro::tracer

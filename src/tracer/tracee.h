@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "tracer/emulator.h"
+#include "tracer/launch_options.h"
 #include "tracer/registers.h"
 #include "util/result.h"
 #include "util/target_memory.h"
@@ -47,14 +48,6 @@ struct Stop {
   Registers regs;
   int exit_status = 0;  // kExited: exit code, or 128 + signal
   int signal = 0;       // kExited by signal: which
-};
-
-// How a launched program starts besides its argv.
-struct LaunchOptions {
-  std::optional<std::vector<std::string>> env;  // "KEY=VALUE" entries; nullopt: gorepro's own
-  // (fd in the program, open fd of gorepro's to put there): e.g. {2, pipe} sends its stderr
-  // into a pipe. gorepro's fds are expected to be close-on-exec; the program's are not.
-  std::vector<std::pair<int, int>> fds;
 };
 
 class Tracee final : public TargetMemory {

@@ -1,0 +1,23 @@
+// The one place that knows which backends exist: `record`, `debug` and `repro` make theirs
+// here, by the name the user gave (--backend).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "dwarf/go_binary.h"
+#include "tracer/backend.h"
+#include "util/result.h"
+
+namespace gorepro::cli {
+
+// Every backend name --backend accepts (whether or not this build or machine can run it).
+const std::vector<std::string>& backend_names();
+// One line for --help: each backend this build has, and what it costs the program.
+std::string backend_help();
+// A backend for recording `binary`, or why it cannot be had here.
+Result<std::unique_ptr<tracer::Backend>> make_backend(std::string_view name, const GoBinary& binary);
+
+}  // namespace gorepro::cli

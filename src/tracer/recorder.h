@@ -1,0 +1,123 @@
+// Recorder: one recording of a Go program into a .gtr trace, written once for every Backend —
+// check the request, start the program (launch, with GODEBUG=schedtrace captured apart from its
+// stderr when asked) or attach, write the header, arm the probes (goroutines alive at attach
+// become preexisting events), poll until the program exits, the duration ends, gorepro is asked
+// to stop or the program execs, detach, close the trace, and learn the program's exit status.
+// The live status line and the per-site counts behind it are computed here from the events
+// themselves, so every backend gets them. `record` is wiring around this; `repro` runs it in a
+// loop.
+//
+// Invariants: the trace is closed (its end chunk written) on every path that created it; the
+// target is detached on every path that started it, with every byte restored; a launched
+// program's exit status is never lost (the recorder reaps it after an early detach).
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "dwarf/go_binary.h"
+#include "tracer/backend.h"
+#include "util/result.h"
+
+namespace gorepro::tracer {
+
+struct RecordRequest {
+  pid_t pid = 0;                      // attach when non-zero ...
+  std::vector<std::string> command;   // ... else launch PROGRAM ARGS (PATH lookup like execvp)
+  std::string output;                 // trace path; "" = gorepro-PROGRAM-PID.gtr here
+  std::optional<uint64_t> duration_ns;  // stop (and detach) after this long
+  int stack_depth = 32;
+  ProbeOptions probes;                // probe_schedtrace/probe_sched_reads are derived below
+  int schedtrace_ms = 0;              // > 0: GODEBUG=schedtrace=MS, captured into the trace
+  bool scheddetail = false;           // with schedtrace: scheddetail=1 (every P, M and G line)
+  bool show_schedtrace = false;       // with schedtrace: also show the SCHED lines on stderr
+  bool status_line = true;            // live status on stderr when it is a terminal
+};
+
+// Usage errors in a request (exit status 2 in the CLI), before anything is opened or started.
+Status validate(const RecordRequest& request);
+
+// The executable a request records: PROGRAM found like execvp would, or /proc/PID/exe.
+Result<std::string> target_path(const RecordRequest& request);
+
+// The binary a request records, opened and checked (a non-Go program or unsupported version is
+// refused before anything runs); errors name the pid when attaching.
+Result<std::unique_ptr<GoBinary>> open_target_binary(const RecordRequest& request);
+
+struct RecordProgress {
+  uint64_t events = 0;
+  double events_per_s = 0;
+  int64_t live = 0;        // goroutines created (or found at attach) minus exited
+  uint64_t top_gopc = 0;   // creation PC creating goroutines fastest in the last interval
+  double top_rate = 0;     // its creations per second
+};
+
+struct RecordResult {
+  enum class How { kExited, kStopped, kDuration, kExec, kFailed, kSinkFailed };
+  How how = How::kExited;
+  std::string message;        // why it ended, when not by the program's exit
+  bool launched = false;
+  pid_t pid = 0;
+  std::string trace_path;
+  uint64_t events_written = 0;
+  size_t preexisting = 0;
+  std::vector<std::string> probes;  // "role:function" placed
+  BackendStats stats;
+  bool trace_closed = true;         // false: closing the trace failed (message says why)
+  std::string close_error;
+  // The program's exit: by itself, or after we let go of it (launched, detached early).
+  std::optional<TargetExit> exit;
+  // --schedtrace: what was captured.
+  bool schedtrace = false;
+  uint64_t sched_samples = 0;
+  uint64_t sched_interleaved = 0;   // blocks mixed with other output: passed through
+  bool sched_cut_short = false;     // the program exited in the middle of the last dump
+  bool sched_whole_stderr = false;  // the program's whole stderr went through gorepro
+  std::string sched_error;          // a failure appending the last samples
+
+  // The exit status `gorepro record` ends with: the launched program's own, 1 when the trace
+  // could not be written, else 0.
+  int exit_code() const;
+};
+
+struct RecordHooks {
+  // Set asynchronously to end the recording (besides the signals RecordSignals routes).
+  const std::atomic<bool>* stop = nullptr;
+  // Called a few times a second with the counts so far (the CLI's status line goes through it).
+  std::function<void(const RecordProgress&)> progress;
+};
+
+// Runs one whole recording with a backend made for `binary`. Errors are failures to start
+// (the program could not be launched or attached, the trace could not be created); once the
+// trace exists, how the recording ended is in the result.
+Result<RecordResult> record(Backend& backend, const GoBinary& binary, const RecordRequest& request,
+                            const RecordHooks& hooks = {});
+
+// While alive, routes SIGINT, SIGTERM and SIGHUP for a recording: an attached recording is
+// asked to stop (and detaches); a launched program already got a terminal's signal (same
+// process group), and a signal sent to gorepro by a process is passed on to it, so the program
+// sees each once and the recording ends with its exit. Restores the previous handlers.
+class RecordSignals {
+ public:
+  RecordSignals();
+  ~RecordSignals();
+  RecordSignals(const RecordSignals&) = delete;
+  RecordSignals& operator=(const RecordSignals&) = delete;
+  // Whether a stop was asked for (attached recordings); record() looks at it.
+  static bool stop_requested();
+  // record() tells which backend and launched child are current (nullptr / 0 when none).
+  static void watch(Backend* backend, pid_t launched_child);
+};
+
+// "main.go:42" for a creation PC, for status lines.
+std::string site_of(const GoBinary& binary, uint64_t gopc);
+
+}  // namespace gorepro::tracer
