@@ -18,15 +18,18 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dwarf/go_binary.h"
 #include "tracer/event_sink.h"
 #include "tracer/launch_options.h"
 #include "util/result.h"
+#include "util/target_memory.h"
 
 namespace gorepro::tracer {
 
@@ -66,11 +69,13 @@ struct PollResult {
     kStopRequested,  // request_stop() was called
     kSinkFailed,     // the EventSink refused an event (message): the trace cannot go on
     kFailed,         // the backend lost control of the target (message)
+    kHeld,           // LiveTarget: the whole program is held (held_at: the event that asked)
   };
   Kind kind = Kind::kTimeout;
   int exit_status = 0;  // kExited: exit code, or 128 + signal
   int signal = 0;       // kExited by a signal: which
   std::string message;
+  std::optional<replay::Event> held_at;  // kHeld after an event matched LiveTarget::hold_when
 };
 
 // How the target ended, when the backend saw it end (during poll or while detaching).
@@ -90,6 +95,8 @@ struct BackendStats {
   uint64_t settle_timeouts = 0;  // went ahead without it: its thread did not run in time
   uint64_t settle_blocked = 0;   // went ahead without it: its thread sat in one of our stops
 };
+
+class LiveTarget;
 
 class Backend {
  public:
@@ -120,6 +127,33 @@ class Backend {
   // when detach() began).
   virtual std::optional<TargetExit> target_exit() const = 0;
   virtual BackendStats stats() const = 0;
+  // The live-stop abilities `gorepro debug` needs, when caps().live_stop; else nullptr.
+  virtual LiveTarget* live() { return nullptr; }
+};
+
+// Optional abilities of a backend that can hold the whole program (every thread stopped) at a
+// decoded event and let a person look at it: `gorepro debug`. Same thread rules as Backend.
+class LiveTarget {
+ public:
+  virtual ~LiveTarget() = default;
+  // After delivering an event for which `when` is true, poll() holds the program and returns
+  // kHeld with that event. An empty function holds at nothing.
+  virtual void hold_when(std::function<bool(const replay::Event&)> when) = 0;
+  // Asks poll() to hold the program as soon as it can and return kHeld without an event
+  // (Ctrl-C at the debug prompt). Safe from a signal handler.
+  virtual void request_hold() = 0;
+  // After kHeld: every thread runs again.
+  virtual Status resume() = 0;
+  // While held: the program's memory (the goroutine list, stacks, variables).
+  virtual const TargetMemory& memory() const = 0;
+  // While held: one command of the backend's own debugger, and its answer (gdb: any gdb
+  // command); an error where the backend has none.
+  virtual Result<std::string> passthrough(std::string_view command) {
+    (void)command;
+    return make_error("this backend has no debugger of its own to pass commands to", "use --backend gdb");
+  }
+  // Ends the program (SIGKILL) and waits for it.
+  virtual Status kill() = 0;
 };
 
 // The probes a recording places, in the order ids are assigned, for the options asked and what
