@@ -11,11 +11,36 @@
 
 namespace gorepro::cli {
 
+namespace {
+
+// check --fail-if: exit 1 (with the report) when the condition holds, 0 when not, 2 on errors.
+int check_predicate(const TraceReportArgs& common, const std::string& text) {
+  auto predicate = replay::Predicate::parse(text);
+  if (!predicate) return fail(predicate.error(), 2);
+  std::vector<std::string> warnings;
+  auto outcome = replay::hold_predicate(common.trace, common.at, *predicate, warnings);
+  for (const auto& w : warnings) std::fprintf(stderr, "gorepro: warning: %s\n", w.c_str());
+  if (!outcome) return fail(outcome.error(), 2);
+  if (!outcome->holds) {
+    fmt::print("gorepro check: ok — '{}' does not hold: {}\n", text, outcome->explanation);
+    return 0;
+  }
+  fmt::print("gorepro check: FAILED — '{}' holds: {}\n", text, outcome->explanation);
+  std::vector<std::string> ignored;
+  if (auto report = replay::report_trace(common.trace, common.at, common.report, ignored)) {
+    fmt::print("\n{}", replay::format_report_text(*report));
+  }
+  return 1;
+}
+
+}  // namespace
+
 void add_check_command(CLI::App& app, int& exit_code) {
   struct Args {
     TraceReportArgs common;
     uint64_t max_leaked = 0;
     std::string junit;
+    std::string fail_if;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("check", "Fail (exit 1) when a trace leaks more goroutines than allowed");
@@ -26,7 +51,15 @@ void add_check_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--ignore-func", args->common.report.ignore_funcs,
                   "Ignore goroutines with a function matching REGEX in their creation or block stack; repeatable");
   cmd->add_option("--junit", args->junit, "Also write the verdict as JUnit XML to FILE");
+  cmd->add_option("--fail-if", args->fail_if,
+                  "Fail when this condition holds instead of counting against --max-leaked, e.g. 'leaked>0', "
+                  "'site=main.go:42 alive>5', \"reason='chan send'\", 'live>1000', "
+                  "'growth main.go:42 > 100/s', joined by and/or/not (docs/predicates.md)");
   cmd->callback([args, &exit_code] {
+    if (!args->fail_if.empty()) {
+      exit_code = check_predicate(args->common, args->fail_if);
+      return;
+    }
     auto report = args->common.run(exit_code);
     if (!report) return;
     if (!args->junit.empty()) {

@@ -1,5 +1,7 @@
 #include "replay/trace_session.h"
 
+#include "replay/trace_facts.h"
+
 #include <fmt/format.h>
 
 #include "dwarf/go_binary.h"
@@ -65,8 +67,11 @@ Result<uint64_t> TraceSession::replay_to(const std::optional<ReplayPoint>& point
   return t;
 }
 
-Result<LeakReport> report_trace(const std::string& trace_path, const std::string& at, const ReportOptions& options,
-                                std::vector<std::string>& warnings) {
+namespace {
+
+// Opens trace_path and replays it to `at` ("" for the end); warnings are appended.
+Result<std::unique_ptr<TraceSession>> session_at(const std::string& trace_path, const std::string& at,
+                                                 std::vector<std::string>& warnings, uint64_t* now) {
   std::optional<ReplayPoint> point;
   if (!at.empty()) {
     auto p = parse_replay_point(at);
@@ -76,9 +81,29 @@ Result<LeakReport> report_trace(const std::string& trace_path, const std::string
   auto session = TraceSession::open(trace_path);
   if (!session) return session.error();
   warnings.insert(warnings.end(), (*session)->warnings().begin(), (*session)->warnings().end());
-  auto now = (*session)->replay_to(point);
-  if (!now) return now.error();
-  return build_report((*session)->reader(), (*session)->replayer().table(), (*session)->symbols(), options, *now);
+  auto t = (*session)->replay_to(point);
+  if (!t) return t.error();
+  *now = *t;
+  return session;
+}
+
+}  // namespace
+
+Result<LeakReport> report_trace(const std::string& trace_path, const std::string& at, const ReportOptions& options,
+                                std::vector<std::string>& warnings) {
+  uint64_t now = 0;
+  auto session = session_at(trace_path, at, warnings, &now);
+  if (!session) return session.error();
+  return build_report((*session)->reader(), (*session)->replayer().table(), (*session)->symbols(), options, now);
+}
+
+Result<PredicateOutcome> hold_predicate(const std::string& trace_path, const std::string& at, const Predicate& predicate,
+                                        std::vector<std::string>& warnings) {
+  uint64_t now = 0;
+  auto session = session_at(trace_path, at, warnings, &now);
+  if (!session) return session.error();
+  TraceFacts facts((*session)->reader(), (*session)->symbols(), (*session)->replayer().position());
+  return PredicateOutcome{predicate.eval(facts), predicate.explain(facts)};
 }
 
 }  // namespace gorepro::replay

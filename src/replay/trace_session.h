@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "replay/leak_report.h"
+#include "replay/predicate.h"
 #include "replay/replayer.h"
 #include "replay/trace_reader.h"
 #include "replay/trace_symbols.h"
@@ -56,6 +57,15 @@ class TraceSession {
 
 // The whole of `gorepro report`/`check` below the CLI: open trace_path, replay to `at` ("" for
 // the end), build the report. Warnings (truncation, raw PCs) are appended to `warnings`.
+// `gorepro check --fail-if`: whether predicate holds on trace_path as of `at` ("" for the end),
+// and its conditions' values ("leaked>0 (leaked = 3)").
+struct PredicateOutcome {
+  bool holds = false;
+  std::string explanation;
+};
+Result<PredicateOutcome> hold_predicate(const std::string& trace_path, const std::string& at, const Predicate& predicate,
+                                        std::vector<std::string>& warnings);
+
 Result<LeakReport> report_trace(const std::string& trace_path, const std::string& at, const ReportOptions& options,
                                 std::vector<std::string>& warnings);
 

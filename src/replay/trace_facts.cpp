@@ -1,0 +1,94 @@
+#include "replay/trace_facts.h"
+
+#include <algorithm>
+
+namespace gorepro::replay {
+
+namespace {
+constexpr uint64_t kGrowthWindowNs = 1'000'000'000;
+}
+
+TraceFacts::TraceFacts(const TraceReader& reader, const TraceSymbols& symbols, std::optional<uint64_t> up_to)
+    : reader_(reader), symbols_(symbols) {
+  Event e;
+  for (auto cur = reader.cursor(); (!up_to || cur.position() < *up_to) && cur.next(e);) {
+    if (e.kind == EventKind::Create || e.kind == EventKind::Preexisting) {
+      Site& s = site(CreationKey{e.pc, e.start_pc});
+      s.created++;
+      if (!s.runtime) changed(s, e.time_ns, +1);
+    } else if (e.kind == EventKind::Exit) {
+      if (auto key = table_.creation_of(e.goid)) {
+        Site& s = site(*key);
+        if (!s.runtime && table_.find(e.goid)->state != GoState::Dead) changed(s, e.time_ns, -1);
+      }
+    }
+    table_.apply(e);
+  }
+}
+
+TraceFacts::Site& TraceFacts::site(const CreationKey& key) {
+  auto [it, fresh] = sites_.try_emplace(key);
+  if (fresh) {
+    it->second.frame = symbols_.creation_site(key.gopc);
+    it->second.start_function = symbols_.function_at(key.start_pc);
+    it->second.runtime = symbols_.is_runtime_goroutine(it->second.frame, it->second.start_function);
+  }
+  return it->second;
+}
+
+void TraceFacts::changed(Site& s, uint64_t t, int64_t delta) {
+  s.alive += delta;
+  live_ += delta;
+  peak_live_ = std::max<uint64_t>(peak_live_, static_cast<uint64_t>(std::max<int64_t>(live_, 0)));
+  // Net growth over the second ending now: alive now minus alive one second ago (the last
+  // change at or before then; before the first change the site had none alive).
+  auto& r = s.recent;
+  const uint64_t since = t >= kGrowthWindowNs ? t - kGrowthWindowNs : 0;
+  size_t drop = 0;
+  while (drop + 1 < r.size() && r[drop + 1].first <= since) drop++;
+  r.erase(r.begin(), r.begin() + static_cast<std::ptrdiff_t>(drop));
+  const int64_t before = !r.empty() && r.front().first <= since ? r.front().second : 0;
+  s.max_growth = std::max(s.max_growth, static_cast<double>(s.alive - before));
+  r.emplace_back(t, s.alive);
+}
+
+bool TraceFacts::selected(const Site& s, const Selector& sel) const {
+  if (s.runtime) return false;
+  if (sel.site && !sel.site->matches(s.frame) && !sel.site->matches_function(s.start_function)) return false;
+  return true;
+}
+
+double TraceFacts::value(Quantity q, const Selector& sel) const {
+  switch (q) {
+    case Quantity::kLive: return static_cast<double>(peak_live_);
+    case Quantity::kCreated:
+    case Quantity::kGrowth: {
+      double v = 0;
+      for (const auto& [key, s] : sites_) {
+        if (!selected(s, sel)) continue;
+        v = q == Quantity::kCreated ? v + static_cast<double>(s.created) : std::max(v, s.max_growth);
+      }
+      return v;
+    }
+    case Quantity::kLeaked:
+    case Quantity::kAlive:
+      break;
+  }
+  // Per goroutine alive at the point: its site, state and wait reason.
+  double n = 0;
+  const auto& reasons = reader_.header().wait_reasons;
+  for (const auto& [goid, g] : table_.goroutines()) {
+    if (g.state == GoState::Dead) continue;
+    auto it = sites_.find(CreationKey{g.gopc, g.start_pc});
+    if (it == sites_.end() || !selected(it->second, sel)) continue;  // placeholders: creation unknown
+    const bool waiting = g.state == GoState::Waiting;
+    if (q == Quantity::kLeaked && !waiting) continue;
+    if (!sel.reason.empty()) {
+      if (!waiting || g.wait_reason >= reasons.size() || reasons[g.wait_reason] != sel.reason) continue;
+    }
+    n++;
+  }
+  return n;
+}
+
+}  // namespace gorepro::replay
