@@ -1,5 +1,7 @@
 #include "replay/line_editor.h"
 
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -43,7 +45,16 @@ LineEditor::~LineEditor() {
 }
 
 std::optional<std::string> LineEditor::read(const std::string& prompt) {
-  char* raw = readline(prompt.c_str());
+  char* raw = nullptr;
+  while (true) {
+    errno = 0;
+    raw = readline(prompt.c_str());
+    // Ctrl-C (a signal gorepro handles) interrupts the read: drop the line and ask again, as a
+    // shell does. Only end of input (Ctrl-D) ends the prompt.
+    if (raw || errno != EINTR) break;
+    std::fputs("^C\n", stdout);
+    std::fflush(stdout);
+  }
   if (!raw) return std::nullopt;
   std::string line(raw);
   std::free(raw);

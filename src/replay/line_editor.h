@@ -17,7 +17,8 @@ class LineEditor {
   LineEditor(const LineEditor&) = delete;
   LineEditor& operator=(const LineEditor&) = delete;
 
-  // The next line typed, without its newline; nullopt at end of input (Ctrl-D). Non-empty lines
+  // The next line typed, without its newline; nullopt at end of input (Ctrl-D). A signal that
+  // interrupts the typing (Ctrl-C, when the process handles SIGINT) drops the line and asks again. Non-empty lines
   // go into the history (a line equal to the previous one only once).
   std::optional<std::string> read(const std::string& prompt);
 };

@@ -26,25 +26,11 @@ struct ReplayConsole::Command {
 
 namespace {
 
-ConsoleReply failure(std::string what, std::string hint = {}, bool usage = false) {
-  ConsoleReply r;
-  r.error = make_error(std::move(what), std::move(hint));
-  r.usage_error = usage;
-  return r;
-}
+ConsoleReply failure(std::string what, std::string hint = {}) { return reply_failure(std::move(what), std::move(hint)); }
 ConsoleReply usage_failure(std::string what, std::string hint = {}) {
-  return failure(std::move(what), std::move(hint), true);
+  return reply_failure(std::move(what), std::move(hint), true);
 }
-ConsoleReply text_reply(std::string text) {
-  ConsoleReply r;
-  r.output = std::move(text);
-  return r;
-}
-
-std::optional<uint64_t> parse_count(const std::string& s) {
-  if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
-  return std::stoull(s);
-}
+ConsoleReply text_reply(std::string text) { return reply_text(std::move(text)); }
 
 std::optional<EventKind> parse_kind(const std::string& s) {
   for (EventKind k : {EventKind::Create, EventKind::Park, EventKind::Ready, EventKind::Exit, EventKind::Sched})
@@ -526,24 +512,10 @@ ConsoleReply ReplayConsole::cmd_sched(const Args& a) {
 }
 
 ConsoleReply ReplayConsole::cmd_help(const Args& a) {
-  std::string out;
-  if (a.empty()) {
-    out = "Commands (aliases in brackets); help COMMAND explains one:\n";
-    for (const auto& c : commands()) {
-      std::string names = c.name;
-      if (!c.aliases.empty()) names += " [" + fmt::format("{}", fmt::join(c.aliases, ", ")) + "]";
-      out += fmt::format("  {:<20} {}\n", names, c.summary);
-    }
-  } else {
-    auto it = std::find_if(commands().begin(), commands().end(), [&](const Command& c) {
-      return c.name == a[0] || std::find(c.aliases.begin(), c.aliases.end(), a[0]) != c.aliases.end();
-    });
-    if (it == commands().end()) return usage_failure(fmt::format("no command '{}'", a[0]), "help lists them");
-    out = fmt::format("usage: {}\n{}\n", it->usage, it->summary);
-    if (!it->help.empty()) out += it->help + "\n";
-  }
-  if (json_) return text_reply(nlohmann::json{{"command", "help"}, {"text", out}}.dump() + "\n");
-  return text_reply(out);
+  auto out = console_help(commands(), a);
+  if (!out) return usage_failure(out.error().what, out.error().hint);
+  if (json_) return text_reply(nlohmann::json{{"command", "help"}, {"text", *out}}.dump() + "\n");
+  return text_reply(*out);
 }
 
 }  // namespace gorepro::replay

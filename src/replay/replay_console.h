@@ -8,12 +8,16 @@
 // byte-identical output (ordering never depends on hash iteration).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "replay/event_search.h"
 #include "replay/event_view.h"
@@ -82,6 +86,48 @@ class ReplayConsole {
   int next_breakpoint_ = 1;
   std::string current_command_;  // canonical name, for JSON replies
 };
+
+// Replies every console builds: a failure (a usage error when the command was written wrong),
+// or text.
+inline ConsoleReply reply_failure(std::string what, std::string hint = {}, bool usage = false) {
+  ConsoleReply r;
+  r.error = make_error(std::move(what), std::move(hint));
+  r.usage_error = usage;
+  return r;
+}
+inline ConsoleReply reply_text(std::string text) {
+  ConsoleReply r;
+  r.output = std::move(text);
+  return r;
+}
+// A non-negative count written in decimal ("12"); nullopt for anything else.
+inline std::optional<uint64_t> parse_count(const std::string& s) {
+  if (s.empty() || s.size() > 18 || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  return std::stoull(s);
+}
+
+// A console's `help`: every command (aliases in brackets) with its summary, or one command's
+// usage, summary and help. Command has name, aliases, usage, summary and help strings.
+template <class Command>
+Result<std::string> console_help(const std::vector<Command>& commands, const std::vector<std::string>& args) {
+  std::string out;
+  if (args.empty()) {
+    out = "Commands (aliases in brackets); help COMMAND explains one:\n";
+    for (const auto& c : commands) {
+      std::string names = c.name;
+      if (!c.aliases.empty()) names += " [" + fmt::format("{}", fmt::join(c.aliases, ", ")) + "]";
+      out += fmt::format("  {:<20} {}\n", names, c.summary);
+    }
+    return out;
+  }
+  auto it = std::find_if(commands.begin(), commands.end(), [&](const Command& c) {
+    return c.name == args[0] || std::find(c.aliases.begin(), c.aliases.end(), args[0]) != c.aliases.end();
+  });
+  if (it == commands.end()) return make_error(fmt::format("no command '{}'", args[0]), "help lists them");
+  out = fmt::format("usage: {}\n{}\n", it->usage, it->summary);
+  if (!it->help.empty()) out += it->help + "\n";
+  return out;
+}
 
 // Splits a command line into words: whitespace separates, '…' and "…" quote.
 Result<std::vector<std::string>> split_command_line(std::string_view line);

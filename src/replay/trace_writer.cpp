@@ -258,6 +258,11 @@ Status TraceWriter::flush() {
 }
 
 Status TraceWriter::write_chunk(uint8_t type, std::span<const uint8_t> payload) {
+  encode_chunk(type, payload);
+  return write_all(out_.data(), out_.size());
+}
+
+void TraceWriter::encode_chunk(uint8_t type, std::span<const uint8_t> payload) {
   uint8_t flags = 0;
   std::span<const uint8_t> stored = payload;
   if (options_.zstd_level > 0 && type == format::kChunkEvents) {
@@ -281,7 +286,55 @@ Status TraceWriter::write_chunk(uint8_t type, std::span<const uint8_t> payload) 
   sink.fixed32(crc32c(stored.data(), stored.size()));
   sink.fixed32(crc32c(out_.data(), out_.size()));
   out_.insert(out_.end(), stored.begin(), stored.end());
-  return write_all(out_.data(), out_.size());
+}
+
+std::vector<uint8_t> TraceWriter::end_payload() const {
+  std::vector<uint8_t> end;
+  ByteSink sink(end);
+  sink.varint(next_seq_);
+  sink.varint(prev_time_);
+  return end;
+}
+
+Status TraceWriter::copy_to(const std::string& path) {
+  if (fd_ < 0) return make_error(fmt::format("the trace {} is closed", path_), "");
+  if (Status st = flush(); !st) return st;
+  const std::string failed = fmt::format("cannot write the trace file {}", path);
+  int in = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) return make_error(fmt::format("cannot read back {}: {}", path_, strerror(errno)), "");
+  int out = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (out < 0) {
+    int err = errno;
+    ::close(in);
+    return make_error(fmt::format("{}: {}", failed, strerror(err)), "choose another path");
+  }
+  auto put = [&](const uint8_t* data, size_t size) {
+    while (size > 0) {
+      ssize_t n = ::write(out, data, size);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      data += n;
+      size -= static_cast<size_t>(n);
+    }
+    return true;
+  };
+  bool ok = true;
+  std::vector<uint8_t> buf(1 << 16);
+  for (uint64_t at = 0; ok && at < file_bytes_;) {
+    ssize_t n = ::pread(in, buf.data(), std::min<uint64_t>(buf.size(), file_bytes_ - at), static_cast<off_t>(at));
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0 && put(buf.data(), static_cast<size_t>(n));
+    at += n > 0 ? static_cast<uint64_t>(n) : 0;
+  }
+  if (ok) {
+    encode_chunk(format::kChunkEnd, end_payload());
+    ok = put(out_.data(), out_.size());
+  }
+  const int err = errno;
+  ::close(in);
+  if (::close(out) != 0) ok = false;
+  if (!ok) return make_error(fmt::format("{}: {}", failed, strerror(err)), "free disk space or choose another path");
+  return Ok{};
 }
 
 Status TraceWriter::write_all(const uint8_t* data, size_t size) {
@@ -307,13 +360,7 @@ Status TraceWriter::write_all(const uint8_t* data, size_t size) {
 Status TraceWriter::close() {
   if (fd_ < 0) return failed_ ? Status(*failed_) : Status(Ok{});
   Status s = flush();
-  if (s) {
-    std::vector<uint8_t> end;
-    ByteSink sink(end);
-    sink.varint(next_seq_);
-    sink.varint(prev_time_);
-    s = write_chunk(format::kChunkEnd, end);
-  }
+  if (s) s = write_chunk(format::kChunkEnd, end_payload());
   if (::close(fd_) != 0 && s) {
     failed_ = std::make_unique<Error>(
         make_error(fmt::format("cannot close trace {}: {}", path_, strerror(errno)),

@@ -50,6 +50,9 @@ class TraceWriter {
   Status flush();
   // Flushes and writes the end marker; the trace is complete only after this succeeds.
   Status close();
+  // Writes a complete trace of everything so far to path — the chunks written (after flushing
+  // the current one) and an end marker — while this writer goes on (`gorepro debug`'s record).
+  Status copy_to(const std::string& path);
 
   uint64_t events_written() const { return next_seq_; }  // = the next event's seq
   uint64_t bytes_written() const { return file_bytes_; }
@@ -57,6 +60,8 @@ class TraceWriter {
  private:
   TraceWriter(int fd, std::string path, TraceWriterOptions options);
   Status write_chunk(uint8_t type, std::span<const uint8_t> payload);
+  void encode_chunk(uint8_t type, std::span<const uint8_t> payload);  // into out_
+  std::vector<uint8_t> end_payload() const;
   Status write_all(const uint8_t* data, size_t size);
   void encode_pc(uint64_t pc);
   void reset_deltas();
