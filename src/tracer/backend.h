@@ -54,6 +54,7 @@ struct ArmSpec {
   int stack_depth = 32;                // frames kept per creation/block stack
   bool enumerate_preexisting = false;  // attach: a preexisting event per live goroutine first
   bool settle_reads = false;           // schedtrace G-line reads wait for in-flight changes
+  bool start_held = false;             // caps().live_stop: arm leaves the program held (resume() runs it)
 };
 
 struct ArmResult {

@@ -14,6 +14,9 @@ struct LaunchOptions {
   // (fd in the program, open fd of gorepro's to put there): e.g. {2, pipe} sends its stderr
   // into a pipe. gorepro's fds are expected to be close-on-exec; the program's are not.
   std::vector<std::pair<int, int>> fds;
+  // Start the program in a process group of its own, so a terminal's Ctrl-C reaches gorepro
+  // alone (`gorepro debug` stops the program at the prompt instead of interrupting it).
+  bool own_process_group = false;
 };
 
 }  // namespace gorepro::tracer

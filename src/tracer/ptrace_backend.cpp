@@ -39,6 +39,27 @@ class PtraceBackend::TickTimer {
   itimerval old_timer_ = {};
 };
 
+// Passes events on and remembers the first one hold_when asks to hold at.
+class PtraceBackend::HoldSink : public EventSink {
+ public:
+  HoldSink(EventSink& next, const std::function<bool(const replay::Event&)>& when) : next_(next), when_(when) {}
+  replay::StackId intern_stack(std::span<const uint64_t> pcs) override { return next_.intern_stack(pcs); }
+  Status emit(const replay::Event& e) override {
+    Status st = next_.emit(e);
+    if (st && !matched && when_ && when_(e)) matched = e;
+    return st;
+  }
+  Status tick(uint64_t now_ns) override { return next_.tick(now_ns); }
+  void schedtrace_dump(uint64_t now_ns, bool begin) override { next_.schedtrace_dump(now_ns, begin); }
+  void schedtrace_g_read(uint64_t goid) override { next_.schedtrace_g_read(goid); }
+
+  std::optional<replay::Event> matched;
+
+ private:
+  EventSink& next_;
+  const std::function<bool(const replay::Event&)>& when_;
+};
+
 PtraceBackend::PtraceBackend(const GoBinary& binary) : binary_(binary) {}
 
 PtraceBackend::~PtraceBackend() { (void)detach(); }
@@ -71,7 +92,8 @@ Status PtraceBackend::patch(uint64_t address, std::span<const uint8_t> bytes) {
 
 Result<ArmResult> PtraceBackend::arm(const ArmSpec& spec, EventSink& sink) {
   GOREPRO_CHECK(tracee_ && !decoder_, "arm before launch/attach or twice");
-  auto decoder = EventDecoder::make(binary_, *tracee_, load_bias(), sink, spec.stack_depth);
+  hold_sink_ = std::make_unique<HoldSink>(sink, hold_when_);
+  auto decoder = EventDecoder::make(binary_, *tracee_, load_bias(), *hold_sink_, spec.stack_depth);
   if (!decoder) {
     (void)tracee_->detach();
     return decoder.error();
@@ -101,27 +123,93 @@ Result<ArmResult> PtraceBackend::arm(const ArmSpec& spec, EventSink& sink) {
     }
     result.probes.push_back(fmt::format("{}:{}", p->role, p->function.name));
   }
+  if (spec.start_held) {
+    holding_ = true;  // every thread is still stopped from launch/attach
+    return result;
+  }
   timer_ = std::make_unique<TickTimer>();
   tracee_->resume_all();
   return result;
 }
 
+Status PtraceBackend::decode(const Stop& s, uint64_t now) {
+  const auto id = static_cast<size_t>(s.id);
+  if (past_stack_check_[id] && tracee_->breakpoint_branches(s)) return Ok{};
+  return decoder_->on_hit(roles_[id], static_cast<uint32_t>(s.tid), s.regs, now);
+}
+
+PollResult PtraceBackend::hold(std::optional<Stop> holding) {
+  PollResult r;
+  hold_requested_.store(false, std::memory_order_relaxed);
+  timer_.reset();  // no SIGALRM while a person reads the prompt
+  auto others = tracee_->stop_all();
+  if (!others) {
+    if (auto exited = target_exit()) {
+      r.kind = PollResult::Kind::kExited;
+      r.exit_status = exited->exit_status;
+      r.signal = exited->signal;
+    } else {
+      r.kind = PollResult::Kind::kFailed;
+      r.message = others.error().message();
+    }
+    return r;
+  }
+  held_.clear();
+  if (holding) held_.push_back(*holding);
+  r.held_at = hold_sink_->matched;
+  // Hits other threads made while we stopped them happened before the hold: decode them now,
+  // so the events up to the hold are all there; their threads wait on their breakpoints.
+  const uint64_t now = monotonic_ns();
+  for (const Stop& s : *others) {
+    if (Status st = decode(s, now); !st) {
+      r.kind = PollResult::Kind::kSinkFailed;
+      r.message = st.error().message();
+      return r;
+    }
+    held_.push_back(s);
+  }
+  hold_sink_->matched.reset();
+  holding_ = true;
+  r.kind = PollResult::Kind::kHeld;
+  return r;
+}
+
+Status PtraceBackend::resume() {
+  GOREPRO_CHECK(holding_, "resume without a hold");
+  holding_ = false;
+  for (const Stop& s : held_) {
+    if (Status st = tracee_->resume_from_breakpoint(s); !st) return st;
+  }
+  held_.clear();
+  timer_ = std::make_unique<TickTimer>();
+  tracee_->resume_all();
+  return Ok{};
+}
+
+Status PtraceBackend::kill() {
+  if (!tracee_ || !tracee_->alive()) return Ok{};
+  timer_.reset();
+  holding_ = false;
+  held_.clear();
+  (void)tracee_->kill_and_wait();
+  return Ok{};
+}
+
 PollResult PtraceBackend::poll(uint64_t until_ns) {
   GOREPRO_CHECK(decoder_.has_value(), "poll before arm");
+  GOREPRO_CHECK(!holding_, "poll while the program is held: resume() first");
   PollResult r;
   while (true) {
     if (stop_.load(std::memory_order_relaxed)) {
       r.kind = PollResult::Kind::kStopRequested;
       return r;
     }
+    if (hold_requested_.load(std::memory_order_relaxed)) return hold(std::nullopt);
     Stop s = tracee_->wait();
     const uint64_t now = monotonic_ns();
     if (s.kind == Stop::Kind::kBreakpoint) {
-      const auto id = static_cast<size_t>(s.id);
-      Status st = Ok{};
-      if (!past_stack_check_[id] || !tracee_->breakpoint_branches(s)) {
-        st = decoder_->on_hit(roles_[id], static_cast<uint32_t>(s.tid), s.regs, now);
-      }
+      Status st = decode(s, now);
+      if (st && hold_sink_->matched) return hold(s);
       if (Status resumed = tracee_->resume_from_breakpoint(s); !resumed) {
         r.kind = PollResult::Kind::kFailed;
         r.message = "cannot resume the target: " + resumed.error().message();
@@ -148,6 +236,8 @@ PollResult PtraceBackend::poll(uint64_t until_ns) {
 
 Status PtraceBackend::detach() {
   timer_.reset();
+  holding_ = false;
+  held_.clear();  // Tracee::detach rewinds threads stopped on an int3
   if (!tracee_) return Ok{};
   return tracee_->detach();
 }

@@ -21,14 +21,15 @@
 
 namespace gorepro::tracer {
 
-class PtraceBackend final : public Backend {
+class PtraceBackend final : public Backend, public LiveTarget {
  public:
   explicit PtraceBackend(const GoBinary& binary);
   ~PtraceBackend() override;
 
   const char* name() const override { return "ptrace"; }
   BackendCaps caps() const override {
-    return BackendCaps{.stops_target = true, .survives_tracer_death = false, .can_patch = true, .sched_probes = true};
+    return BackendCaps{.stops_target = true, .survives_tracer_death = false, .can_patch = true, .sched_probes = true,
+                       .live_stop = true};
   }
   Status launch(const LaunchSpec& spec) override;
   Status attach(pid_t pid) override;
@@ -41,9 +42,24 @@ class PtraceBackend final : public Backend {
   Status detach() override;
   std::optional<TargetExit> target_exit() const override;
   BackendStats stats() const override;
+  LiveTarget* live() override { return this; }
+
+  // LiveTarget: a hold stops every thread (Tracee::stop_all); hits other threads made meanwhile
+  // are decoded at once and stay on their breakpoints until resume().
+  void hold_when(std::function<bool(const replay::Event&)> when) override { hold_when_ = std::move(when); }
+  void request_hold() override { hold_requested_.store(true, std::memory_order_relaxed); }
+  Status resume() override;
+  const TargetMemory& memory() const override { return *tracee_; }
+  Status kill() override;
 
  private:
   class TickTimer;
+  class HoldSink;
+  // Decodes a breakpoint hit (unless it is a stack-check jump that jumps); the hold sink notes
+  // whether an event asked to hold.
+  Status decode(const Stop& s, uint64_t now);
+  // Stops every thread around `holding` (or none) and returns kHeld.
+  PollResult hold(std::optional<Stop> holding);
   const GoBinary& binary_;
   std::unique_ptr<Tracee> tracee_;
   std::optional<EventDecoder> decoder_;
@@ -53,6 +69,11 @@ class PtraceBackend final : public Backend {
   std::vector<ProbeRole> roles_;
   std::vector<bool> past_stack_check_;
   std::atomic<bool> stop_{false};
+  std::unique_ptr<HoldSink> hold_sink_;
+  std::function<bool(const replay::Event&)> hold_when_;
+  std::atomic<bool> hold_requested_{false};
+  std::vector<Stop> held_;  // threads held on a breakpoint (the hit that asked first, if any)
+  bool holding_ = false;
 };
 
 }  // namespace gorepro::tracer

@@ -77,6 +77,7 @@ Result<std::unique_ptr<Tracee>> Tracee::launch(const std::string& path, const st
     char c;
     while (::read(go_pipe[0], &c, 1) < 0 && errno == EINTR) {
     }
+    if (options.own_process_group) setpgid(0, 0);
     for (auto [child_fd, our_fd] : options.fds) {
       if (child_fd == our_fd) {
         fcntl(child_fd, F_SETFD, 0);
@@ -480,13 +481,18 @@ static bool sigtrap_pending(pid_t tid) {
   return pending;
 }
 
-Status Tracee::detach() {
-  if (detached_ || !alive_) {
-    detached_ = true;
-    return Ok{};
+Stop Tracee::kill_and_wait() {
+  if (alive_) kill(pid_, SIGKILL);
+  while (alive_) {
+    Stop s = wait();
+    if (s.kind == Stop::Kind::kExited) return s;
+    if (s.kind == Stop::Kind::kBreakpoint) cont(s.tid, 0);
   }
-  detached_ = true;
-  // 1. Stop every running thread.
+  return exit_stop_ ? *exit_stop_ : Stop{Stop::Kind::kExited};
+}
+
+Result<std::vector<Stop>> Tracee::stop_all() {
+  std::vector<Stop> hits;
   for (auto& [tid, th] : threads_) {
     if (!th.stopped) ptrace(PTRACE_INTERRUPT, tid, nullptr, nullptr);
   }
@@ -496,44 +502,63 @@ Status Tracee::detach() {
     if (tid < 0) {
       if (errno == EINTR) continue;
       alive_ = false;
-      return Ok{};
+      return make_error("the program is gone", "");
     }
     if (WIFEXITED(status) || WIFSIGNALED(status)) {
       threads_.erase(tid);
       if (tid == pid_) {
         record_exit(tid, status);
-        return Ok{};
+        return make_error("the program exited while gorepro stopped it", "");
       }
       continue;
     }
     Thread& th = threads_[tid];
     th.stopped = true;
-    int event = status >> 16;
-    int sig = WSTOPSIG(status);
+    const int event = status >> 16;
+    const int sig = WSTOPSIG(status);
     if (event == PTRACE_EVENT_CLONE) {
       unsigned long child = 0;
       ptrace(PTRACE_GETEVENTMSG, tid, nullptr, &child);
       threads_.try_emplace(static_cast<pid_t>(child));  // it reports its own first stop
     } else if (event == 0 && sig == SIGTRAP) {
       siginfo_t si;
-      Registers regs;
+      Stop hit;
       if (ptrace(PTRACE_GETSIGINFO, tid, nullptr, &si) == 0 && si.si_code == SI_KERNEL &&
-          ptrace(PTRACE_GETREGS, tid, nullptr, &regs.r) == 0 && breakpoints_.count(regs.r.rip - 1)) {
-        th.at_breakpoint = true;  // our trap: rewound below, never delivered
-      } else {
-        th.pending_signal = sig;
+          ptrace(PTRACE_GETREGS, tid, nullptr, &hit.regs.r) == 0) {
+        if (auto it = breakpoints_.find(hit.regs.r.rip - 1); it != breakpoints_.end()) {
+          th.at_breakpoint = true;  // our trap: never delivered
+          hit.kind = Stop::Kind::kBreakpoint;
+          hit.tid = tid;
+          hit.id = it->second.id;
+          hit.regs.r.rip -= 1;
+          hits.push_back(hit);
+          continue;
+        }
       }
-    } else if (event == 0) {
       th.pending_signal = sig;
+    } else if (event == 0) {
+      th.pending_signal = sig;  // on its way in: delivered when the thread is resumed or let go
     } else if (event == PTRACE_EVENT_STOP && sigtrap_pending(tid)) {
       // It executed one of our int3s just as we interrupted it: the kernel reports the
       // interrupt before it dequeues the trap's SIGTRAP, which would otherwise reach the
       // program after we let go and kill it. Let it run into that SIGTRAP stop (it dequeues
-      // the signal before executing anything), which the SI_KERNEL case above swallows.
+      // the signal before executing anything), which the SI_KERNEL case above catches.
       th.stopped = false;
       ptrace(PTRACE_CONT, tid, nullptr, 0);
     }
   }
+  return hits;
+}
+
+Status Tracee::detach() {
+  if (detached_ || !alive_) {
+    detached_ = true;
+    return Ok{};
+  }
+  detached_ = true;
+  // 1. Stop every running thread. Threads stopped on one of our int3s (their hits are not
+  // decoded: we are leaving) are rewound in step 3.
+  if (!stop_all()) return Ok{};  // the process is gone
   // 2. Put back every original byte.
   Status result = Ok{};
   for (auto& [addr, bp] : breakpoints_) {

@@ -84,6 +84,14 @@ class Tracee final : public TargetMemory {
   // jump that its flags make jump.
   bool breakpoint_branches(const Stop& stop) const;
 
+  // Stops every running thread and waits until all are stopped (gorepro debug holds the
+  // program this way). Threads that hit a breakpoint meanwhile stay stopped on it: their hits
+  // are returned, to be decoded and resumed with resume_from_breakpoint like any other.
+  // Signals that arrive meanwhile are kept for resume_all. Fails when the program exits.
+  Result<std::vector<Stop>> stop_all();
+  // SIGKILLs the program and reaps it; returns its exit stop.
+  Stop kill_and_wait();
+
   // Stops every thread, restores every original byte, detaches; the target runs on as if never
   // traced. Safe to call more than once and after the process is gone.
   Status detach();
