@@ -47,5 +47,5 @@ func stream(items chan<- int, started *sync.WaitGroup) {
 
 func heartbeat(started *sync.WaitGroup) {
 	started.Done()
-	select {}
+	select {} // mark: heartbeat-select
 }
