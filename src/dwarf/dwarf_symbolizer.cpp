@@ -21,8 +21,10 @@ struct DwarfLoader {
   DwarfSymbolizer& out;
   std::unordered_map<std::string, uint32_t> file_ids;
   std::unordered_map<Dwarf_Off, std::string> origin_names;
-  // This CU's file table (index = DWARF file number - 1, DWARF 4) mapped to files_ indices.
+  // This CU's file table mapped to files_ indices: index = DWARF file number - 1 in DWARF 4,
+  // = the file number in DWARF 5 (Go 1.25+), whose line tables number files from 0.
   std::vector<uint32_t> cu_files;
+  bool files_from_zero = false;
   Dwarf_Addr cu_base = 0;
 
   explicit DwarfLoader(DwarfSymbolizer& s) : out(s) {}
@@ -39,6 +41,13 @@ struct DwarfLoader {
   }
 
   uint32_t cu_file(Dwarf_Unsigned fileno) const {
+    // The line program's file register starts at 1 in DWARF 5 too, but libdwarf (20210528)
+    // reports rows before any DW_LNS_set_file as file 0 — in Go's assembly CUs, every row. Go
+    // never refers to entry 0 (it is "?"), so 0 means the initial 1.
+    if (files_from_zero) {
+      if (fileno == 0) fileno = 1;
+      return fileno < cu_files.size() ? cu_files[fileno] : UINT32_MAX;
+    }
     // DWARF 4 numbers files from 1; 0 means "no file".
     if (fileno == 0 || fileno > cu_files.size()) return UINT32_MAX;
     return cu_files[fileno - 1];
@@ -65,6 +74,7 @@ struct DwarfLoader {
     Dwarf_Small table_count = 0;
     Dwarf_Line_Context ctx = nullptr;
     if (dwarf_srclines_b(cu, &version, &table_count, &ctx, &err) != DW_DLV_OK) return;
+    files_from_zero = version >= 5;  // also numbers DW_AT_call_file in this CU's DIEs
     Dwarf_Line* lines = nullptr;
     Dwarf_Signed n = 0;
     if (dwarf_srclines_from_linecontext(ctx, &lines, &n, &err) == DW_DLV_OK) {
@@ -138,6 +148,11 @@ struct DwarfLoader {
     }
     Dwarf_Attribute attr = nullptr;
     if (dwarf_attr(die, DW_AT_ranges, &attr, &err) != DW_DLV_OK) return r;
+    if (files_from_zero) {  // DWARF 5 (Go 1.25+): .debug_rnglists
+      rnglists(attr, &r);
+      dwarf_dealloc_attribute(attr);
+      return r;
+    }
     Dwarf_Off off = 0;
     int res = dwarf_global_formref(attr, &off, &err);
     dwarf_dealloc_attribute(attr);
@@ -157,6 +172,34 @@ struct DwarfLoader {
     }
     dwarf_ranges_dealloc(dbg, list, count);
     return r;
+  }
+
+  // The [lo, hi) ranges of a DWARF 5 DW_AT_ranges (an offset into .debug_rnglists, or an index);
+  // libdwarf resolves base addresses and .debug_addr entries into the cooked values.
+  void rnglists(Dwarf_Attribute attr, std::vector<std::pair<uint64_t, uint64_t>>* r) {
+    Dwarf_Half form = 0;
+    Dwarf_Unsigned value = 0;
+    if (dwarf_whatform(attr, &form, &err) != DW_DLV_OK) return;
+    if (form == DW_FORM_rnglistx ? dwarf_formudata(attr, &value, &err) != DW_DLV_OK
+                                 : dwarf_global_formref(attr, &value, &err) != DW_DLV_OK) {
+      return;
+    }
+    Dwarf_Rnglists_Head head = nullptr;
+    Dwarf_Unsigned count = 0, global_off = 0;
+    if (dwarf_rnglists_get_rle_head(attr, form, value, &head, &count, &global_off, &err) != DW_DLV_OK) return;
+    for (Dwarf_Unsigned i = 0; i < count; i++) {
+      unsigned len = 0, code = 0;
+      Dwarf_Unsigned raw1 = 0, raw2 = 0, lo = 0, hi = 0;
+      Dwarf_Bool no_addr = false;
+      if (dwarf_get_rnglists_entry_fields_a(head, i, &len, &code, &raw1, &raw2, &no_addr, &lo, &hi, &err) !=
+          DW_DLV_OK) {
+        break;
+      }
+      if (code == DW_RLE_end_of_list) break;
+      if (code == DW_RLE_base_address || code == DW_RLE_base_addressx || no_addr) continue;
+      if (hi > lo) r->emplace_back(lo, hi);
+    }
+    dwarf_dealloc_rnglists_head(head);
   }
 
   // Collects the inlined calls below die (nested in inlined subroutines or lexical blocks).
@@ -237,6 +280,7 @@ struct DwarfLoader {
       if (dwarf_siblingof_b(dbg, nullptr, true, &cu, &err) != DW_DLV_OK) continue;
       cu_base = 0;
       dwarf_lowpc(cu, &cu_base, &err);
+      files_from_zero = false;
       load_cu_files(cu);
       load_lines(cu);
       load_subprograms(cu);
