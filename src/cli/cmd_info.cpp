@@ -21,6 +21,7 @@ nlohmann::json info_json(const GoBinary& b) {
   nlohmann::json j;
   j["binary"] = b.path();
   j["go_version"] = b.go_version();
+  j["version_source"] = b.build_info().version_source;
   j["module"] = b.build_info().module_path;
   j["build_id"] = b.build_id();
   j["dwarf"] = b.has_dwarf();
@@ -46,7 +47,8 @@ void print_text(const GoBinary& b) {
   const RuntimeLayout& l = b.layout();
   const std::string src = to_string(l.source);
   fmt::print("binary:      {}\n", b.path());
-  fmt::print("go version:  {}\n", b.go_version());
+  fmt::print("go version:  {}{}\n", b.go_version(),
+             b.build_info().version_source == "build info" ? "" : " (from " + b.build_info().version_source + ")");
   fmt::print("module:      {}\n", b.build_info().module_path.empty() ? "(none)" : b.build_info().module_path);
   fmt::print("build id:    {}\n", b.build_id().empty() ? "(none)" : b.build_id());
   fmt::print("dwarf:       {}\n", b.has_dwarf() ? "yes" : "no (stripped)");
@@ -104,6 +106,7 @@ void add_info_command(CLI::App& app, int& exit_code) {
       exit_code = fail(b.error(), 1);
       return;
     }
+    if (!(*b)->warning().empty()) fmt::print(stderr, "gorepro: warning: {}\n", (*b)->warning());
     if (opts->format == "json") {
       fmt::print("{}\n", info_json(**b).dump(2));
     } else {

@@ -62,6 +62,13 @@ std::string module_from_modinfo(const std::string& modinfo) {
 
 }  // namespace
 
+bool BuildInfo::present(const ElfFile& elf) {
+  const ElfSection* sec = elf.section(".go.buildinfo");
+  if (!sec) return false;
+  std::span<const uint8_t> b = elf.section_bytes(*sec);
+  return b.size() >= kHeaderLen && std::memcmp(b.data(), kMagic, kMagicLen) == 0;
+}
+
 Result<BuildInfo> BuildInfo::read(const ElfFile& elf) {
   const std::string not_go = fmt::format("{} is not a Go binary (no Go build information)", elf.path());
   const char not_go_hint[] = "gorepro traces programs built by the Go toolchain (go build)";

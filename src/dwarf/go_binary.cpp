@@ -1,6 +1,7 @@
 #include "dwarf/go_binary.h"
 
 #include <algorithm>
+#include <cstring>
 #include <regex>
 #include <set>
 
@@ -58,8 +59,8 @@ const std::vector<ProbeSpec>& probe_specs() {
       {"syscall_block", "runtime.entersyscallblock", ProbeAt::kEntry, "... or here, for calls known to block"},
       {"syscall_exit", "runtime.exitsyscall", ProbeAt::kEntry,
        "a goroutine back from a system call runs on (or goes through exitsyscall0 and execute)"},
-      {"syscall_exit0", "runtime.exitsyscall0", ProbeAt::kEntry,
-       "a goroutine back from a system call without a P is made runnable here"},
+      {"syscall_exit0", "runtime.exitsyscall0|runtime.exitsyscallNoP", ProbeAt::kEntry,
+       "a goroutine back from a system call without a P is made runnable here (exitsyscallNoP from Go 1.26)"},
       {"sched_begin", "runtime.schedtrace", ProbeAt::kEntry,
        "with GODEBUG=schedtrace: where the runtime starts a dump, in the tracer's order of events"},
       {"sched_end", "runtime.schedtrace", ProbeAt::kReturn, "... and where it has printed the whole dump"},
@@ -87,53 +88,195 @@ const Instruction* stack_check_branch(const std::vector<Instruction>& insns) {
   return nullptr;
 }
 
+// A Go string header {ptr, len} at addr in the file, when it points at len bytes in the file.
+std::optional<std::string> read_go_string(const ElfFile& elf, uint64_t addr, uint64_t max_len) {
+  auto hdr = elf.read(addr, 16);
+  if (!hdr) return std::nullopt;
+  uint64_t ptr, len;
+  std::memcpy(&ptr, hdr->data(), 8);
+  std::memcpy(&len, hdr->data() + 8, 8);
+  if (len == 0 || len > max_len) return std::nullopt;
+  auto bytes = elf.read(ptr, len);
+  if (!bytes) return std::nullopt;
+  return std::string(reinterpret_cast<const char*>(bytes->data()), len);
+}
+
+// runtime.buildVersion, the toolchain version the runtime itself reports (runtime.Version): the
+// .symtab symbol, or — stripped — the global that runtime.schedinit touches, whose string is a Go
+// version. (schedinit sets buildVersion to "unknown" when it is empty: the linker keeps the
+// variable for debuggers through exactly that reference.)
+std::optional<std::string> runtime_build_version(const GoBinary& b) {
+  const ElfFile& elf = b.elf();
+  auto is_version = [](const std::optional<std::string>& s) { return s && GoVersion::parse(*s).has_value(); };
+  constexpr uint64_t kMaxVersionLen = 128;  // "go1.27.3 X:nocoverageredesign,…" stays well below
+  if (auto sym = b.global("runtime.buildVersion")) {
+    if (auto s = read_go_string(elf, *sym, kMaxVersionLen); is_version(s)) return s;
+  }
+  auto fn = b.function("runtime.schedinit");
+  if (!fn) return std::nullopt;
+  auto code = elf.read(fn->entry, fn->end - fn->entry);
+  if (!code) return std::nullopt;
+  auto targets = Disassembler::rip_relative_targets(*code, fn->entry);
+  if (!targets) return std::nullopt;
+  std::set<std::string> found;
+  for (uint64_t t : *targets) {
+    // The code compares the length word (+8) and stores the pointer word (+0).
+    for (uint64_t a : {t, t - 8}) {
+      if (auto s = read_go_string(elf, a, kMaxVersionLen); is_version(s)) found.insert(*s);
+    }
+  }
+  if (found.size() != 1) return std::nullopt;
+  return *found.begin();
+}
+
+// Whether the binary holds runtime.waitReasonStrings with exactly these strings: an array of Go
+// string headers in a data section whose entry i is reasons[i] ("" entries have length 0), and
+// which ends there.
+bool has_wait_reason_table(const ElfFile& elf, const std::vector<std::string>& reasons) {
+  size_t probe = 0;  // the first non-empty entry anchors the search
+  while (probe < reasons.size() && reasons[probe].empty()) probe++;
+  if (probe == reasons.size()) return false;
+  const std::string& anchor = reasons[probe];
+  auto entry_is = [&](uint64_t addr, const std::string& want) {
+    auto hdr = elf.read(addr, 16);
+    if (!hdr) return false;
+    uint64_t ptr, len;
+    std::memcpy(&ptr, hdr->data(), 8);
+    std::memcpy(&len, hdr->data() + 8, 8);
+    if (len != want.size()) return false;
+    if (len == 0) return true;
+    auto bytes = elf.read(ptr, len);
+    return bytes && std::memcmp(bytes->data(), want.data(), len) == 0;
+  };
+  for (const ElfSection& sec : elf.sections()) {
+    if (!sec.in_file() || sec.addr == 0 || sec.name.find("data") == std::string::npos) continue;
+    auto bytes = elf.section_bytes(sec);
+    for (size_t off = 8; off + 8 <= bytes.size(); off += 8) {
+      uint64_t len;
+      std::memcpy(&len, bytes.data() + off, 8);
+      if (len != anchor.size()) continue;
+      uint64_t entry = sec.addr + off - 8;
+      if (entry < sec.addr + 16 * probe || !entry_is(entry, anchor)) continue;
+      uint64_t base = entry - 16 * probe;
+      bool all = true;
+      for (size_t i = 0; i < reasons.size() && all; i++) all = entry_is(base + 16 * i, reasons[i]);
+      // ... and no more: a later version appends its new reasons, so a longer array whose first
+      // entries are the table's is another version's (the word after the array is other data).
+      auto next = read_go_string(elf, base + 16 * reasons.size(), 64);
+      bool longer = next && std::all_of(next->begin(), next->end(), [](char c) { return c >= ' ' && c <= '~'; });
+      if (all) return !longer;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 GoBinary::~GoBinary() = default;
+
+Status GoBinary::check_layout() {
+  const ElfFile& e = *elf_;
+  const std::string rebuild = "rebuild the program without -ldflags='-s -w' so gorepro can read its DWARF";
+  uint64_t text = pclntab_->text_start();
+  if (auto md = Pclntab::find_moduledata(e); md && layout_.offset("moduledata.text")) {
+    auto word = e.read(*md + static_cast<uint64_t>(*layout_.offset("moduledata.text")), 8);
+    uint64_t md_text = 0;
+    if (word) std::memcpy(&md_text, word->data(), 8);
+    // 0 in the file: a PIE's moduledata is filled in by relocations at load.
+    if (md_text != 0 && md_text != text) {
+      if (layout_.source == LayoutSource::kTable) {
+        return make_error(fmt::format("{}: the built-in {} layout does not fit this binary (moduledata.text {:#x}, "
+                                      "text start {:#x})", path(), layout_.go_minor, md_text, text), rebuild);
+      }
+      text = md_text;
+    }
+  }
+  auto gofunc = Pclntab::find_gofunc(e, layout_.offset("moduledata.gofunc"));
+  if (gofunc || text != pclntab_->text_start()) {
+    auto pcln = Pclntab::load(e, gofunc.value_or(0), text);
+    if (!pcln) return pcln.error();
+    pclntab_ = std::move(*pcln);
+  }
+  if (layout_.source == LayoutSource::kTable && !has_wait_reason_table(e, layout_.wait_reasons)) {
+    return make_error(fmt::format("{}: the built-in {} layout does not fit this binary (its wait-reason strings "
+                                  "differ from {}'s)", path(), layout_.go_minor, layout_.table_generated_from),
+                      rebuild);
+  }
+  return Ok{};
+}
 
 Result<std::unique_ptr<GoBinary>> GoBinary::open(const std::string& path) {
   auto elf = ElfFile::open(path);
   if (!elf) return elf.error();
   std::unique_ptr<GoBinary> b(new GoBinary());
   b->elf_ = std::move(*elf);
-  auto info = BuildInfo::read(*b->elf_);
-  if (!info) return info.error();
-  b->build_info_ = std::move(*info);
+  const ElfFile& e = *b->elf_;
+  // A Go binary carries at least one of the build-info blob, the runtime's pclntab and the Go
+  // build id note; release builds often lose the blob (and the symbols), never the other two.
+  const bool blob = BuildInfo::present(e);
+  if (!blob && !Pclntab::section(e) && !e.section(".note.go.buildid")) {
+    return make_error(fmt::format("{} is not a Go binary (no Go build information, .gopclntab or Go build id)", path),
+                      "gorepro traces programs built by the Go toolchain (go build)");
+  }
+  if (blob) {
+    auto info = BuildInfo::read(e);
+    if (!info) return info.error();
+    b->build_info_ = std::move(*info);
+  }
+  // Functions first (the version may have to be read from runtime code); the text start and
+  // go:func.* are checked against moduledata below, once the layout is known.
+  auto pcln = Pclntab::load(e, 0);
+  if (!pcln) return pcln.error();
+  b->pclntab_ = std::move(*pcln);
+  if (!blob) {
+    auto v = runtime_build_version(*b);
+    if (!v) {
+      return make_error(fmt::format("{} is a Go binary without build information, and its runtime.buildVersion "
+                                    "was not found", path),
+                        "rebuild it with go build (without removing .go.buildinfo)");
+    }
+    b->build_info_.go_version = *v;
+    b->build_info_.version_source = "runtime.buildVersion";
+  }
   auto version = GoVersion::parse(b->build_info_.go_version);
-  std::string supported;
-  for (const std::string& v : supported_go_minors()) supported += (supported.empty() ? "" : ", ") + v;
+  const std::string tested = join(supported_go_minors());
   if (!version) {
     return make_error(fmt::format("{} was built by an unrecognised Go toolchain ({})", path, b->build_info_.go_version),
-                      fmt::format("gorepro supports {}", supported));
+                      fmt::format("gorepro supports {}", tested));
   }
   b->version_ = *version;
-  // DWARF lets us read any version close to the supported ones; the table covers only those.
-  bool near_supported = version->major == 1 && version->minor >= 19 && version->minor <= 23;
-  if (!near_supported) {
-    return make_error(fmt::format("{} was built with {}, which gorepro does not support", path, b->build_info_.go_version),
-                      fmt::format("rebuild it with one of: {}", supported));
+  if (!is_readable(*version)) {
+    return make_error(fmt::format("{} was built with {}, older than any Go gorepro can read", path,
+                                  b->build_info_.go_version),
+                      fmt::format("rebuild it with one of: {}", tested));
   }
-  b->build_id_ = b->elf_->build_id();
-  b->has_dwarf_ = b->elf_->section(".debug_info") != nullptr;
+  b->build_id_ = e.build_id();
+  b->has_dwarf_ = e.section(".debug_info") != nullptr;
 
   const std::string minor = version->minor_name();
   if (b->has_dwarf_) {
-    auto layout = RuntimeLayout::from_dwarf(*b->elf_, minor);
+    auto layout = RuntimeLayout::from_dwarf(e, minor);
     if (!layout) return layout.error();
     b->layout_ = std::move(*layout);
+    if (!is_supported(*version)) {
+      b->warning_ = fmt::format("{} was built with {}, which gorepro has not been tested with (tested: {}); "
+                                "its layout comes from its DWARF", path, b->build_info_.go_version, tested);
+    }
   } else {
     auto layout = RuntimeLayout::from_table(minor);
-    if (!layout) return make_error(fmt::format("{} has no DWARF and {}", path, layout.error().what), layout.error().hint);
+    if (!layout) {
+      return make_error(fmt::format("{} was built with {} and has no DWARF, and {}", path, b->build_info_.go_version,
+                                    layout.error().what), layout.error().hint);
+    }
     b->layout_ = std::move(*layout);
   }
-
-  auto gofunc = Pclntab::find_gofunc(*b->elf_, b->layout_.offset("moduledata.gofunc"));
-  auto pcln = Pclntab::load(*b->elf_, gofunc.value_or(0));
-  if (!pcln) return pcln.error();
-  b->pclntab_ = std::move(*pcln);
+  if (auto st = b->check_layout(); !st) return st.error();
 
   for (const ProbeSpec& spec : probe_specs()) {
-    auto fn = b->function(spec.function);
+    std::optional<FunctionRange> fn;
+    for (std::string_view name : alternatives(spec.function)) {
+      if (!fn) fn = b->function(name);
+    }
     if (!fn && spec.optional) continue;
     if (!fn) {
       return make_error(fmt::format("{}: runtime function {} not found", path, spec.function),

@@ -61,6 +61,9 @@ class GoBinary {
   const std::string& path() const { return elf_->path(); }
   const ElfFile& elf() const { return *elf_; }
   const BuildInfo& build_info() const { return build_info_; }
+  // One line to show the user before relying on this binary ("" when none): a Go version that
+  // gorepro reads through DWARF but has not been tested with.
+  const std::string& warning() const { return warning_; }
   const std::string& go_version() const { return build_info_.go_version; }
   const GoVersion& version() const { return version_; }
   const std::string& build_id() const { return build_id_; }
@@ -92,10 +95,15 @@ class GoBinary {
 
  private:
   GoBinary() = default;
+  // The layout against the binary itself, before any probe relies on it: moduledata's text start
+  // and go:func.* (the pclntab is reloaded with them), and — for a table layout — the binary's own
+  // wait-reason strings. A mismatch refuses the binary rather than guessing offsets.
+  Status check_layout();
   std::unique_ptr<ElfFile> elf_;
   BuildInfo build_info_;
   GoVersion version_;
   std::string build_id_;
+  std::string warning_;
   bool has_dwarf_ = false;
   RuntimeLayout layout_;
   std::vector<Probe> probes_;
@@ -107,7 +115,7 @@ class GoBinary {
 // The probe roles and the functions behind them, in one place (docs/probes.md says why).
 struct ProbeSpec {
   const char* role;
-  const char* function;
+  const char* function;  // "runtime.a|runtime.b": a function renamed between versions, first found wins
   ProbeAt at;
   const char* why;
   const char* callee = nullptr;  // kAfterCall, kBeforeCall: the function whose calls are probed

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "dwarf/runtime_layout.h"
+
 namespace gorepro {
 
 std::optional<GoVersion> GoVersion::parse(std::string_view s) {
@@ -27,7 +29,9 @@ std::optional<GoVersion> GoVersion::parse(std::string_view s) {
 std::string GoVersion::minor_name() const { return fmt::format("go{}.{}", major, minor); }
 
 const std::vector<std::string>& supported_go_minors() {
-  static const std::vector<std::string> v = {"go1.19", "go1.21", "go1.22", "go1.23"};
+  // The versions the generated layout table covers: scripts/gen-layout-table.sh makes one entry
+  // per version in cmake/GoPrograms.cmake's GOREPRO_GO_VERSIONS, the test matrix.
+  static const std::vector<std::string> v = RuntimeLayout::table_versions();
   return v;
 }
 
@@ -36,6 +40,14 @@ bool is_supported(const GoVersion& v) {
     if (m == v.minor_name()) return true;
   }
   return false;
+}
+
+bool is_readable(const GoVersion& v) { return v.major == 1 && v.minor >= 18; }
+
+std::string join(const std::vector<std::string>& versions) {
+  std::string out;
+  for (const std::string& v : versions) out += (out.empty() ? "" : ", ") + v;
+  return out;
 }
 
 }  // namespace gorepro

@@ -89,13 +89,13 @@ std::string func_name_for_print(std::string_view name) {
 }
 
 // The linker names the table .gopclntab, or .data.rel.ro.gopclntab in PIE builds.
-static const ElfSection* pclntab_section(const ElfFile& elf) {
+const ElfSection* Pclntab::section(const ElfFile& elf) {
   const ElfSection* s = elf.section(".gopclntab");
   return s ? s : elf.section(".data.rel.ro.gopclntab");
 }
 
-Result<std::unique_ptr<Pclntab>> Pclntab::load(const ElfFile& elf, uint64_t gofunc_addr) {
-  const ElfSection* sec = pclntab_section(elf);
+Result<std::unique_ptr<Pclntab>> Pclntab::load(const ElfFile& elf, uint64_t gofunc_addr, uint64_t text_start) {
+  const ElfSection* sec = section(elf);
   if (!sec) {
     return make_error(fmt::format("{} has no .gopclntab section", elf.path()),
                       "gorepro needs a Go executable built by Go 1.18 or later");
@@ -113,7 +113,14 @@ Result<std::unique_ptr<Pclntab>> Pclntab::load(const ElfFile& elf, uint64_t gofu
     uint64_t skip = gofunc_addr - fsec->addr;
     if (skip <= fbytes.size()) gofunc.assign(fbytes.begin() + skip, fbytes.end());
   }
-  auto r = parse(std::vector<uint8_t>(bytes.begin(), bytes.end()), gofunc_addr, std::move(gofunc));
+  if (text_start == 0 && read_le<uint64_t>(bytes, 24).value_or(0) == 0) {
+    if (const ElfSymbol* t = elf.symbol("runtime.text")) {
+      text_start = t->value;
+    } else if (const ElfSection* t = elf.section(".text")) {
+      text_start = t->addr;
+    }
+  }
+  auto r = parse(std::vector<uint8_t>(bytes.begin(), bytes.end()), gofunc_addr, std::move(gofunc), text_start);
   if (!r.ok()) {
     return make_error(fmt::format("{}: {}", elf.path(), r.error().what), r.error().hint);
   }
@@ -121,8 +128,9 @@ Result<std::unique_ptr<Pclntab>> Pclntab::load(const ElfFile& elf, uint64_t gofu
 }
 
 Result<std::unique_ptr<Pclntab>> Pclntab::parse(std::vector<uint8_t> pclntab, uint64_t gofunc_addr,
-                                                std::vector<uint8_t> gofunc_bytes) {
+                                                std::vector<uint8_t> gofunc_bytes, uint64_t text_start) {
   std::unique_ptr<Pclntab> t(new Pclntab());
+  t->text_start_ = text_start;
   t->tab_ = std::move(pclntab);
   t->gofunc_addr_ = gofunc_bytes.empty() ? 0 : gofunc_addr;
   t->gofunc_ = std::move(gofunc_bytes);
@@ -144,7 +152,8 @@ Status Pclntab::parse_tables() {
     return make_error(".gopclntab header is not for a 64-bit x86 target", hint);
   }
   uint64_t nfunc = *read_le<uint64_t>(tab, 8);
-  text_start_ = *read_le<uint64_t>(tab, 24);
+  if (text_start_ == 0) text_start_ = *read_le<uint64_t>(tab, 24);
+  if (text_start_ == 0) return make_error(".gopclntab has no textStart and none was given", hint);
   uint64_t offs[5];
   for (int i = 0; i < 5; i++) {
     offs[i] = *read_le<uint64_t>(tab, 32 + 8 * i);
@@ -321,19 +330,23 @@ std::vector<SourceFrame> Pclntab::frames(uint64_t pc) const {
 }
 
 std::optional<uint64_t> Pclntab::find_moduledata(const ElfFile& elf) {
-  const ElfSection* pcln = pclntab_section(elf);
-  const ElfSection* nd = elf.section(".noptrdata");
-  if (!pcln || !nd) return std::nullopt;
+  const ElfSection* pcln = section(elf);
+  if (!pcln) return std::nullopt;
   auto header = elf.section_bytes(*pcln);
   auto funcname_off = read_le<uint64_t>(header, 32);
-  auto data = elf.section_bytes(*nd);
   if (!funcname_off) return std::nullopt;
-  for (size_t off = 0; off + 16 <= data.size(); off += 8) {
-    if (*read_le<uint64_t>(data, off) != pcln->addr) continue;
-    // moduledata{pcHeader *pcHeader; funcnametab []byte; ...}: check the slice's data pointer
-    // too, so that some other pointer to the table is not taken for moduledata.
-    if (*read_le<uint64_t>(data, off + 8) != pcln->addr + *funcname_off) continue;
-    return nd->addr + off;
+  // Go 1.26 gave runtime.firstmoduledata a section of its own; before, it was in .noptrdata.
+  for (const char* name : {".go.module", ".noptrdata"}) {
+    const ElfSection* sec = elf.section(name);
+    if (!sec) continue;
+    auto data = elf.section_bytes(*sec);
+    for (size_t off = 0; off + 16 <= data.size(); off += 8) {
+      if (*read_le<uint64_t>(data, off) != pcln->addr) continue;
+      // moduledata{pcHeader *pcHeader; funcnametab []byte; ...}: check the slice's data pointer
+      // too, so that some other pointer to the table is not taken for moduledata.
+      if (*read_le<uint64_t>(data, off + 8) != pcln->addr + *funcname_off) continue;
+      return sec->addr + off;
+    }
   }
   return std::nullopt;
 }

@@ -41,19 +41,27 @@ class Pclntab final : public Symbolizer {
 
   // Parses elf's .gopclntab. gofunc_addr is the address of go:func.* (go.func.* before 1.20),
   // the base of funcdata offsets; 0 = unknown, and then frames() reports physical functions only.
-  static Result<std::unique_ptr<Pclntab>> load(const ElfFile& elf, uint64_t gofunc_addr);
+  // text_start is where function entry offsets count from; 0 = the header's textStart, or — from
+  // Go 1.26 on, where the header holds 0 and the runtime reads moduledata.text — runtime.text,
+  // which is the start of .text (as Go's own objdump takes it).
+  static Result<std::unique_ptr<Pclntab>> load(const ElfFile& elf, uint64_t gofunc_addr, uint64_t text_start = 0);
   // The same from raw bytes: the .gopclntab contents and the bytes starting at gofunc_addr (to
-  // the end of their section; empty when unknown).
+  // the end of their section; empty when unknown). A table whose header has no textStart needs
+  // text_start.
   static Result<std::unique_ptr<Pclntab>> parse(std::vector<uint8_t> pclntab,
                                                  uint64_t gofunc_addr,
-                                                 std::vector<uint8_t> gofunc_bytes);
+                                                 std::vector<uint8_t> gofunc_bytes,
+                                                 uint64_t text_start = 0);
 
   // Address of go:func.*: the .symtab symbol when present, else moduledata's gofunc field, found
   // at moduledata_gofunc_offset inside runtime.firstmoduledata (see find_moduledata).
   static std::optional<uint64_t> find_gofunc(const ElfFile& elf,
                                              std::optional<int64_t> moduledata_gofunc_offset);
+  // The section holding the table: .gopclntab, or .data.rel.ro.gopclntab in PIE builds; null when
+  // there is none.
+  static const ElfSection* section(const ElfFile& elf);
   // Address of runtime.firstmoduledata, found without symbols: the 8-byte-aligned word in
-  // .noptrdata that points at .gopclntab (moduledata's first field is pcHeader) and whose next
+  // .go.module (Go 1.26+) or .noptrdata that points at .gopclntab (moduledata's first field is pcHeader) and whose next
   // field (funcnametab's data pointer) points at the function name table.
   static std::optional<uint64_t> find_moduledata(const ElfFile& elf);
 
@@ -63,6 +71,8 @@ class Pclntab final : public Symbolizer {
   // 0xfffffff0 (Go 1.18/1.19) or 0xfffffff1 (Go 1.20+).
   uint32_t magic() const { return magic_; }
   bool has_inline_tree() const { return gofunc_addr_ != 0; }
+  // The address function entry offsets count from (runtime.text, moduledata.text).
+  uint64_t text_start() const { return text_start_; }
 
   // Sorted by entry.
   const std::vector<Function>& functions() const { return functions_; }

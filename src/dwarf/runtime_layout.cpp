@@ -1,5 +1,6 @@
 #include "dwarf/runtime_layout.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -39,10 +40,15 @@ const std::vector<FieldSpec>& field_specs() {
       {"m.g0", "runtime.m", "g0", true},
       {"m.curg", "runtime.m", "curg", true},
       {"m.procid", "runtime.m", "procid", true},
-      {"sudog.elem", "runtime.sudog", "elem", true},
-      {"sudog.c", "runtime.sudog", "c", true},
+      // Go 1.26 made both a maybeTraceablePtr {vp, vu}: vp is nil while the goroutine-leak
+      // detector hides the pointer from the GC, vu always holds the address.
+      {"sudog.elem", "runtime.sudog", "elem.vu|elem", true},
+      {"sudog.c", "runtime.sudog", "c.maybeTraceablePtr.vu|c", true},
       {"gList.head", "runtime.gList", "head", true},
       {"moduledata.gofunc", "runtime.moduledata", "gofunc", true},
+      // Where function entries are counted from: pcHeader's textStart is 0 from Go 1.26 on (the
+      // linker no longer relocates it), and the runtime reads moduledata.text instead.
+      {"moduledata.text", "runtime.moduledata", "text", true},
   };
   return specs;
 }
@@ -58,9 +64,20 @@ const std::vector<FunctionSpec>& function_specs() {
       {"runtime.goexit1", {}},
       {"runtime.goschedImpl", {"gp"}},
       {"runtime.goyield_m", {"gp"}},
-      {"runtime.exitsyscall0", {"gp"}},
+      // exitsyscall's slow path on g0 (no P free) is exitsyscallNoP from Go 1.26 on.
+      {"runtime.exitsyscall0|runtime.exitsyscallNoP", {"gp"}},
   };
   return specs;
+}
+
+std::vector<std::string_view> alternatives(std::string_view spec) {
+  std::vector<std::string_view> out;
+  while (true) {
+    size_t bar = spec.find('|');
+    out.push_back(spec.substr(0, bar));
+    if (bar == std::string_view::npos) return out;
+    spec.remove_prefix(bar + 1);
+  }
 }
 
 namespace {
@@ -100,7 +117,9 @@ Result<std::vector<std::string>> read_wait_reasons(const ElfFile& elf, const Dwa
 Result<RuntimeLayout> RuntimeLayout::from_dwarf(const ElfFile& elf, const std::string& go_minor) {
   DwarfWanted wanted;
   for (const FieldSpec& f : field_specs()) wanted.structs.insert(f.struct_name);
-  for (const FunctionSpec& f : function_specs()) wanted.functions.insert(f.function);
+  for (const FunctionSpec& f : function_specs()) {
+    for (std::string_view name : alternatives(f.function)) wanted.functions.insert(std::string(name));
+  }
   wanted.variables = {"runtime.waitReasonStrings"};
   wanted.constant_prefix = "runtime.";
   auto types = DwarfTypes::load(elf.path(), wanted);
@@ -111,7 +130,10 @@ Result<RuntimeLayout> RuntimeLayout::from_dwarf(const ElfFile& elf, const std::s
   l.source = LayoutSource::kDwarf;
   const std::string rebuild = "the binary's DWARF lacks runtime type information; rebuild it without -ldflags=-w";
   for (const FieldSpec& f : field_specs()) {
-    auto off = (*types)->member_offset(f.struct_name, f.path);
+    std::optional<int64_t> off;
+    for (std::string_view path : alternatives(f.path)) {
+      if (!off) off = (*types)->member_offset(f.struct_name, path);
+    }
     if (off) {
       l.offsets[f.key] = *off;
     } else if (f.required) {
@@ -119,7 +141,11 @@ Result<RuntimeLayout> RuntimeLayout::from_dwarf(const ElfFile& elf, const std::s
     }
   }
   for (const FunctionSpec& f : function_specs()) {
-    auto params = (*types)->params(f.function);
+    std::optional<std::vector<ArgLocation>> params;
+    std::string_view found;
+    for (std::string_view name : alternatives(f.function)) {
+      if (!params && (params = (*types)->params(name))) found = name;
+    }
     if (!params) {
       return make_error(fmt::format("{}: function {} not found in DWARF", elf.path(), f.function), rebuild);
     }
@@ -132,7 +158,7 @@ Result<RuntimeLayout> RuntimeLayout::from_dwarf(const ElfFile& elf, const std::s
                           "this Go version's runtime differs from the supported ones");
       }
     }
-    l.args[f.function] = *params;
+    l.args[std::string(found)] = *params;
   }
   for (const auto& [name, value] : (*types)->constants()) {
     std::string short_name = name.substr(std::strlen("runtime."));
@@ -226,9 +252,17 @@ std::optional<int64_t> RuntimeLayout::constant(std::string_view name) const {
 
 std::optional<std::string> RuntimeLayout::arg_register(std::string_view function, std::string_view name) const {
   auto it = args.find(std::string(function));
+  // A renamed function: the spec that names `function` says under which other names to look.
+  for (const FunctionSpec& f : function_specs()) {
+    auto names = alternatives(f.function);
+    if (it != args.end() || std::find(names.begin(), names.end(), function) == names.end()) continue;
+    for (std::string_view other : names) {
+      if (it == args.end()) it = args.find(std::string(other));
+    }
+  }
   if (it == args.end()) return std::nullopt;
   for (const ArgLocation& a : it->second) {
-    if (a.name == name && !a.on_stack && a.regs.size() == 1) return a.regs[0];
+    if (a.name == name && !a.on_stack && !a.regs.empty()) return a.regs[0];
   }
   return std::nullopt;
 }

@@ -25,7 +25,9 @@ class ElfFile;
 enum class LayoutSource { kDwarf, kTable };
 const char* to_string(LayoutSource s);
 
-// A field gorepro reads: key "g.goid" = struct runtime.g, path "goid".
+// A field gorepro reads: key "g.goid" = struct runtime.g, path "goid". A path may name
+// alternatives, first match wins: "c.maybeTraceablePtr.vu|c" is the word that holds sudog.c's
+// address in every version (Go 1.26 wrapped the pointer in a struct whose vu is the truth).
 struct FieldSpec {
   const char* key;
   const char* struct_name;
@@ -34,12 +36,17 @@ struct FieldSpec {
 };
 const std::vector<FieldSpec>& field_specs();
 
-// A function gorepro reads the arguments of, with the parameters it must have (by name).
+// A function gorepro reads the arguments of, with the parameters it must have (by name). A
+// runtime function renamed between versions is one spec with alternatives, "old|new": the args
+// are stored under the name the binary has, and arg_register() accepts any of them.
 struct FunctionSpec {
   const char* function;
   std::vector<const char*> params;  // names that must be present; order is the binary's
 };
 const std::vector<FunctionSpec>& function_specs();
+
+// The alternatives of a spec's name or path: "a|b" -> {"a", "b"}.
+std::vector<std::string_view> alternatives(std::string_view spec);
 
 struct RuntimeLayout {
   std::string go_minor;  // "go1.22"
@@ -58,7 +65,10 @@ struct RuntimeLayout {
 
   std::optional<int64_t> offset(std::string_view key) const;
   std::optional<int64_t> constant(std::string_view name) const;
-  // The register holding argument/result `name` of `function`, when it is in one register.
+  // The register holding argument/result `name` of `function` — its first word when it takes
+  // several (a string's pointer, a struct's first field: netpoll's gList result is {head} up to
+  // Go 1.23 and {head, size} from 1.26, head in the first register either way); nullopt when it
+  // is passed on the stack.
   std::optional<std::string> arg_register(std::string_view function, std::string_view name) const;
   std::string wait_reason(uint64_t code) const;
 

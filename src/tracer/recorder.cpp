@@ -252,6 +252,8 @@ Result<std::unique_ptr<GoBinary>> open_target_binary(const RecordRequest& r) {
     if (r.pid) e.what = fmt::format("pid {} ({}): {}", r.pid, process_name(r.pid), e.what);
     return e;
   }
+  // An untested Go version read through DWARF: say so once, before anything is recorded.
+  if (!(*binary)->warning().empty()) fmt::print(stderr, "gorepro: warning: {}\n", (*binary)->warning());
   return binary;
 }
 
