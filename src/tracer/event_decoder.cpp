@@ -119,6 +119,8 @@ Result<EventDecoder> EventDecoder::make(const GoBinary& binary, const TargetMemo
   st("_Gdead", &d.st_dead_);
   st("_Gpreempted", &d.st_preempted_);
   st("_Gscan", &d.st_scan_);
+  if (auto v = l.constant("_Gleaked")) d.st_leaked_ = static_cast<uint32_t>(*v);
+  if (auto v = l.constant("_Gdeadextra")) d.st_deadextra_ = static_cast<uint32_t>(*v);
   if (!missing.empty()) {
     return make_error(fmt::format("{}: the runtime layout lacks{}", binary.path(), missing),
                       "this Go version's runtime is not one gorepro supports");
@@ -140,6 +142,22 @@ Result<EventDecoder> EventDecoder::make(const GoBinary& binary, const TargetMemo
 
 bool EventDecoder::read_g(uint64_t addr, GView* g) const {
   return addr != 0 && memory_.read(addr, g->bytes, g_read_size_);
+}
+
+Status EventDecoder::check_live_g(const GView& g, const char* what) const {
+  constexpr uint64_t kMaxGoid = uint64_t{1} << 40;  // a trillion goroutines: past any real count
+  const uint32_t status = g.u32(off_status_);
+  const uint64_t goid = g.u64(off_goid_);
+  bool defined = false;  // any _G state of this runtime (_Gcopystack too: transient, but real)
+  for (const auto& [name, value] : binary_.layout().constants) defined |= value == (status & ~st_scan_);
+  if (defined && state_of(status) != replay::GoState::Dead && goid != 0 && goid < kMaxGoid &&
+      g.u64(off_startpc_) != 0) {
+    return Ok{};
+  }
+  return make_error(fmt::format("{}: the {} runtime layout ({}) does not fit the running program: {} has status "
+                                "{:#x}, goid {}", binary_.path(), binary_.layout().go_minor,
+                                to_string(binary_.layout().source), what, status, goid),
+                    "rebuild the program without -ldflags='-s -w' so gorepro reads its layout from DWARF");
 }
 
 uint64_t EventDecoder::current_user_g(const Registers& regs) const {
@@ -190,8 +208,8 @@ replay::GoState EventDecoder::state_of(uint32_t s) const {
   if (s == st_runnable_ || s == st_preempted_) return replay::GoState::Runnable;
   if (s == st_running_) return replay::GoState::Running;
   if (s == st_syscall_) return replay::GoState::Syscall;
-  if (s == st_waiting_) return replay::GoState::Waiting;
-  if (s == st_dead_ || s == st_idle_) return replay::GoState::Dead;
+  if (s == st_waiting_ || s == st_leaked_) return replay::GoState::Waiting;
+  if (s == st_dead_ || s == st_idle_ || s == st_deadextra_) return replay::GoState::Dead;
   return replay::GoState::Unknown;
 }
 
@@ -267,6 +285,10 @@ Status EventDecoder::on_hit(ProbeRole role, uint32_t tid, const Registers& regs,
       // m.curg the goroutine whose `go` statement ran (systemstack saved its frame in sched).
       uint64_t newg = reg_create_result_.read(regs);
       if (!read_g(newg, &g)) break;
+      if (!layout_confirmed_) {
+        if (auto st = check_live_g(g, "the first goroutine created"); !st) return st;
+        layout_confirmed_ = true;
+      }
       uint64_t goid = g.u64(off_goid_), gopc = g.u64(off_gopc_) - bias_, startpc = g.u64(off_startpc_) - bias_;
       uint64_t parent = off_parent_ >= 0 ? g.u64(off_parent_) : 0;
       replay::StackId stack = 0;
@@ -331,7 +353,8 @@ Status EventDecoder::on_hit(ProbeRole role, uint32_t tid, const Registers& regs,
       return emit_list_ready(head, tid, now, 0);
     }
     case ProbeRole::kNetpoll:
-      // At netpoll's RET the gList (one word, its head) is in the first result register.
+      // At netpoll's RET the gList's head is in the first result register (gList is {head}, and
+      // {head, size} from Go 1.26: two registers, head first).
       return emit_list_ready(reg_netpoll_result_.read(regs), tid, now, 0);
     // The state probes sit before the change they announce (old status → new), except gcworker.
     case ProbeRole::kExecute:  // on g0: gp is about to run on this thread
@@ -442,6 +465,7 @@ Result<size_t> EventDecoder::snapshot_goroutines(uint64_t now) {
     replay::GoState state = state_of(g.u32(off_status_));
     uint64_t goid = g.u64(off_goid_);
     if (state == replay::GoState::Dead || goid == 0) continue;
+    if (auto st = check_live_g(g, "a goroutine alive at attach"); !st) return st.error();
     uint64_t parent = off_parent_ >= 0 ? g.u64(off_parent_) : 0;
     replay::StackId stack = 0;
     uint32_t reason = 0;

@@ -68,6 +68,12 @@ class EventDecoder {
   };
   EventDecoder(const GoBinary& b, const TargetMemory& m, EventSink& s) : binary_(b), memory_(m), sink_(s) {}
   bool read_g(uint64_t addr, GView* g) const;
+  // The layout's check against live data, before the first event is believed: a goroutine that
+  // just came to life (or is alive at attach) has a status the runtime defines and a goid that
+  // is a count, not garbage. An error means the offsets are not this runtime's: stop recording
+  // rather than write a trace of wrong values. `what` names the goroutine in the message.
+  Status check_live_g(const GView& g, const char* what) const;
+  bool layout_confirmed_ = false;  // a created goroutine passed check_live_g
   // The goroutine running on the stopped thread: R14's g, or m.curg when R14 is a g0.
   uint64_t current_user_g(const Registers& regs) const;
   // Frame-pointer walk: first_pc, then return addresses from the frame at bp.
@@ -115,6 +121,10 @@ class EventDecoder {
   uint64_t bias_ = 0;          // run-time minus link-time addresses (PIE); events carry link-time PCs
   uint32_t st_idle_ = 0, st_runnable_ = 1, st_running_ = 2, st_syscall_ = 3, st_waiting_ = 4, st_dead_ = 6,
            st_preempted_ = 9, st_scan_ = 0x1000;
+  // Go 1.26+: _Gleaked (a waiting goroutine the GC's leak detector proved unreachable: still
+  // waiting) and _Gdeadextra (the idle g of a cgo extra M: dead). kNoState where absent.
+  static constexpr uint32_t kNoState = ~uint32_t(0);
+  uint32_t st_leaked_ = kNoState, st_deadextra_ = kNoState;
   std::vector<uint64_t> pcs_;  // reused stack buffer: no allocation per hit
 };
 
