@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Sets up, builds, then shows gorepro's main job on an example with a known goroutine leak:
 # record the program, report the leaked goroutines, and let a CI-style check fail on them.
+# Builds only gorepro and the one example, with the newest supported Go toolchain (go_demo).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 bash scripts/setup.sh
-BUILD_DIR="$root/build" bash scripts/build.sh
+BUILD_DIR="$root/build" BUILD_TARGETS="gorepro go_demo" bash scripts/build.sh
 gorepro="$root/build/src/cli/gorepro"
-example="$root/build/go-programs/go1.23/httpleak"
+example="$root/build/go-programs/demo/httpleak"
 trace="$root/build/demo-httpleak.gtr"
 
 run() { echo; echo "\$ $*"; "$@"; }

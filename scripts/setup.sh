@@ -1,11 +1,39 @@
 #!/usr/bin/env bash
-# Installs every Debian package that building, testing and demoing gorepro needs.
+# Installs every Debian package that building, testing and demoing gorepro needs, and makes sure
+# every supported Go toolchain is there: Debian's 1.19 and 1.21-1.23 (packages), Go 1.26 as `go`
+# on PATH (the machine's), and Go 1.27 fetched through Go's own toolchain download
+# (`GOTOOLCHAIN=go1.27.3 go version`, from the Go module proxy, once).
 # Idempotent: when everything is already present it only checks and returns (no apt-get run).
 set -euo pipefail
 
+# The toolchains fetched with `GOTOOLCHAIN=<version> go`; cmake/GoPrograms.cmake asks the same
+# commands (GOREPRO_GO_TOOLCHAINS) for their version and GOROOT.
+FETCHED_GO=(go1.27.3)
+PATH_GO_MINOR=go1.26
+
+# Go toolchains that are not Debian packages: `go` on PATH, and those it fetches.
+ensure_go_toolchains() {
+  if ! command -v go >/dev/null; then
+    echo "setup: no \`go\` on PATH — install Go ${PATH_GO_MINOR} (as on the project's machines), then rerun" >&2
+    exit 1
+  fi
+  local have
+  have=$(GOTOOLCHAIN=local go env GOVERSION)
+  case "$have" in
+    "$PATH_GO_MINOR"|"$PATH_GO_MINOR".*) ;;
+    *) echo "setup: warning: \`go\` on PATH is $have, not ${PATH_GO_MINOR}.x — the Go ${PATH_GO_MINOR#go} tests will fail" >&2 ;;
+  esac
+  for v in "${FETCHED_GO[@]}"; do
+    local root
+    if root=$(GOTOOLCHAIN=$v go env GOROOT 2>/dev/null) && [ -x "$root/bin/go" ]; then continue; fi
+    echo "setup: fetching Go toolchain $v (GOTOOLCHAIN=$v go version)"
+    GOTOOLCHAIN=$v go version
+  done
+}
+
 GO_VERSIONS=(1.19 1.21 1.22 1.23)
 PACKAGES=(
-  build-essential cmake pkg-config ninja-build
+  build-essential cmake pkg-config ninja-build ccache
   libdwarf-dev libelf-dev zlib1g-dev libzstd-dev
   libcapstone-dev libunwind-dev
   libboost-dev libboost-filesystem-dev
@@ -26,7 +54,8 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 if [ ${#missing[@]} -eq 0 ]; then
-  echo "setup: all ${#PACKAGES[@]} packages present"
+  ensure_go_toolchains
+  echo "setup: all ${#PACKAGES[@]} packages and $((${#GO_VERSIONS[@]} + 1 + ${#FETCHED_GO[@]})) Go toolchains present"
   exit 0
 fi
 echo "setup: installing ${missing[*]}"
@@ -59,4 +88,5 @@ $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 for v in "${GO_VERSIONS[@]}"; do
   [ -x "/usr/lib/go-$v/bin/go" ] || { echo "setup: /usr/lib/go-$v/bin/go missing after install" >&2; exit 1; }
 done
+ensure_go_toolchains
 echo "setup: done"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up (installs dependencies), builds and runs every test through ctest:
-#   1. the normal build: unit + end-to-end tests over real Go binaries of every supported version;
+#   1. the normal build: unit tests, then the end-to-end tests over real Go binaries once per
+#      supported Go version (a summary says what passed on each);
 #   2. an ASan+UBSan build of the unit tests (label "unit");
 #   3. the fuzz targets for a bounded time, when present.
 set -euo pipefail
@@ -11,27 +12,56 @@ jobs=$(nproc)
 summary=$(mktemp)
 trap 'rm -f "$summary"' EXIT
 
+# ccache (installed by setup.sh) makes a rebuild of unchanged sources cheap, also from another
+# checkout of the repository (CCACHE_BASEDIR: paths below root compare relative).
+launcher=()
+if command -v ccache >/dev/null; then
+  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+  export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
+fi
 echo "== build (RelWithDebInfo)"
-BUILD_DIR="$root/build" bash scripts/build.sh
-echo "== tests"
-ctest --test-dir "$root/build" --output-on-failure -j"$jobs" | tee -a "$summary"
+BUILD_DIR="$root/build" bash scripts/build.sh "${launcher[@]}"
+# The unit tests once; then every other test once per Go toolchain: GOREPRO_TEST_GO narrows each
+# test's version loop (tests/support/go_programs.h, verify_marks.py) to that toolchain, and the
+# cases named for another version are left out, so each run says what passed on one version.
+per_version=$(mktemp)
+trap 'rm -f "$summary" "$per_version"' EXIT
+counts() { grep -E "tests passed, [0-9]+ tests failed out of [0-9]+" | tail -1 |
+  awk '{for (i = 1; i <= NF; i++) { if ($i == "failed") f = $(i - 2); if ($i == "of") t = $(i + 1) }}
+       END { printf "%d passed, %d failed", t - f, f }'; }
+echo "== unit tests"
+failed=0
+ctest --test-dir "$root/build" --output-on-failure -j"$jobs" -L unit | tee -a "$summary" | tee "$per_version.log" || failed=1
+echo "unit (no Go program): $(counts < "$per_version.log")" >> "$per_version"
+versions=$(awk '{ print $1 }' "$root/build/go-toolchains.txt")
+for v in $versions; do
+  others=$(for w in $versions; do [ "$w" = "$v" ] || printf '%s|' "${w/./\\.?}"; done)
+  echo "== end-to-end tests on Go $v"
+  GOREPRO_TEST_GO=$v ctest --test-dir "$root/build" --output-on-failure -j"$jobs" -LE unit \
+    -E "go(${others%|})([^0-9]|$)" | tee -a "$summary" | tee "$per_version.log" || failed=1
+  echo "go$v: $(counts < "$per_version.log")" >> "$per_version"
+done
+rm -f "$per_version.log"
 
 echo "== unit tests under ASan+UBSan"
 # Only the unit-test executables (and what they depend on): the end-to-end tests ran above.
 generator=()
 command -v ninja >/dev/null && [ ! -f "$root/build-asan/Makefile" ] && generator=(-G Ninja)
-cmake -S "$root" -B "$root/build-asan" "${generator[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+cmake -S "$root" -B "$root/build-asan" "${generator[@]}" "${launcher[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DGOREPRO_SANITIZE=ON -DGOREPRO_GO_TESTS=OFF >/dev/null
 cmake --build "$root/build-asan" -j"$jobs" --target unit_tests
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  ctest --test-dir "$root/build-asan" --output-on-failure -j"$jobs" -L unit | tee -a "$summary"
+  ctest --test-dir "$root/build-asan" --output-on-failure -j"$jobs" -L unit | tee -a "$summary" || failed=1
 
 if [ -x "$root/scripts/fuzz.sh" ]; then
   echo "== fuzz (bounded)"
   FUZZ_SECONDS=${FUZZ_SECONDS:-60} bash "$root/scripts/fuzz.sh"
 fi
 
-# One closing line over both ctest runs (the fuzz output above would otherwise end the log).
+echo "== what passed, per Go version"
+cat "$per_version"
+# One closing line over every ctest run (the fuzz output above would otherwise end the log).
 grep -E "tests passed, [0-9]+ tests failed out of [0-9]+" "$summary" |
   awk '{for (i = 1; i <= NF; i++) { if ($i == "failed") f += $(i - 2); if ($i == "of") t += $(i + 1) }}
        END { print "test.sh: " t - f " passed, " f " failed" }'
+[ "$failed" = 0 ]

@@ -24,7 +24,7 @@ func main() {
 	}
 	worked.Wait()
 	for i := 0; i < waiters; i++ {
-		go awaitBatch(gosite.Count(&batch)) // want leak: 10 x semacquire
+		go awaitBatch(gosite.Count(&batch)) // want leak: 10 x semacquire|sync.WaitGroup.Wait
 	}
 	gosite.Finish(waiters)
 }

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "binary_edits.h"
 #include "support/go_programs.h"
 #include "support/run.h"
 #include "support/scratch.h"
@@ -27,18 +28,21 @@ using testing::go_program;
 
 const char kProgram[] = "sendleak";
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::read_file;
+using testing::with_version;
 
 int minor_of(const std::string& v) { return std::stoi(v.substr(v.find('.') + 1)); }
 
 TEST(GoBinary, EveryToolchainIsBuilt) {
   // A toolchain missing at configure time must fail loudly, not shrink the test matrix.
-  EXPECT_EQ(built_go_versions(), testing::supported_go_versions());
+  EXPECT_EQ(testing::found_go_versions(), testing::supported_go_versions());
+}
+
+TEST(GoBinary, SupportedVersionsAreTheTestMatrixAndHaveTables) {
+  std::vector<std::string> want;
+  for (const std::string& v : testing::supported_go_versions()) want.push_back("go" + v);
+  EXPECT_EQ(supported_go_minors(), want) << "regenerate src/dwarf/layout_table.json with scripts/gen-layout-table.sh";
+  EXPECT_EQ(RuntimeLayout::table_versions(), want);
 }
 
 TEST(GoBinary, ReadsVersionAndModuleFromBuildInfoPlainAndStripped) {
@@ -72,13 +76,14 @@ TEST(GoBinary, DwarfLayoutEqualsCheckedInTable) {
   }
 }
 
-TEST(GoBinary, GoidOffsetMovedIn123) {
-  // runtime.g gained fields before goid in Go 1.23 (syscallbp): goid went from 152 to 160.
+TEST(GoBinary, GoidOffsetMovedIn123AndBackIn126) {
+  // runtime.g gained syscallbp before goid in Go 1.23 (goid 152 -> 160); Go 1.26 dropped the
+  // 8 bytes of the gobuf's unused ret field (sched.bp 104 -> 96), so goid is back at 152.
   for (const std::string& v : built_go_versions()) {
     for (bool stripped : {false, true}) {
       auto b = GoBinary::open(go_program(kProgram, v, stripped));
       ASSERT_TRUE(b) << b.error().message();
-      EXPECT_EQ((*b)->layout().offset("g.goid"), minor_of(v) >= 23 ? 160 : 152) << v;
+      EXPECT_EQ((*b)->layout().offset("g.goid"), minor_of(v) == 23 ? 160 : 152) << v;
     }
   }
 }
@@ -97,7 +102,7 @@ TEST(GoBinary, Newproc1ArgumentRegistersFollowEachVersionsSignature) {
   const char* int_regs[] = {"RAX", "RBX", "RCX", "RDI", "RSI", "R8", "R9", "R10", "R11"};
   for (const std::string& v : built_go_versions()) {
     SCOPED_TRACE(v);
-    std::string src = read_file("/usr/lib/go-" + v + "/src/runtime/proc.go");
+    std::string src = read_file(testing::go_root(v) + "/src/runtime/proc.go");
     std::smatch m;
     ASSERT_TRUE(std::regex_search(src, m, std::regex(R"(\nfunc newproc1\(([^)]*)\))")));
     std::vector<std::string> names;
@@ -125,7 +130,7 @@ TEST(GoBinary, Newproc1ArgumentRegistersFollowEachVersionsSignature) {
 TEST(GoBinary, WaitReasonsMatchRuntimeSources) {
   for (const std::string& v : built_go_versions()) {
     SCOPED_TRACE(v);
-    std::string src = read_file("/usr/lib/go-" + v + "/src/runtime/runtime2.go");
+    std::string src = read_file(testing::go_root(v) + "/src/runtime/runtime2.go");
     size_t start = src.find("var waitReasonStrings = [...]string{");
     ASSERT_NE(start, std::string::npos);
     size_t end = src.find("\n}", start);
@@ -256,34 +261,66 @@ TEST_F(BadInput, TruncatedGoBinaryAtManyLengthsNeverCrashes) {
   }
 }
 
-// Patches the version string inside .go.buildinfo of a copy of a real binary.
-std::string with_version(const std::string& src_path, const std::string& from, const std::string& to,
-                         const std::string& out) {
-  std::string bytes = read_file(src_path);
-  size_t at = bytes.find("\xff Go buildinf:");
-  EXPECT_NE(at, std::string::npos);
-  size_t v = bytes.find(from, at);
-  EXPECT_NE(v, std::string::npos);
-  EXPECT_EQ(from.size(), to.size());
-  bytes.replace(v, from.size(), to);
-  std::ofstream(out, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  return out;
-}
+const char kSupported[] = "go1.19, go1.21, go1.22, go1.23, go1.26, go1.27";
 
 TEST_F(BadInput, UnsupportedGoVersionNamesSupportedOnes) {
   std::string v = built_go_versions().back();
   std::string p = with_version(go_program(kProgram, v, false), "go" + v, "go1.17", tmp("old"));
   std::string err = info_error(p);
   EXPECT_NE(err.find("go1.17"), std::string::npos) << err;
-  EXPECT_NE(err.find("go1.19, go1.21, go1.22, go1.23"), std::string::npos) << err;
+  EXPECT_NE(err.find(kSupported), std::string::npos) << err;
 }
 
+// A version without a table (1.20, 1.24, 1.25, a future 1.28), stripped: one line that names it,
+// the versions with tables, and what to do.
 TEST_F(BadInput, StrippedBinaryOfVersionWithoutTableNamesTableVersions) {
-  std::string v = built_go_versions().back();
-  std::string p = with_version(go_program(kProgram, v, true), "go" + v, "go1.20", tmp("go120"));
-  std::string err = info_error(p);
-  EXPECT_NE(err.find("no built-in runtime layout for go1.20"), std::string::npos) << err;
-  EXPECT_NE(err.find("go1.19, go1.21, go1.22, go1.23"), std::string::npos) << err;
+  for (const std::string& v : built_go_versions()) {
+    for (const char* other : {"go1.20", "go1.25", "go1.28"}) {
+      SCOPED_TRACE(v + " as " + other);
+      if (minor_of(v) < 20 && std::string(other) != "go1.20") continue;  // "go1.19" is as long as go1.20 only
+      std::string p = with_version(go_program(kProgram, v, true), "go" + v, other, tmp(std::string("as-") + other));
+      std::string err = info_error(p);
+      EXPECT_NE(err.find(std::string("was built with ") + other), std::string::npos) << err;
+      EXPECT_NE(err.find(std::string("no built-in runtime layout for ") + other), std::string::npos) << err;
+      EXPECT_NE(err.find(kSupported), std::string::npos) << err;
+      EXPECT_NE(err.find("rebuild the program without -ldflags='-s -w'"), std::string::npos) << err;
+    }
+  }
+}
+
+// The same with DWARF works: one warning line naming the version as untested, then the info.
+TEST(UntestedVersion, WithDwarfWorksWithOneWarningLine) {
+  for (const std::string& v : built_go_versions()) {
+    const std::string other = minor_of(v) < 20 ? "go1.20" : "go1.28";
+    SCOPED_TRACE(v + " as " + other);
+    std::string p = with_version(go_program(kProgram, v, false), "go" + v, other,
+                                 testing::scratch_file("untested", "as-" + other + "-" + v));
+    auto r = testing::run({testing::gorepro_binary(), "info", p});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(r.err.rfind("gorepro: warning: ", 0), 0u) << r.err;
+    EXPECT_NE(r.err.find(other + "."), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("not been tested"), std::string::npos) << r.err;
+    EXPECT_NE(r.out.find("layout from: DWARF"), std::string::npos) << r.out;
+  }
+}
+
+// Never a wrong offset: a stripped binary that claims a version with a table whose layout is not
+// its own (here: the blob says another supported version) is refused, not traced with guesses.
+TEST_F(BadInput, StrippedBinaryWhoseTableDoesNotFitIsRefused) {
+  const std::vector<std::string> all = testing::found_go_versions();
+  for (const std::string& v : built_go_versions()) {
+    for (const std::string& w : all) {
+      if (w == v || w.size() != v.size()) continue;
+      SCOPED_TRACE(v + " claiming " + w);
+      auto real = RuntimeLayout::from_table("go" + v), claimed = RuntimeLayout::from_table("go" + w);
+      ASSERT_TRUE(real && claimed);
+      if (real->wait_reasons == claimed->wait_reasons) continue;  // nothing tells them apart there
+      std::string p = with_version(go_program(kProgram, v, true), "go" + v, "go" + w, tmp("claims-" + w + "-" + v));
+      std::string err = info_error(p);
+      EXPECT_NE(err.find("does not fit this binary"), std::string::npos) << err;
+    }
+  }
 }
 
 }  // namespace

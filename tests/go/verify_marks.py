@@ -16,8 +16,10 @@ Across versions it checks that every alternative reason is a wait reason string 
 Go version (runtime2.go), and warns about alternatives no tested version produced.
 
 Usage:
-  verify_marks.py [--runs N] SOURCE_DIR 1.19=BINARY [1.21=BINARY ...]
-  verify_marks.py --build [--runs N] [--versions 1.19,1.21,1.22,1.23] SOURCE_DIR...
+  verify_marks.py [--runs N] [--goroot 1.19=GOROOT ...] SOURCE_DIR 1.19=BINARY [1.21=BINARY ...]
+  verify_marks.py --build [--runs N] --goroot 1.19=GOROOT [--goroot 1.26=GOROOT ...] SOURCE_DIR...
+The GOROOTs are where each toolchain lives (`go env GOROOT`): their runtime2.go says which
+wait reasons exist; --build builds with each one's bin/go.
 Exit status: 0 when every check holds, 1 on any mismatch, 2 on usage errors.
 """
 import argparse
@@ -126,15 +128,17 @@ def check_run(label, marks, sources, stdout, stderr, rc, errors):
     return seen
 
 
-def known_reasons(version, pattern):
-    path = os.path.join(pattern.replace("@V@", version), "src/runtime/runtime2.go")
+def known_reasons(version, goroots):
+    if version not in goroots:
+        return None
+    path = os.path.join(goroots[version], "src/runtime/runtime2.go")
     if not os.path.exists(path):
         return None
     with open(path) as f:
         return {m.group(1) for m in map(REASON_STRINGS.match, f) if m}
 
 
-def verify(source_dir, binaries, runs, goroot_pattern):
+def verify(source_dir, binaries, runs, goroots):
     """binaries: [(version, path)]. Returns the list of errors; prints a summary."""
     marks, sources = read_marks(source_dir)
     name = os.path.basename(os.path.normpath(source_dir))
@@ -151,9 +155,9 @@ def verify(source_dir, binaries, runs, goroot_pattern):
             seen = check_run(label, marks, sources, out, err, rc, errors)
             for site, reasons in seen.items():
                 observed.setdefault(site, {}).setdefault(version, set()).update(reasons)
-    valid = set()
-    for version, _ in binaries:
-        valid |= known_reasons(version, goroot_pattern) or set()
+    valid = set()  # over every toolchain given, also those whose binaries this run leaves out
+    for version in set(goroots) | {v for v, _ in binaries}:
+        valid |= known_reasons(version, goroots) or set()
     for site, (want, reasons) in sorted(marks.items()):
         per_version = observed.get(site, {})
         for r in reasons:
@@ -168,8 +172,8 @@ def verify(source_dir, binaries, runs, goroot_pattern):
     return errors
 
 
-def build(source_dir, version, goroot_pattern, outdir):
-    go = os.path.join(goroot_pattern.replace("@V@", version), "bin/go")
+def build(source_dir, version, goroots, outdir):
+    go = os.path.join(goroots[version], "bin/go")
     out = os.path.join(outdir, f"go{version}", os.path.basename(os.path.normpath(source_dir)))
     env = dict(os.environ, GOTOOLCHAIN="local", GOFLAGS="-buildvcs=false", GOPROXY="off",
                CGO_ENABLED="0", GOCACHE=f"/tmp/gocache-{version}")
@@ -181,21 +185,33 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=3, help="runs per binary (default 3)")
     ap.add_argument("--build", action="store_true", help="build each SOURCE_DIR with each version first")
-    ap.add_argument("--versions", default="1.19,1.21,1.22,1.23")
-    ap.add_argument("--goroot-pattern", default="/usr/lib/go-@V@", help="where toolchain @V@ lives")
+    ap.add_argument("--goroot", action="append", default=[], metavar="VERSION=GOROOT",
+                    help="where toolchain VERSION lives (repeat per version)")
     ap.add_argument("args", nargs="+", metavar="SOURCE_DIR or VERSION=BINARY")
     a = ap.parse_args()
+    if any("=" not in g for g in a.goroot):
+        ap.error("--goroot wants VERSION=GOROOT")
+    goroots = dict(g.split("=", 1) for g in a.goroot)
     errors = []
     if a.build:
+        if not goroots:
+            ap.error("--build needs --goroot VERSION=GOROOT for each version to build with")
         with tempfile.TemporaryDirectory() as tmp:
             for src in a.args:
-                bins = [(v, build(src, v, a.goroot_pattern, tmp)) for v in a.versions.split(",")]
-                errors += verify(src, bins, a.runs, a.goroot_pattern)
+                bins = [(v, build(src, v, goroots, tmp)) for v in goroots]
+                errors += verify(src, bins, a.runs, goroots)
     else:
         src, pairs = a.args[0], a.args[1:]
         if not pairs or any("=" not in p for p in pairs):
             ap.error("want SOURCE_DIR followed by VERSION=BINARY pairs")
-        errors = verify(src, [tuple(p.split("=", 1)) for p in pairs], a.runs, a.goroot_pattern)
+        binaries = [tuple(p.split("=", 1)) for p in pairs]
+        # scripts/test.sh runs the suite once per toolchain: GOREPRO_TEST_GO names the one.
+        only = os.environ.get("GOREPRO_TEST_GO")
+        if only:
+            binaries = [(v, b) for v, b in binaries if v == only]
+            if not binaries:
+                ap.error(f"GOREPRO_TEST_GO={only}: no binary for that version")
+        errors = verify(src, binaries, a.runs, goroots)
     for e in errors:
         print("MISMATCH:", e, file=sys.stderr)
     print("verify_marks: " + (f"{len(errors)} mismatch(es)" if errors else "all marks hold"))

@@ -16,7 +16,7 @@ namespace gorepro::replay {
 namespace {
 
 const std::filesystem::path kData = std::filesystem::path(GOREPRO_SOURCE_DIR) / "tests" / "data" / "schedtrace";
-const char* kVersions[] = {"1.19", "1.21", "1.22", "1.23"};
+const char* kVersions[] = {"1.19", "1.21", "1.22", "1.23", "1.26", "1.27"};
 
 std::string slurp(const std::filesystem::path& p) {
   std::ifstream in(p, std::ios::binary);

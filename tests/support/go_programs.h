@@ -1,8 +1,11 @@
 // Where the test suite's Go programs were built: one binary per program, Go version and
-// stripping, by cmake/GoPrograms.cmake. Tests iterate go_versions() so every supported
+// stripping, by cmake/GoPrograms.cmake. Tests iterate built_go_versions() so every supported
 // toolchain is covered; a toolchain missing at configure time is a failing test, not a skip.
+// GOREPRO_TEST_GO=1.26 narrows built_go_versions() to that one toolchain: scripts/test.sh runs
+// the end-to-end tests once per version that way, to say what passed on each.
 #pragma once
 
+#include <cstdlib>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -16,7 +19,8 @@ inline std::vector<std::string> supported_go_versions() {
   return out;
 }
 
-inline std::vector<std::string> built_go_versions() {
+// Every toolchain cmake found, oldest first, whatever GOREPRO_TEST_GO says.
+inline std::vector<std::string> found_go_versions() {
   std::vector<std::string> out;
   std::stringstream ss(GOREPRO_GO_FOUND_VERSIONS);
   for (std::string v; std::getline(ss, v, ';');) {
@@ -25,8 +29,25 @@ inline std::vector<std::string> built_go_versions() {
   return out;
 }
 
+// The toolchains tests run on: found_go_versions(), or the one GOREPRO_TEST_GO names (even when
+// it was not found: its tests then fail on the missing binaries).
+inline std::vector<std::string> built_go_versions() {
+  if (const char* only = std::getenv("GOREPRO_TEST_GO"); only && *only) return {only};
+  return found_go_versions();
+}
+
 inline std::string go_program(const std::string& name, const std::string& version, bool stripped) {
   return std::string(GOREPRO_GO_OUT) + "/go" + version + "/" + name + (stripped ? ".stripped" : "");
+}
+
+// GOROOT of toolchain 1.NN as cmake found it (`go env GOROOT`): its runtime sources are the truth
+// tests hold gorepro's view of a binary against. "" when not found.
+inline std::string go_root(const std::string& version) {
+  std::stringstream ss(GOREPRO_GO_ROOTS);  // "1.19=/usr/lib/go-1.19;..."
+  for (std::string kv; std::getline(ss, kv, ';');) {
+    if (kv.starts_with(version + "=")) return kv.substr(version.size() + 1);
+  }
+  return "";
 }
 
 inline std::string go_source_dir(const std::string& rel) {

@@ -224,7 +224,7 @@ std::string build_diffleak_under(const fs::path& root, const std::string& versio
   argv.insert(argv.end(), {"-o", bin.string(), "."});
   const fs::path build = fs::path(GOREPRO_GO_OUT).parent_path();
   auto r = run(argv, {"GOTOOLCHAIN=local", "GOFLAGS=-buildvcs=false", "GO111MODULE=on", "GOPROXY=off",
-                      "CGO_ENABLED=0", "GOCACHE=" + (build / "go-cache" / ("go" + version)).string(),
+                      "CGO_ENABLED=0", "GOCACHE=" + (fs::path(GOREPRO_GO_CACHE) / ("go" + version)).string(),
                       "GOPATH=" + (build / "gopath").string()});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return bin.string();
