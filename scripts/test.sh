@@ -12,15 +12,8 @@ jobs=$(nproc)
 summary=$(mktemp)
 trap 'rm -f "$summary"' EXIT
 
-# ccache (installed by setup.sh) makes a rebuild of unchanged sources cheap, also from another
-# checkout of the repository (CCACHE_BASEDIR: paths below root compare relative).
-launcher=()
-if command -v ccache >/dev/null; then
-  launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
-  export CCACHE_BASEDIR="$root" CCACHE_NOHASHDIR=1
-fi
 echo "== build (RelWithDebInfo)"
-BUILD_DIR="$root/build" bash scripts/build.sh "${launcher[@]}"
+BUILD_DIR="$root/build" bash scripts/build.sh
 # The unit tests once; then every other test once per Go toolchain: GOREPRO_TEST_GO narrows each
 # test's version loop (tests/support/go_programs.h, verify_marks.py) to that toolchain, and the
 # cases named for another version are left out, so each run says what passed on one version.
@@ -45,11 +38,7 @@ rm -f "$per_version.log"
 
 echo "== unit tests under ASan+UBSan"
 # Only the unit-test executables (and what they depend on): the end-to-end tests ran above.
-generator=()
-command -v ninja >/dev/null && [ ! -f "$root/build-asan/Makefile" ] && generator=(-G Ninja)
-cmake -S "$root" -B "$root/build-asan" "${generator[@]}" "${launcher[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DGOREPRO_SANITIZE=ON -DGOREPRO_GO_TESTS=OFF >/dev/null
-cmake --build "$root/build-asan" -j"$jobs" --target unit_tests
+BUILD_DIR="$root/build-asan" BUILD_TARGETS=unit_tests bash scripts/build.sh -DGOREPRO_SANITIZE=ON -DGOREPRO_GO_TESTS=OFF
 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --test-dir "$root/build-asan" --output-on-failure -j"$jobs" -L unit | tee -a "$summary" || failed=1
 
