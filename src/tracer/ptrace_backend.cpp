@@ -237,7 +237,7 @@ PollResult PtraceBackend::poll(uint64_t until_ns) {
 Status PtraceBackend::detach() {
   timer_.reset();
   holding_ = false;
-  held_.clear();  // Tracee::detach rewinds threads stopped on an int3
+  held_.clear();  // their threads were moved off their int3s when their stops were collected
   if (!tracee_) return Ok{};
   return tracee_->detach();
 }

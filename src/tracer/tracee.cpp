@@ -300,7 +300,7 @@ void Tracee::cont(pid_t tid, int sig) {
   if (it != threads_.end()) {
     it->second.stopped = false;
     it->second.pending_signal = 0;
-    it->second.at_breakpoint = false;
+    it->second.moved_past = false;
   }
 }
 
@@ -363,7 +363,7 @@ bool Tracee::handle_internal(pid_t tid, int status, Stop* out) {
       auto it = breakpoints_.find(regs.r.rip - 1);
       if (it != breakpoints_.end()) {
         regs.r.rip -= 1;
-        th.at_breakpoint = true;
+        th.moved_past = move_past(tid, regs, it->second);
         out->kind = Stop::Kind::kBreakpoint;
         out->tid = tid;
         out->id = it->second.id;
@@ -415,11 +415,11 @@ Stop Tracee::wait() {
   }
 }
 
-Status Tracee::step_over_unemulated(pid_t tid, Registers& regs, const Breakpoint& bp) {
-  // Lift the breakpoint for one single-step. Another thread passing here meanwhile is not seen:
-  // only instructions the emulator does not know take this path.
+Status Tracee::step_over_unemulated(pid_t tid, const Breakpoint& bp) {
+  // Lift the breakpoint for one single-step (the thread is back at the instruction since its
+  // stop was collected). Another thread passing here meanwhile is not seen: only instructions
+  // the emulator does not know take this path.
   if (auto st = poke_byte(bp.address, bp.original); !st) return st;
-  ptrace(PTRACE_SETREGS, tid, nullptr, &regs.r);
   ptrace(PTRACE_SINGLESTEP, tid, nullptr, 0);
   int status = 0;
   while (waitpid(tid, &status, __WALL) < 0 && errno == EINTR) {
@@ -445,22 +445,29 @@ bool Tracee::breakpoint_branches(const Stop& stop) const {
          it->second.emulator.branch_taken(stop.regs);
 }
 
+bool Tracee::move_past(pid_t tid, const Registers& at, const Breakpoint& bp) {
+  // Done before the hit is decoded, so the window in which gorepro's death would leave this
+  // thread one byte into an instruction is two system calls long, not a whole decode: a
+  // collected stop is released by the kernel without its SIGTRAP and resumes at whatever
+  // registers it holds.
+  Registers regs = at;
+  auto read_word = [this](uint64_t addr, uint64_t* out) { return read_u64(addr, out); };
+  const bool emulated = bp.emulator.supported() && bp.emulator.apply(regs, read_word);
+  if (!emulated) regs = at;  // back at the instruction: resumed by a single-step
+  if (ptrace(PTRACE_SETREGS, tid, nullptr, &regs.r) != 0) return false;  // it died meanwhile
+  return emulated;
+}
+
 Status Tracee::resume_from_breakpoint(const Stop& stop) {
   auto it = breakpoints_.find(stop.regs.r.rip);
   GOREPRO_CHECK(it != breakpoints_.end(), "resume_from_breakpoint without a breakpoint");
-  const Breakpoint& bp = it->second;
-  Registers regs = stop.regs;
-  auto read_word = [this](uint64_t addr, uint64_t* out) { return read_u64(addr, out); };
-  if (bp.emulator.supported() && bp.emulator.apply(regs, read_word)) {
-    if (ptrace(PTRACE_SETREGS, stop.tid, nullptr, &regs.r) != 0) {
-      threads_.erase(stop.tid);  // died while stopped
-      return Ok{};
-    }
+  auto th = threads_.find(stop.tid);
+  if (th == threads_.end()) return Ok{};  // died while stopped
+  if (th->second.moved_past) {
     cont(stop.tid, 0);
     return Ok{};
   }
-  threads_[stop.tid].at_breakpoint = false;
-  return step_over_unemulated(stop.tid, regs, bp);
+  return step_over_unemulated(stop.tid, it->second);
 }
 
 // Whether a SIGTRAP waits in the thread's own pending set (/proc: SigPnd, signal 5 = bit 4).
@@ -526,11 +533,13 @@ Result<std::vector<Stop>> Tracee::stop_all() {
       if (ptrace(PTRACE_GETSIGINFO, tid, nullptr, &si) == 0 && si.si_code == SI_KERNEL &&
           ptrace(PTRACE_GETREGS, tid, nullptr, &hit.regs.r) == 0) {
         if (auto it = breakpoints_.find(hit.regs.r.rip - 1); it != breakpoints_.end()) {
-          th.at_breakpoint = true;  // our trap: never delivered
+          // Our trap, never delivered: the thread is moved past the instruction (or back to it,
+          // to re-execute it once resumed or once the original byte is back).
           hit.kind = Stop::Kind::kBreakpoint;
           hit.tid = tid;
           hit.id = it->second.id;
           hit.regs.r.rip -= 1;
+          th.moved_past = move_past(tid, hit.regs, it->second);
           hits.push_back(hit);
           continue;
         }
@@ -557,7 +566,7 @@ Status Tracee::detach() {
   }
   detached_ = true;
   // 1. Stop every running thread. Threads stopped on one of our int3s (their hits are not
-  // decoded: we are leaving) are rewound in step 3.
+  // decoded: we are leaving) were moved past it, or back to it, when their stops were collected.
   if (!stop_all()) return Ok{};  // the process is gone
   // 2. Put back every original byte.
   Status result = Ok{};
@@ -568,17 +577,8 @@ Status Tracee::detach() {
     if (auto st = poke_byte(addr, original); !st && result) result = st;
   }
   patched_.clear();
-  // 3. Threads stopped on an int3 re-execute the original instruction.
-  for (auto& [tid, th] : threads_) {
-    if (!th.at_breakpoint) continue;
-    Registers regs;
-    if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs.r) == 0 && breakpoints_.count(regs.r.rip - 1)) {
-      regs.r.rip -= 1;
-      ptrace(PTRACE_SETREGS, tid, nullptr, &regs.r);
-    }
-  }
   breakpoints_.clear();
-  // 4. Let go, handing over any signal that was on its way in.
+  // 3. Let go, handing over any signal that was on its way in.
   for (auto& [tid, th] : threads_) {
     ptrace(PTRACE_DETACH, tid, nullptr, th.pending_signal);
   }

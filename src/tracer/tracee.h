@@ -5,7 +5,10 @@
 //
 // Invariants: a breakpoint's int3 stays in memory from insert until detach (never lifted to step
 // over it, unless its instruction cannot be emulated); every thread we know of is seized; the
-// target receives exactly the signals it would have received without us.
+// target receives exactly the signals it would have received without us; a thread whose int3
+// stop has been collected is at once moved where it can run on from without us (past the
+// displaced instruction, or back at it), so that if gorepro dies at any later moment the
+// kernel lets it go on correctly (docs/tracer-death.md).
 #pragma once
 
 #include <sys/types.h>
@@ -78,7 +81,8 @@ class Tracee final : public TargetMemory {
   void resume_all();
   // Blocks until something the caller must handle happens.
   Stop wait();
-  // Continues a thread stopped at a breakpoint, executing the displaced instruction.
+  // Continues a thread stopped at a breakpoint, executing the displaced instruction (already
+  // done by emulation when the stop was collected, else by a single-step now).
   Status resume_from_breakpoint(const Stop& stop);
   // Whether the instruction displaced by the breakpoint a thread stopped at is a conditional
   // jump that its flags make jump.
@@ -107,14 +111,17 @@ class Tracee final : public TargetMemory {
   struct Thread {
     bool stopped = false;       // in a ptrace-stop we have not resumed yet
     int pending_signal = 0;     // to deliver when resumed / detached
-    bool at_breakpoint = false; // stopped on our int3, rip not yet rewound
+    bool moved_past = false;    // stopped on our int3, registers already past its instruction
   };
   Tracee() = default;
   Status poke_byte(uint64_t addr, uint8_t value);
   std::optional<uint8_t> peek_byte(uint64_t addr);
   void cont(pid_t tid, int sig);
   bool all_stopped() const;
-  Status step_over_unemulated(pid_t tid, Registers& regs, const Breakpoint& bp);
+  Status step_over_unemulated(pid_t tid, const Breakpoint& bp);
+  // A thread's int3 stop was just collected (regs: RIP at the breakpoint): sets its registers
+  // past the displaced instruction (emulated; true) or back at it (false).
+  bool move_past(pid_t tid, const Registers& regs, const Breakpoint& bp);
   // Handles a stop internally when it needs no caller action; returns true if handled.
   bool handle_internal(pid_t tid, int status, Stop* out);
   void read_entry_address();
