@@ -38,6 +38,24 @@ bool is_group_stop_signal(int sig) {
   return sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
 }
 
+// Whether a SIGTRAP waits in the thread's own pending set (/proc: SigPnd, signal 5 = bit 4).
+bool sigtrap_pending(pid_t tid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/status", tid);
+  FILE* f = std::fopen(path, "re");
+  if (!f) return false;
+  char line[256];
+  bool pending = false;
+  while (std::fgets(line, sizeof line, f)) {
+    if (std::strncmp(line, "SigPnd:", 7) == 0) {
+      pending = (std::strtoull(line + 7, nullptr, 16) >> (SIGTRAP - 1)) & 1;
+      break;
+    }
+  }
+  std::fclose(f);
+  return pending;
+}
+
 }  // namespace
 
 pid_t tracer_of(pid_t pid) {
@@ -142,12 +160,14 @@ Result<std::unique_ptr<Tracee>> Tracee::launch(const std::string& path, const st
   return t;
 }
 
-Result<std::unique_ptr<Tracee>> Tracee::attach(pid_t pid) {
+Result<std::unique_ptr<Tracee>> Tracee::attach(pid_t pid, GuardTable* guard) {
   if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH)) {
     return make_error(fmt::format("no process with pid {}", pid), "check the pid with `ps` or `pgrep`");
   }
   std::unique_ptr<Tracee> t(new Tracee());
   t->pid_ = pid;
+  t->guard_ = guard;
+  if (guard) guard->attaching(pid);
   // Threads can be created while we attach: list until a pass finds no new one.
   for (bool found_new = true; found_new;) {
     found_new = false;
@@ -208,6 +228,40 @@ Result<std::unique_ptr<Tracee>> Tracee::attach(pid_t pid) {
   return t;
 }
 
+Result<std::unique_ptr<Tracee>> Tracee::adopt(pid_t pid, const std::vector<GuardTable::Entry>& bytes) {
+  auto attached = attach(pid);
+  if (!attached) return attached;
+  Tracee& t = **attached;
+  for (const GuardTable::Entry& e : bytes) {
+    auto now = t.peek_byte(e.address);
+    if (!now || (*now != e.written && *now != e.original)) continue;  // not ours to change
+    if (e.written != 0xcc) {
+      t.patched_.try_emplace(e.address, e.original);  // the first original wins
+      continue;
+    }
+    if (t.breakpoints_.count(e.address)) continue;
+    uint8_t code[16];
+    if (!t.read(e.address, code, sizeof code)) continue;
+    code[0] = e.original;
+    Breakpoint bp;
+    bp.address = e.address;
+    bp.original = e.original;
+    bp.emulator = InstructionEmulator::decode(code, e.address);
+    t.breakpoints_[e.address] = std::move(bp);
+  }
+  for (auto& [tid, th] : t.threads_) {
+    if (th.pending_signal == SIGTRAP) {
+      if (t.catch_trap(tid)) th.pending_signal = 0;
+    } else if (!th.pending_signal && sigtrap_pending(tid)) {
+      // It ran into an int3 with no tracer and has not taken the SIGTRAP yet: let it take it
+      // into a signal stop, which detach() catches before anything else runs.
+      th.stopped = false;
+      ptrace(PTRACE_CONT, tid, nullptr, 0);
+    }
+  }
+  return attached;
+}
+
 Tracee::~Tracee() { (void)detach(); }
 
 bool Tracee::all_stopped() const {
@@ -260,13 +314,20 @@ Status Tracee::poke_byte(uint64_t addr, uint8_t value) {
   return make_error(fmt::format("cannot write to the target's code at {:#x}: {}", addr, std::strerror(errno)), "");
 }
 
+Status Tracee::write_byte(uint64_t address, uint8_t original, uint8_t value) {
+  if (guard_) {
+    if (auto st = guard_->will_write(address, original, value); !st) return st;
+  }
+  return poke_byte(address, value);
+}
+
 Status Tracee::patch(uint64_t address, const std::vector<uint8_t>& bytes) {
   for (size_t i = 0; i < bytes.size(); i++) {
     uint64_t a = address + i;
     GOREPRO_CHECK(!breakpoints_.count(a), "patching over a breakpoint");
     auto original = peek_byte(a);
     if (!original) return make_error(fmt::format("cannot read the target's memory at {:#x}", a), "");
-    if (auto st = poke_byte(a, bytes[i]); !st) return st;
+    if (auto st = write_byte(a, *original, bytes[i]); !st) return st;
     patched_.try_emplace(a, *original);  // the first original wins if patched twice
   }
   return Ok{};
@@ -286,7 +347,7 @@ Status Tracee::insert_breakpoint(uint64_t address, int id) {
   bp.original = *original;
   bp.id = id;
   bp.emulator = InstructionEmulator::decode(code, address);
-  auto st = poke_byte(address, 0xcc);
+  auto st = write_byte(address, *original, 0xcc);
   if (!st) return st;
   breakpoints_[address] = std::move(bp);
   return Ok{};
@@ -336,6 +397,7 @@ bool Tracee::handle_internal(pid_t tid, int status, Stop* out) {
       // the one that exec'd, which now has the leader's tid.
       breakpoints_.clear();
       patched_.clear();
+      if (guard_) guard_->forget_bytes();
       threads_.clear();
       threads_[tid].stopped = true;
       out->kind = Stop::Kind::kExec;
@@ -378,6 +440,7 @@ bool Tracee::handle_internal(pid_t tid, int status, Stop* out) {
 
 Stop Tracee::record_exit(pid_t tid, int status) {
   alive_ = false;
+  if (guard_) guard_->let_go();  // nothing of ours is left in a process that is gone
   Stop s;
   s.kind = Stop::Kind::kExited;
   s.tid = tid;
@@ -470,22 +533,22 @@ Status Tracee::resume_from_breakpoint(const Stop& stop) {
   return step_over_unemulated(stop.tid, it->second);
 }
 
-// Whether a SIGTRAP waits in the thread's own pending set (/proc: SigPnd, signal 5 = bit 4).
-static bool sigtrap_pending(pid_t tid) {
-  char path[64];
-  std::snprintf(path, sizeof path, "/proc/%d/status", tid);
-  FILE* f = std::fopen(path, "re");
-  if (!f) return false;
-  char line[256];
-  bool pending = false;
-  while (std::fgets(line, sizeof line, f)) {
-    if (std::strncmp(line, "SigPnd:", 7) == 0) {
-      pending = (std::strtoull(line + 7, nullptr, 16) >> (SIGTRAP - 1)) & 1;
-      break;
-    }
+std::optional<Stop> Tracee::catch_trap(pid_t tid) {
+  siginfo_t si;
+  Stop hit;
+  if (ptrace(PTRACE_GETSIGINFO, tid, nullptr, &si) != 0 || si.si_code != SI_KERNEL ||
+      ptrace(PTRACE_GETREGS, tid, nullptr, &hit.regs.r) != 0) {
+    return std::nullopt;
   }
-  std::fclose(f);
-  return pending;
+  auto it = breakpoints_.find(hit.regs.r.rip - 1);
+  if (it == breakpoints_.end()) return std::nullopt;
+  hit.kind = Stop::Kind::kBreakpoint;
+  hit.tid = tid;
+  hit.id = it->second.id;
+  hit.regs.r.rip -= 1;
+  threads_[tid].moved_past = move_past(tid, hit.regs, it->second);
+  traps_caught_++;
+  return hit;
 }
 
 Stop Tracee::kill_and_wait() {
@@ -528,21 +591,11 @@ Result<std::vector<Stop>> Tracee::stop_all() {
       ptrace(PTRACE_GETEVENTMSG, tid, nullptr, &child);
       threads_.try_emplace(static_cast<pid_t>(child));  // it reports its own first stop
     } else if (event == 0 && sig == SIGTRAP) {
-      siginfo_t si;
-      Stop hit;
-      if (ptrace(PTRACE_GETSIGINFO, tid, nullptr, &si) == 0 && si.si_code == SI_KERNEL &&
-          ptrace(PTRACE_GETREGS, tid, nullptr, &hit.regs.r) == 0) {
-        if (auto it = breakpoints_.find(hit.regs.r.rip - 1); it != breakpoints_.end()) {
-          // Our trap, never delivered: the thread is moved past the instruction (or back to it,
-          // to re-execute it once resumed or once the original byte is back).
-          hit.kind = Stop::Kind::kBreakpoint;
-          hit.tid = tid;
-          hit.id = it->second.id;
-          hit.regs.r.rip -= 1;
-          th.moved_past = move_past(tid, hit.regs, it->second);
-          hits.push_back(hit);
-          continue;
-        }
+      // Our trap is never delivered: the thread is moved past the instruction (or back to it,
+      // to re-execute it once resumed or once the original byte is back), and its hit returned.
+      if (auto hit = catch_trap(tid)) {
+        hits.push_back(*hit);
+        continue;
       }
       th.pending_signal = sig;
     } else if (event == 0) {
@@ -560,6 +613,14 @@ Result<std::vector<Stop>> Tracee::stop_all() {
 }
 
 Status Tracee::detach() {
+  Status st = detach_threads();
+  // A byte that could not be put back stays in the guard: the guardian tries again once this
+  // recorder has exited.
+  if (guard_ && st.ok()) guard_->let_go();
+  return st;
+}
+
+Status Tracee::detach_threads() {
   if (detached_ || !alive_) {
     detached_ = true;
     return Ok{};

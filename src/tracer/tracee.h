@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "tracer/emulator.h"
+#include "tracer/guard_table.h"
 #include "tracer/launch_options.h"
 #include "tracer/registers.h"
 #include "util/result.h"
@@ -59,8 +60,14 @@ class Tracee final : public TargetMemory {
   // exec, before any of its code ran. The child is killed if gorepro dies (PTRACE_O_EXITKILL).
   static Result<std::unique_ptr<Tracee>> launch(const std::string& path, const std::vector<std::string>& argv,
                                                 const LaunchOptions& options = {});
-  // Seizes every thread of pid and stops them all.
-  static Result<std::unique_ptr<Tracee>> attach(pid_t pid);
+  // Seizes every thread of pid and stops them all. With a guard, every byte later written into
+  // the program is entered there first, and the guard is let go once detach() is done.
+  static Result<std::unique_ptr<Tracee>> attach(pid_t pid, GuardTable* guard = nullptr);
+  // Seizes a program whose recorder died, knowing the bytes that recorder wrote (a GuardTable's
+  // entries): a thread that ran into one of its int3s and has not taken the SIGTRAP yet is
+  // caught and moved past the instruction, and detach() puts back every byte that still holds
+  // the recorder's value. Then call detach().
+  static Result<std::unique_ptr<Tracee>> adopt(pid_t pid, const std::vector<GuardTable::Entry>& bytes);
   ~Tracee();
 
   pid_t pid() const override { return pid_; }
@@ -106,6 +113,8 @@ class Tracee final : public TargetMemory {
   // Hits resumed by a single-step with the breakpoint lifted (instruction not emulated): while
   // lifted, another thread passing the same address is not seen.
   uint64_t unemulated_steps() const { return unemulated_steps_; }
+  // Threads caught in one of our int3s while detaching (or adopting): moved on, SIGTRAP swallowed.
+  uint64_t traps_caught() const { return traps_caught_; }
 
  private:
   struct Thread {
@@ -122,6 +131,11 @@ class Tracee final : public TargetMemory {
   // A thread's int3 stop was just collected (regs: RIP at the breakpoint): sets its registers
   // past the displaced instruction (emulated; true) or back at it (false).
   bool move_past(pid_t tid, const Registers& regs, const Breakpoint& bp);
+  // A thread reported a SIGTRAP stop: if the trap is one of our int3s (SI_KERNEL, RIP one past
+  // a breakpoint), moves it past and returns its hit — the signal must then not be delivered.
+  std::optional<Stop> catch_trap(pid_t tid);
+  Status write_byte(uint64_t address, uint8_t original, uint8_t value);  // guard, then poke
+  Status detach_threads();
   // Handles a stop internally when it needs no caller action; returns true if handled.
   bool handle_internal(pid_t tid, int status, Stop* out);
   void read_entry_address();
@@ -135,6 +149,8 @@ class Tracee final : public TargetMemory {
   std::map<uint64_t, Breakpoint> breakpoints_;
   std::map<uint64_t, uint8_t> patched_;  // address -> original byte
   uint64_t unemulated_steps_ = 0;
+  uint64_t traps_caught_ = 0;
+  GuardTable* guard_ = nullptr;
   // A stop for the caller that arrived while waiting for something else (the process exiting
   // during a single-step); wait() returns it first.
   std::optional<Stop> pending_stop_;
