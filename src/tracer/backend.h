@@ -36,6 +36,7 @@ namespace gorepro::tracer {
 struct BackendCaps {
   bool stops_target = true;           // a probe hit holds its thread until decoded (ptrace, gdb)
   bool survives_tracer_death = false;  // a SIGKILL of gorepro leaves the target running unchanged
+                                       // (else `record --pid` runs it under a guardian)
   bool can_patch = false;              // can rewrite target memory before it runs (patch())
   bool sched_probes = false;           // can probe schedtrace dumps in order with the events
   bool perturb = false;                // can hold a thread at a stop for a while (repro)
@@ -98,6 +99,7 @@ struct BackendStats {
 };
 
 class LiveTarget;
+class GuardTable;
 
 class Backend {
  public:
@@ -128,6 +130,10 @@ class Backend {
   // when detach() began).
   virtual std::optional<TargetExit> target_exit() const = 0;
   virtual BackendStats stats() const = 0;
+  // Before attach(): enter every byte this backend will write into the program in `table` first,
+  // so that a guardian process can put them back if gorepro dies (tracer/guardian.h). A backend
+  // that leaves nothing behind when gorepro dies ignores it.
+  virtual void guard_bytes(GuardTable& table) { (void)table; }
   // The live-stop abilities `gorepro debug` needs, when caps().live_stop; else nullptr.
   virtual LiveTarget* live() { return nullptr; }
 };

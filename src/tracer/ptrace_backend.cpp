@@ -74,7 +74,7 @@ Status PtraceBackend::launch(const LaunchSpec& spec) {
 
 Status PtraceBackend::attach(pid_t pid) {
   GOREPRO_CHECK(!tracee_, "attach after launch or attach");
-  auto t = Tracee::attach(pid);
+  auto t = Tracee::attach(pid, guard_);
   if (!t) return t.error();
   tracee_ = std::move(*t);
   return Ok{};

@@ -7,7 +7,8 @@
 //
 // Launched programs are killed if gorepro dies (PTRACE_O_EXITKILL, as under rr); an attached
 // program whose tracer is SIGKILLed keeps the int3 bytes in its text (caps().survives_tracer_death
-// is false).
+// is false): `record --pid` therefore records in a child process under a guardian, and every
+// byte is entered in the guard table given to guard_bytes() before it is written.
 #pragma once
 
 #include <atomic>
@@ -42,6 +43,7 @@ class PtraceBackend final : public Backend, public LiveTarget {
   Status detach() override;
   std::optional<TargetExit> target_exit() const override;
   BackendStats stats() const override;
+  void guard_bytes(GuardTable& table) override { guard_ = &table; }
   LiveTarget* live() override { return this; }
 
   // LiveTarget: a hold stops every thread (Tracee::stop_all); hits other threads made meanwhile
@@ -74,6 +76,7 @@ class PtraceBackend final : public Backend, public LiveTarget {
   std::atomic<bool> hold_requested_{false};
   std::vector<Stop> held_;  // threads held on a breakpoint (the hit that asked first, if any)
   bool holding_ = false;
+  GuardTable* guard_ = nullptr;
 };
 
 }  // namespace gorepro::tracer
