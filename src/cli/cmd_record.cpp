@@ -1,11 +1,14 @@
 // gorepro record: launch or attach to a Go program under a backend and write a .gtr trace.
 // Wiring only: the recording itself is tracer::record (src/tracer/recorder.h).
+#include <cstring>
+
 #include <fmt/format.h>
 
 #include "cli/backends.h"
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "replay/duration.h"
+#include "tracer/guardian.h"
 #include "tracer/recorder.h"
 
 namespace gorepro::cli {
@@ -100,6 +103,26 @@ void print_summary(const tracer::RecordResult& r) {
   fmt::print(stderr, "gorepro: see the leaks with: gorepro report {}\n", r.trace_path);
 }
 
+// What the guardian did when the recording process died attached (nothing to say otherwise).
+void print_guardian_report(const tracer::GuardedRun& run, pid_t pid) {
+  if (!run.killed_by && !run.rescued) return;
+  const std::string how = run.killed_by ? fmt::format("was killed by signal {} ({})", run.killed_by,
+                                                      strsignal(run.killed_by))
+                                        : fmt::format("exited ({}) without detaching", run.exit_code);
+  if (!run.rescued) {
+    fmt::print(stderr, "gorepro: the recording process (pid {}) {}; it had left nothing in pid {}; the trace may "
+               "end early\n", run.recorder, how, pid);
+    return;
+  }
+  std::string done = fmt::format("wrote {} bytes of its code back ({} were back already) {} µs after it saw it die",
+                                 run.bytes_restored, run.bytes_already, run.write_back_us);
+  if (run.traps_caught) done += fmt::format(", caught {} threads in a breakpoint", run.traps_caught);
+  if (!run.rescue_error.empty()) done += "; " + run.rescue_error;
+  fmt::print(stderr, "gorepro: the recording process (pid {}) {} while attached to pid {}; gorepro {}; pid {} {}; "
+             "the trace may end early\n", run.recorder, how, pid, done, pid,
+             run.program_alive ? "runs on" : "did not survive (see docs/tracer-death.md)");
+}
+
 int run_record(const RecordCliOptions& o) {
   auto request = request_of(o);
   if (!request) return fail(request.error(), 2);
@@ -108,11 +131,23 @@ int run_record(const RecordCliOptions& o) {
   if (!binary) return fail(binary.error(), 1);
   auto backend = make_backend(o.backend, **binary);
   if (!backend) return fail(backend.error(), 2);
-  tracer::RecordSignals signals;
-  auto result = tracer::record(**backend, **binary, *request);
-  if (!result) return fail(result.error(), 1);
-  print_summary(*result);
-  return result->exit_code();
+  auto record_here = [&] {
+    tracer::RecordSignals signals;
+    auto result = tracer::record(**backend, **binary, *request);
+    if (!result) return fail(result.error(), 1);
+    print_summary(*result);
+    return result->exit_code();
+  };
+  // A launched program dies with gorepro (PTRACE_O_EXITKILL, as under rr); an attached one must
+  // not, so a backend that would leave something behind records in a guarded child process.
+  if (!request->pid || (*backend)->caps().survives_tracer_death) return record_here();
+  auto table = tracer::GuardTable::create();
+  if (!table) return fail(table.error(), 1);
+  (*backend)->guard_bytes(**table);
+  auto run = tracer::run_guarded(request->pid, **table, record_here);
+  if (!run) return fail(run.error(), 1);
+  print_guardian_report(*run, request->pid);
+  return run->killed_by || run->rescued ? 1 : run->exit_code;
 }
 
 }  // namespace
@@ -124,8 +159,12 @@ void add_record_command(CLI::App& app, int& exit_code) {
       "Examples:\n"
       "  gorepro record -o leak.gtr -- ./server --port 0\n"
       "  gorepro record --pid 4242 --duration 30s\n"
-      "Launched programs run until they exit; gorepro then exits with their status.\n"
-      "Attached programs are detached after --duration, Ctrl-C or SIGTERM and keep running.\n"
+      "Launched programs run until they exit; gorepro then exits with their status. A launched program\n"
+      "is killed if gorepro is killed (PTRACE_O_EXITKILL, as under rr).\n"
+      "Attached programs are detached after --duration, Ctrl-C or SIGTERM and keep running. They also\n"
+      "survive gorepro being killed, even by SIGKILL: gorepro records in a child process that then\n"
+      "detaches cleanly, and if that child is killed, gorepro puts back the program's code\n"
+      "(docs/tracer-death.md says what a killed child can still cost the program).\n"
       "--schedtrace works only for launched programs (GODEBUG is read at start); for attached ones,\n"
       "capture the program's stderr yourself and use `gorepro correlate TRACE --schedtrace-log FILE`.");
   cmd->add_option("-o,--output", o->output, "Trace file to write (default: gorepro-PROGRAM-PID.gtr)");

@@ -1,0 +1,202 @@
+#include "tracer/guardian.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <iterator>
+
+#include <fmt/format.h>
+
+#include "tracer/backend.h"  // monotonic_ns
+#include "tracer/tracee.h"
+
+namespace gorepro::tracer {
+
+namespace {
+
+volatile sig_atomic_t g_recorder = 0;
+
+// The supervisor keeps nothing of these for itself: the recorder decides (stop, dump, ...).
+constexpr int kPassedSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2};
+
+void pass_on(int sig) {
+  if (g_recorder > 0) kill(g_recorder, sig);
+}
+
+// Undoes the recorder's writes last-first, each only where the program still holds the
+// recorder's byte: a byte entered but never written, or already put back, is left alone.
+// Returns how many bytes of the recorder's it could not write back.
+size_t write_back(const GuardTable& table, int mem, GuardedRun& run) {
+  const std::vector<GuardTable::Entry> entries = table.entries();
+  size_t left = 0;
+  for (auto e = entries.rbegin(); e != entries.rend(); ++e) {
+    uint8_t now = 0;
+    if (mem < 0 || pread(mem, &now, 1, static_cast<off_t>(e->address)) != 1) {
+      left++;
+    } else if (now == e->original) {
+      run.bytes_already++;
+    } else if (now == e->written) {
+      if (pwrite(mem, &e->original, 1, static_cast<off_t>(e->address)) == 1) {
+        run.bytes_restored++;
+      } else {
+        left++;
+      }
+    }
+  }
+  return left;
+}
+
+
+// The program's threads are free of the dead recorder: take them over to catch any that ran into
+// an int3 meanwhile, put back what write_back could not (/proc/PID/mem may refuse writes to code
+// from a process that does not trace it), and let go.
+void adopt_and_detach(const GuardTable& table, size_t left, GuardedRun& run) {
+  if (table.program_running()) {
+    auto adopted = Tracee::adopt(table.pid(), table.entries());
+    if (!adopted) {
+      run.rescue_error = adopted.error().message();
+    } else if (Status st = (*adopted)->detach(); !st) {
+      run.rescue_error = st.error().message();
+    } else {
+      run.bytes_restored += left;  // detach() wrote whatever write_back could not
+    }
+    if (adopted) run.traps_caught = (*adopted)->traps_caught();
+  }
+  run.program_alive = table.program_running();
+}
+
+// Waits for the recorder to end, passing its own signals through while it is traced; calls
+// `dying` once, as early as the supervisor can tell the recorder is going. Returns its wait
+// status.
+int watch(pid_t recorder, bool traced, int lifeline, const std::function<void()>& dying) {
+  int status = 0;
+  if (!traced) {
+    // Its end of the pipe closes when it exits, however it dies: after its memory is gone, but
+    // still before the kernel releases the program's threads from it.
+    char c;
+    while (::read(lifeline, &c, 1) < 0 && errno == EINTR) {
+    }
+    dying();
+    while (waitpid(recorder, &status, 0) < 0 && errno == EINTR) {
+    }
+    return status;
+  }
+  bool told = false;
+  while (true) {
+    if (waitpid(recorder, &status, __WALL) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (!WIFSTOPPED(status)) break;  // gone
+    const int event = status >> 16;
+    const int sig = WSTOPSIG(status);
+    if (event == PTRACE_EVENT_EXIT) {
+      // The very start of its death, whatever the cause (SIGKILL included): it holds on to the
+      // program's threads until we let it go on.
+      if (!told) dying();
+      told = true;
+      ptrace(PTRACE_CONT, recorder, nullptr, 0);
+    } else if (event == PTRACE_EVENT_STOP && (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU)) {
+      ptrace(PTRACE_LISTEN, recorder, nullptr, nullptr);  // stopped by a signal: stays stopped, as untraced
+    } else {
+      ptrace(PTRACE_CONT, recorder, nullptr, event == 0 ? sig : 0);  // its signals reach it unchanged
+    }
+  }
+  if (!told) dying();
+  return status;
+}
+
+}  // namespace
+
+Result<GuardedRun> run_guarded(pid_t pid, GuardTable& table, const std::function<int()>& record) {
+  // Opened before anything is attached: it keeps pointing at this program's memory, never at a
+  // process that later reuses the pid. Failure is not fatal: the rescue then writes by ptrace.
+  const int mem = ::open(fmt::format("/proc/{}/mem", pid).c_str(), O_RDWR | O_CLOEXEC);
+  // go: the recorder starts once the supervisor watches it. lifeline: the recorder holds the
+  // only write end, which closes when it exits — how it is watched when it cannot be traced.
+  int go[2], lifeline[2];
+  if (pipe2(go, O_CLOEXEC) != 0) {
+    if (mem >= 0) ::close(mem);
+    return make_error(fmt::format("cannot create a pipe: {}", std::strerror(errno)), "");
+  }
+  if (pipe2(lifeline, O_CLOEXEC) != 0) {
+    if (mem >= 0) ::close(mem);
+    ::close(go[0]);
+    ::close(go[1]);
+    return make_error(fmt::format("cannot create a pipe: {}", std::strerror(errno)), "");
+  }
+  const pid_t supervisor = getpid();
+  std::fflush(nullptr);  // nothing buffered may be written twice
+  const pid_t recorder = fork();
+  if (recorder < 0) {
+    const int e = errno;
+    for (int fd : {mem, go[0], go[1], lifeline[0], lifeline[1]}) {
+      if (fd >= 0) ::close(fd);
+    }
+    return make_error(fmt::format("cannot start the recording process: {}", std::strerror(e)), "");
+  }
+  if (recorder == 0) {
+    ::close(go[1]);
+    ::close(lifeline[0]);
+    if (mem >= 0) ::close(mem);
+    setsid();
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    char c;
+    // The supervisor died before it could tell us or start watching: attach nothing.
+    if (getppid() != supervisor || ::read(go[0], &c, 1) != 1) _exit(1);
+    ::close(go[0]);
+    const int code = record();
+    std::fflush(nullptr);
+    _exit(code);
+  }
+  ::close(go[0]);
+  ::close(lifeline[1]);
+
+  GuardedRun run;
+  run.recorder = recorder;
+  g_recorder = recorder;
+  struct sigaction sa = {};
+  sa.sa_handler = pass_on;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  struct sigaction old[std::size(kPassedSignals)];
+  for (size_t i = 0; i < std::size(kPassedSignals); i++) sigaction(kPassedSignals[i], &sa, &old[i]);
+
+  // Traced for one event, its exit: the kernel stops it there at once, before it lets go of the
+  // program's threads, where the pipe closes only once its memory is gone (hundreds of µs
+  // later, docs/tracer-death.md). Someone else tracing it (strace -f) leaves the pipe.
+  const bool traced = ptrace(PTRACE_SEIZE, recorder, nullptr, PTRACE_O_TRACEEXIT) == 0;
+  (void)!::write(go[1], "g", 1);
+  ::close(go[1]);
+
+  size_t left = 0;
+  const int status = watch(recorder, traced, lifeline[0], [&] {
+    // If it still held bytes, put them back now: every hit after this is on the original code.
+    if (!table.holds_bytes()) return;
+    const uint64_t woke = monotonic_ns();
+    run.rescued = true;
+    left = write_back(table, mem, run);
+    run.write_back_us = (monotonic_ns() - woke) / 1000;
+  });
+  for (size_t i = 0; i < std::size(kPassedSignals); i++) sigaction(kPassedSignals[i], &old[i], nullptr);
+  g_recorder = 0;
+  if (WIFSIGNALED(status)) {
+    run.killed_by = WTERMSIG(status);
+    run.exit_code = 128 + run.killed_by;
+  } else {
+    run.exit_code = WEXITSTATUS(status);
+  }
+  if (run.rescued) adopt_and_detach(table, left, run);
+  ::close(lifeline[0]);
+  if (mem >= 0) ::close(mem);
+  return run;
+}
+
+}  // namespace gorepro::tracer

@@ -1,0 +1,61 @@
+// Guardian: an attached program survives gorepro being killed (SIGKILL, the OOM killer, a crash).
+// A ptrace tracer that dies leaves its int3s in the program's code, and the kernel lets the
+// program's threads go at once: the next probe hit, or a stop gorepro had not yet collected,
+// delivers a SIGTRAP and the Go runtime dies of it ("SIGTRAP: trace trap"). Nothing gorepro can
+// do after a SIGKILL reaches it helps, so `record --pid` splits into two processes:
+//
+//  - the supervisor, the gorepro process the user started and sees: it never traces. It forks
+//    the recorder, passes SIGINT, SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 on to it, and exits with
+//    its status. If the supervisor is killed, the recorder gets SIGTERM (PR_SET_PDEATHSIG) and
+//    detaches as on Ctrl-C, every byte back and every thread let go: nothing is left behind.
+//  - the recorder does the whole recording, in a session of its own (a signal to the user's
+//    process group does not reach it). Its Tracee enters every byte in a GuardTable before
+//    writing it. If the recorder itself dies holding bytes, the supervisor is its guardian:
+//    woken when the recorder's end of a pipe closes — before the kernel has released the traced
+//    threads — it writes the original bytes back through /proc/PID/mem, waits for the recorder
+//    to be gone, then seizes the program, catches any thread that ran into an int3 meanwhile and
+//    has not taken the SIGTRAP yet (moved past the instruction, signal swallowed), and detaches.
+//
+// What a dead recorder can still cost the program — a stop it had not collected, a hit between
+// its death and the guardian's write — is measured in docs/tracer-death.md.
+//
+// Invariants: the guardian touches the program only if the recorder died holding bytes (the
+// table says so), and changes a byte only where it still holds the recorder's value; neither
+// process outlives the recording: the supervisor returns once the recorder has exited (after the
+// rescue, if one was needed), and the recorder exits when its recording ends.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "tracer/guard_table.h"
+#include "util/result.h"
+
+namespace gorepro::tracer {
+
+// What the supervisor saw of a guarded recording.
+struct GuardedRun {
+  pid_t recorder = 0;
+  int exit_code = 0;   // the recorder's exit status, or 128 + the signal that ended it
+  int killed_by = 0;   // that signal, if one did
+  // The recorder died holding bytes in the program, and the guardian acted:
+  bool rescued = false;
+  size_t bytes_restored = 0;  // written back (through /proc/PID/mem, else by ptrace)
+  size_t bytes_already = 0;   // already held the original
+  uint64_t write_back_us = 0; // from the recorder's pipe closing to the last byte written back
+  size_t traps_caught = 0;    // threads caught in an int3 before taking its SIGTRAP
+  bool program_alive = true;  // the program ran on after the rescue
+  std::string rescue_error;   // what the rescue could not do
+};
+
+// Runs `record` — a whole recording attached to `pid`, returning gorepro's exit code — in a
+// recorder process, with this process as its supervisor and guardian (see above); `table` must be
+// the one the recording's backend writes to (Backend::guard_bytes). Returns once the recorder has
+// exited; errors are failures to start it.
+Result<GuardedRun> run_guarded(pid_t pid, GuardTable& table, const std::function<int()>& record);
+
+}  // namespace gorepro::tracer
