@@ -16,31 +16,20 @@
 #include <nlohmann/json.hpp>
 
 #include "common/marks.h"
-#include "dwarf/elf_file.h"
-#include "support/go_programs.h"
 #include "support/background.h"
+#include "support/go_programs.h"
 #include "support/run.h"
 #include "support/scratch.h"
+#include "support/target_text.h"
 
 namespace gorepro {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::go_program;
 using testing::Background;
+using testing::go_program;
 using testing::run;
-
-std::string text_bytes(pid_t pid, const std::string& binary) {
-  auto elf = ElfFile::open(binary);
-  EXPECT_TRUE(elf);
-  const ElfSection* text = (*elf)->section(".text");
-  std::string bytes(text->size, '\0');
-  int fd = open(fmt::format("/proc/{}/mem", pid).c_str(), O_RDONLY);
-  EXPECT_GE(fd, 0);
-  EXPECT_EQ(pread(fd, bytes.data(), bytes.size(), static_cast<off_t>(text->addr)), static_cast<ssize_t>(bytes.size()));
-  close(fd);
-  return bytes;
-}
+using testing::text_bytes;
 
 std::string without_pid_line(const std::string& out) {
   std::string r;
@@ -122,35 +111,8 @@ TEST(Attach, NonGoProcessIsRefusedWithoutTouchingIt) {
   EXPECT_EQ(kill(sleeper.pid(), 0), 0);  // still running
 }
 
-}  // namespace
-}  // namespace gorepro
-
-namespace gorepro {
-namespace {
-
-// gorepro running in the background, so a test can signal it mid-recording.
-pid_t start_gorepro(const std::vector<std::string>& args) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    int devnull = open("/dev/null", O_RDWR);
-    dup2(devnull, 1);
-    dup2(devnull, 2);
-    std::vector<std::string> argv = {testing::gorepro_binary()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    std::vector<char*> p;
-    for (auto& a : argv) p.push_back(a.data());
-    p.push_back(nullptr);
-    execv(p[0], p.data());
-    _exit(127);
-  }
-  return pid;
-}
-
-int wait_status(pid_t pid) {
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
+using testing::start_gorepro;
+using testing::wait_status;
 
 TEST(Attach, SigtermSigintAndSighupDetachAndTheTargetFinishesNormally) {
   std::string v = testing::built_go_versions().back();

@@ -1,0 +1,3 @@
+module gorepro/tests/go/busyserver
+
+go 1.19
