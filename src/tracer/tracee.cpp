@@ -39,6 +39,24 @@ bool is_group_stop_signal(int sig) {
 }
 
 // Whether a SIGTRAP waits in the thread's own pending set (/proc: SigPnd, signal 5 = bit 4).
+// The kernel's struct ucontext on x86-64 (uapi asm/ucontext.h, asm/sigcontext.h): where it saves
+// a thread's state when it delivers a signal, pointed to by the handler's third argument.
+struct KernelSigcontext {
+  uint64_t r8, r9, r10, r11, r12, r13, r14, r15, rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
+  uint16_t cs, gs, fs, ss;
+  uint64_t err, trapno, oldmask, cr2, fpstate, reserved[8];
+};
+struct KernelUcontext {
+  uint64_t flags, link;
+  uint64_t stack_sp;
+  int32_t stack_flags, pad;
+  uint64_t stack_size;
+  KernelSigcontext mcontext;
+  uint64_t sigmask;
+};
+static_assert(sizeof(KernelSigcontext) == 256 && offsetof(KernelUcontext, mcontext) == 40 &&
+              offsetof(KernelUcontext, sigmask) == 296);
+
 bool sigtrap_pending(pid_t tid) {
   char path[64];
   std::snprintf(path, sizeof path, "/proc/%d/status", tid);
@@ -228,7 +246,8 @@ Result<std::unique_ptr<Tracee>> Tracee::attach(pid_t pid, GuardTable* guard) {
   return t;
 }
 
-Result<std::unique_ptr<Tracee>> Tracee::adopt(pid_t pid, const std::vector<GuardTable::Entry>& bytes) {
+Result<std::unique_ptr<Tracee>> Tracee::adopt(pid_t pid, const std::vector<GuardTable::Entry>& bytes,
+                                              const std::set<pid_t>& left_in_int3) {
   auto attached = attach(pid);
   if (!attached) return attached;
   Tracee& t = **attached;
@@ -257,9 +276,59 @@ Result<std::unique_ptr<Tracee>> Tracee::adopt(pid_t pid, const std::vector<Guard
       // into a signal stop, which detach() catches before anything else runs.
       th.stopped = false;
       ptrace(PTRACE_CONT, tid, nullptr, 0);
+    } else if (!th.pending_signal) {
+      t.put_back(tid, left_in_int3.count(tid) > 0);
     }
   }
   return attached;
+}
+
+void Tracee::put_back(pid_t tid, bool left_in_int3) {
+  Registers regs;
+  if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs.r) != 0) return;
+  auto bp = breakpoints_.find(regs.r.rip - 1);
+  // One byte into a longer instruction is only ever our doing; just after a one-byte instruction
+  // (a ret) it is when the guardian saw the thread stopped there as the recorder died.
+  if (bp != breakpoints_.end() && (left_in_int3 || bp->second.emulator.length() > 1)) {
+    regs.r.rip -= 1;
+    if (ptrace(PTRACE_SETREGS, tid, nullptr, &regs.r) == 0) threads_put_back_++;
+    return;
+  }
+  if (undo_trap_frame(tid, regs)) frames_undone_++;
+}
+
+bool Tracee::undo_trap_frame(pid_t tid, const Registers& at_handler) {
+  // At a handler's first instruction RDI holds the signal, RSI its siginfo, RDX the ucontext
+  // holding the state the kernel interrupted: ours only for a SIGTRAP from the CPU (SI_KERNEL)
+  // that left RIP one past one of our int3s.
+  if (at_handler.r.rdi != SIGTRAP) return false;
+  siginfo_t si;
+  KernelUcontext uc;
+  if (!read(at_handler.r.rsi, &si, sizeof si) || si.si_signo != SIGTRAP || si.si_code != SI_KERNEL ||
+      !read(at_handler.r.rdx, &uc, sizeof uc) || !breakpoints_.count(uc.mcontext.rip - 1)) {
+    return false;
+  }
+  const KernelSigcontext& sc = uc.mcontext;
+  Registers regs = at_handler;  // segment registers and fs/gs bases are not changed by a delivery
+  regs.r.r8 = sc.r8, regs.r.r9 = sc.r9, regs.r.r10 = sc.r10, regs.r.r11 = sc.r11;
+  regs.r.r12 = sc.r12, regs.r.r13 = sc.r13, regs.r.r14 = sc.r14, regs.r.r15 = sc.r15;
+  regs.r.rdi = sc.rdi, regs.r.rsi = sc.rsi, regs.r.rbp = sc.rbp, regs.r.rbx = sc.rbx;
+  regs.r.rdx = sc.rdx, regs.r.rax = sc.rax, regs.r.rcx = sc.rcx, regs.r.rsp = sc.rsp;
+  regs.r.eflags = sc.eflags;
+  regs.r.rip = sc.rip - 1;  // the instruction itself: its original byte is back
+  regs.r.orig_rax = static_cast<unsigned long long>(-1);  // not in a system call: nothing to restart
+  // The kernel saved the FPU/SSE/AVX state in the frame, in the layout ptrace's XSTATE regset
+  // uses, and cleared it for the handler.
+  if (sc.fpstate) {
+    std::vector<uint8_t> xstate(1 << 16);
+    iovec iov{xstate.data(), xstate.size()};
+    if (ptrace(PTRACE_GETREGSET, tid, reinterpret_cast<void*>(NT_X86_XSTATE), &iov) == 0 &&
+        read(sc.fpstate, xstate.data(), iov.iov_len)) {
+      ptrace(PTRACE_SETREGSET, tid, reinterpret_cast<void*>(NT_X86_XSTATE), &iov);
+    }
+  }
+  ptrace(PTRACE_SETSIGMASK, tid, reinterpret_cast<void*>(sizeof uc.sigmask), &uc.sigmask);
+  return ptrace(PTRACE_SETREGS, tid, nullptr, &regs.r) == 0;
 }
 
 Tracee::~Tracee() { (void)detach(); }

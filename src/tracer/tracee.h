@@ -64,10 +64,15 @@ class Tracee final : public TargetMemory {
   // the program is entered there first, and the guard is let go once detach() is done.
   static Result<std::unique_ptr<Tracee>> attach(pid_t pid, GuardTable* guard = nullptr);
   // Seizes a program whose recorder died, knowing the bytes that recorder wrote (a GuardTable's
-  // entries): a thread that ran into one of its int3s and has not taken the SIGTRAP yet is
-  // caught and moved past the instruction, and detach() puts back every byte that still holds
-  // the recorder's value. Then call detach().
-  static Result<std::unique_ptr<Tracee>> adopt(pid_t pid, const std::vector<GuardTable::Entry>& bytes);
+  // entries) and the threads seen stopped one byte into one of its int3s as it died. Each thread the
+  // dead recorder left in one of its int3s is put back at the instruction: one that has not
+  // taken the SIGTRAP yet (caught, signal swallowed), one that stopped before running on from
+  // one byte into the instruction (the guardian froze the program), and one that stopped before
+  // the first instruction of the program's SIGTRAP handler (the signal frame the kernel built
+  // is undone: registers, signal mask, FPU state). detach() then puts back every byte that
+  // still holds the recorder's value. Then call detach().
+  static Result<std::unique_ptr<Tracee>> adopt(pid_t pid, const std::vector<GuardTable::Entry>& bytes,
+                                               const std::set<pid_t>& left_in_int3 = {});
   ~Tracee();
 
   pid_t pid() const override { return pid_; }
@@ -115,6 +120,9 @@ class Tracee final : public TargetMemory {
   uint64_t unemulated_steps() const { return unemulated_steps_; }
   // Threads caught in one of our int3s while detaching (or adopting): moved on, SIGTRAP swallowed.
   uint64_t traps_caught() const { return traps_caught_; }
+  // adopt(): threads put back from one byte into an instruction, and from a SIGTRAP handler's entry.
+  uint64_t threads_put_back() const { return threads_put_back_; }
+  uint64_t frames_undone() const { return frames_undone_; }
 
  private:
   struct Thread {
@@ -134,6 +142,10 @@ class Tracee final : public TargetMemory {
   // A thread reported a SIGTRAP stop: if the trap is one of our int3s (SI_KERNEL, RIP one past
   // a breakpoint), moves it past and returns its hit — the signal must then not be delivered.
   std::optional<Stop> catch_trap(pid_t tid);
+  // adopt(): a stopped thread left by a dead tracer one byte into an instruction, or at the
+  // entry of the SIGTRAP handler the kernel set up for it, goes back to the instruction.
+  void put_back(pid_t tid, bool left_in_int3);
+  bool undo_trap_frame(pid_t tid, const Registers& at_handler);
   Status write_byte(uint64_t address, uint8_t original, uint8_t value);  // guard, then poke
   Status detach_threads();
   // Handles a stop internally when it needs no caller action; returns true if handled.
@@ -150,6 +162,8 @@ class Tracee final : public TargetMemory {
   std::map<uint64_t, uint8_t> patched_;  // address -> original byte
   uint64_t unemulated_steps_ = 0;
   uint64_t traps_caught_ = 0;
+  uint64_t threads_put_back_ = 0;
+  uint64_t frames_undone_ = 0;
   GuardTable* guard_ = nullptr;
   // A stop for the caller that arrived while waiting for something else (the process exiting
   // during a single-step); wait() returns it first.
