@@ -117,6 +117,11 @@ void print_guardian_report(const tracer::GuardedRun& run, pid_t pid) {
   std::string done = fmt::format("wrote {} bytes of its code back ({} were back already) {} µs after it saw it die",
                                  run.bytes_restored, run.bytes_already, run.write_back_us);
   if (run.traps_caught) done += fmt::format(", caught {} threads in a breakpoint", run.traps_caught);
+  if (run.froze) {
+    done += fmt::format(", stopped the program for a moment (SIGSTOP, SIGCONT) to put back {} thread{} it had left "
+                        "in a breakpoint ({} from the entry of the program's SIGTRAP handler)",
+                        run.threads_put_back, run.threads_put_back == 1 ? "" : "s", run.frames_undone);
+  }
   if (!run.rescue_error.empty()) done += "; " + run.rescue_error;
   fmt::print(stderr, "gorepro: the recording process (pid {}) {} while attached to pid {}; gorepro {}; pid {} {}; "
              "the trace may end early\n", run.recorder, how, pid, done, pid,

@@ -1,16 +1,23 @@
 #include "tracer/guardian.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <iterator>
+#include <set>
+#include <sstream>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -53,13 +60,86 @@ size_t write_back(const GuardTable& table, int mem, GuardedRun& run) {
   return left;
 }
 
+std::vector<pid_t> threads_of(pid_t pid) {
+  std::vector<pid_t> out;
+  if (DIR* d = opendir(fmt::format("/proc/{}/task", pid).c_str())) {
+    while (dirent* e = readdir(d)) {
+      if (e->d_name[0] >= '0' && e->d_name[0] <= '9') out.push_back(static_cast<pid_t>(std::atoi(e->d_name)));
+    }
+    closedir(d);
+  }
+  return out;
+}
 
-// The program's threads are free of the dead recorder: take them over to catch any that ran into
-// an int3 meanwhile, put back what write_back could not (/proc/PID/mem may refuse writes to code
-// from a process that does not trace it), and let go.
-void adopt_and_detach(const GuardTable& table, size_t left, GuardedRun& run) {
+// A thread's scheduler state letter, and the status its tracer has not collected yet (field 52
+// of /proc/.../stat: 0 once collected), or state 0.
+std::pair<char, int> state_of(pid_t pid, pid_t tid) {
+  std::ifstream in(fmt::format("/proc/{}/task/{}/stat", pid, tid));
+  std::string stat;
+  std::getline(in, stat);
+  const auto paren = stat.rfind(')');
+  if (paren == std::string::npos) return {0, 0};
+  std::istringstream fields(stat.substr(paren + 2));
+  char state = 0;
+  fields >> state;
+  std::string f;
+  for (int i = 4; i <= 52 && (fields >> f); i++) {
+  }
+  return {state, std::atoi(f.c_str())};
+}
+
+// Where a stopped thread is: the last field of /proc/.../syscall ("-1 SP PC" outside a system call).
+uint64_t pc_of(pid_t pid, pid_t tid) {
+  std::ifstream in(fmt::format("/proc/{}/task/{}/syscall", pid, tid));
+  std::string line;
+  std::getline(in, line);
+  const auto space = line.rfind(' ');
+  return space == std::string::npos ? 0 : std::strtoull(line.c_str() + space + 1, nullptr, 16);
+}
+
+// With the dying recorder still holding the program's threads: the ones it leaves in one of its
+// int3 stops. The kernel will let them go at once — one whose stop it collected (the stop's
+// status, field 52 of /proc/.../stat, reads 0) runs on from one byte into the instruction, one
+// whose stop it did not takes the SIGTRAP into the program's handler — unless each has a SIGSTOP
+// waiting: then it stops before running any of the program's code, where the guardian can put
+// it back (Tracee::adopt). The cost is a stop and a SIGCONT the program's parent may notice;
+// without them, the program dies. Returns the threads left in a collected stop; sets run.froze.
+std::set<pid_t> freeze_if_caught(const GuardTable& table, GuardedRun& run) {
+  std::set<uint64_t> traps;
+  for (const GuardTable::Entry& e : table.entries()) {
+    if (e.written == 0xcc) traps.insert(e.address);
+  }
+  const std::vector<pid_t> threads = threads_of(table.pid());
+  std::set<pid_t> collected;
+  for (pid_t tid : threads) {
+    const auto [state, status] = state_of(table.pid(), tid);
+    if (state != 't' || !traps.count(pc_of(table.pid(), tid) - 1)) continue;
+    run.froze = true;
+    if (status == 0) collected.insert(tid);
+  }
+  if (run.froze) {
+    for (pid_t tid : threads) syscall(SYS_tgkill, table.pid(), tid, SIGSTOP);
+  }
+  return collected;
+}
+
+// Until every thread of pid is in a signal stop (or gone), at most `limit_ms`.
+void wait_stopped(pid_t pid, int limit_ms) {
+  for (int i = 0; i < limit_ms; i++) {
+    bool all = true;
+    for (pid_t tid : threads_of(pid)) all = all && state_of(pid, tid).first == 'T';
+    if (all) return;
+    usleep(1000);
+  }
+}
+
+// The program's threads are free of the dead recorder: take them over to put back any it left in
+// an int3, put back what write_back could not (/proc/PID/mem may refuse writes to code from a
+// process that does not trace it), let go, and let the program run again if it was frozen.
+void adopt_and_detach(const GuardTable& table, size_t left, const std::set<pid_t>& left_in_int3, GuardedRun& run) {
+  if (run.froze) wait_stopped(table.pid(), 2000);
   if (table.program_running()) {
-    auto adopted = Tracee::adopt(table.pid(), table.entries());
+    auto adopted = Tracee::adopt(table.pid(), table.entries(), left_in_int3);
     if (!adopted) {
       run.rescue_error = adopted.error().message();
     } else if (Status st = (*adopted)->detach(); !st) {
@@ -67,8 +147,15 @@ void adopt_and_detach(const GuardTable& table, size_t left, GuardedRun& run) {
     } else {
       run.bytes_restored += left;  // detach() wrote whatever write_back could not
     }
-    if (adopted) run.traps_caught = (*adopted)->traps_caught();
+    if (adopted) {
+      run.traps_caught = (*adopted)->traps_caught();
+      run.threads_put_back = (*adopted)->threads_put_back() + (*adopted)->frames_undone();
+      run.frames_undone = (*adopted)->frames_undone();
+    }
   }
+  if (run.froze) kill(table.pid(), SIGCONT);
+  // A program that took a SIGTRAP is dying, printing its goroutines: give it the time to be seen.
+  for (int i = 0; i < 20 && table.program_running(); i++) usleep(5000);
   run.program_alive = table.program_running();
 }
 
@@ -177,6 +264,7 @@ Result<GuardedRun> run_guarded(pid_t pid, GuardTable& table, const std::function
   ::close(go[1]);
 
   size_t left = 0;
+  std::set<pid_t> left_in_int3;
   const int status = watch(recorder, traced, lifeline[0], [&] {
     // If it still held bytes, put them back now: every hit after this is on the original code.
     if (!table.holds_bytes()) return;
@@ -184,6 +272,7 @@ Result<GuardedRun> run_guarded(pid_t pid, GuardTable& table, const std::function
     run.rescued = true;
     left = write_back(table, mem, run);
     run.write_back_us = (monotonic_ns() - woke) / 1000;
+    left_in_int3 = freeze_if_caught(table, run);
   });
   for (size_t i = 0; i < std::size(kPassedSignals); i++) sigaction(kPassedSignals[i], &old[i], nullptr);
   g_recorder = 0;
@@ -193,7 +282,7 @@ Result<GuardedRun> run_guarded(pid_t pid, GuardTable& table, const std::function
   } else {
     run.exit_code = WEXITSTATUS(status);
   }
-  if (run.rescued) adopt_and_detach(table, left, run);
+  if (run.rescued) adopt_and_detach(table, left, left_in_int3, run);
   ::close(lifeline[0]);
   if (mem >= 0) ::close(mem);
   return run;

@@ -48,6 +48,9 @@ struct GuardedRun {
   size_t bytes_already = 0;   // already held the original
   uint64_t write_back_us = 0; // from the recorder's pipe closing to the last byte written back
   size_t traps_caught = 0;    // threads caught in an int3 before taking its SIGTRAP
+  bool froze = false;         // the recorder left threads in its int3 stops: the program was stopped
+  size_t threads_put_back = 0;  // ... and those threads put back at their instruction,
+  size_t frames_undone = 0;     // of which these from the entry of the program's SIGTRAP handler
   bool program_alive = true;  // the program ran on after the rescue
   std::string rescue_error;   // what the rescue could not do
 };

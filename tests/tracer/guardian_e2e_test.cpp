@@ -169,6 +169,22 @@ class Guardian : public ::testing::Test {
 
   static std::string server_binary() { return go_program("busyserver", testing::built_go_versions().back(), false); }
 
+  // gorepro recording the server for a minute (stderr in err_path), once its probes are in the
+  // server's code (which was `before`): gorepro's pid and its recording process's (the server's
+  // tracer; 0 if it never armed).
+  static std::pair<pid_t, pid_t> start_armed(const BusyServer& server, const std::string& before,
+                                             const std::string& err_path) {
+    pid_t g = start_gorepro({"record", "-q", "--pid", std::to_string(server.pid()), "--duration", "60s", "-o",
+                             err_path + ".gtr"},
+                            err_path);
+    const auto deadline = std::chrono::steady_clock::now() + 20s;
+    while (text_bytes(server.pid(), server.binary()) == before) {
+      if (std::chrono::steady_clock::now() > deadline) return {g, 0};
+      std::this_thread::sleep_for(20ms);
+    }
+    return {g, tracer::tracer_of(server.pid())};
+  }
+
   // Stops the load: it got every answer right and no error; the server's code is as `before`,
   // and a fixed run gets the same answers as `untraced` (the same run before gorepro came).
   static void expect_served_as_untraced(BusyServer& server, const std::string& before, const LoadResult& untraced) {
@@ -228,17 +244,8 @@ TEST_F(Guardian, RecordingProcessKilledTheCodeIsPutBack) {
   const LoadResult untraced = server.fixed_run(25);
   const std::string before = text_bytes(server.pid(), server.binary());
   const std::string err = temp_path("recorder-killed.err");
-  pid_t g = start_gorepro({"record", "-q", "--pid", std::to_string(server.pid()), "--duration", "60s", "-o",
-                           temp_path("recorder-killed.gtr")},
-                          err);
-  // Armed: the probes' int3s are in the server's code.
-  const auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (text_bytes(server.pid(), server.binary()) == before && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(20ms);
-  }
-  ASSERT_NE(text_bytes(server.pid(), server.binary()), before) << "gorepro never placed its probes";
-  const pid_t recorder = tracer::tracer_of(server.pid());
-  ASSERT_GT(recorder, 0);
+  const auto [g, recorder] = start_armed(server, before, err);
+  ASSERT_GT(recorder, 0) << "gorepro never placed its probes";
   ASSERT_NE(recorder, g) << "gorepro itself traces: nothing would survive its death";
   kill(recorder, SIGKILL);
   EXPECT_EQ(wait_status(g), 1);
@@ -254,6 +261,34 @@ TEST_F(Guardian, RecordingProcessKilledTheCodeIsPutBack) {
   EXPECT_EQ(after.errors, 0) << after.line;
   EXPECT_EQ(after.digest, untraced.digest) << after.line << " vs untraced " << untraced.line;
   EXPECT_TRUE(running(server.pid()));
+}
+
+TEST_F(Guardian, RecordingProcessStoppedThenKilledUnderLoadItsCaughtThreadsArePutBack) {
+  // Stopped, the recorder collects no probe hit: every server thread that hits one waits in an
+  // int3 stop the recorder never collected (and one it had just collected may wait one byte into
+  // the instruction). Killed then, it leaves each of them to take a SIGTRAP into the Go runtime's
+  // handler, which ends the program — unless the guardian stops them first and undoes the signal
+  // frames the kernel built (and puts the other back at its instruction).
+  BusyServer server(server_binary());
+  ASSERT_TRUE(server.ready());
+  const LoadResult untraced = server.fixed_run(50);
+  const std::string before = text_bytes(server.pid(), server.binary());
+  server.start_load(200);
+  const std::string err = temp_path("recorder-stopped.err");
+  const auto [g, recorder] = start_armed(server, before, err);
+  ASSERT_GT(recorder, 0) << "gorepro never placed its probes";
+  std::this_thread::sleep_for(300ms);
+  kill(recorder, SIGSTOP);
+  std::this_thread::sleep_for(300ms);  // the load keeps the server's threads running into probes
+  kill(recorder, SIGKILL);
+  EXPECT_EQ(wait_status(g), 1);
+  const std::string said = slurp(err);
+  EXPECT_NE(said.find("stopped the program for a moment"), std::string::npos) << said;
+  EXPECT_EQ(said.find("put back 0 threads"), std::string::npos) << said;
+  EXPECT_NE(said.find("runs on"), std::string::npos) << said;
+  ASSERT_TRUE(running(server.pid()));
+  EXPECT_EQ(tracer::tracer_of(server.pid()), 0);
+  expect_served_as_untraced(server, before, untraced);
 }
 
 TEST_F(Guardian, AttachRecordDetachCyclesLeaveTheServerAsItWas) {
