@@ -8,7 +8,7 @@
 //    the recorder, passes SIGINT, SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 on to it, and exits with
 //    its status. If the supervisor is killed, the recorder gets SIGTERM (PR_SET_PDEATHSIG) and
 //    detaches as on Ctrl-C, every byte back and every thread let go: nothing is left behind.
-//  - the recorder does the whole recording, in a session of its own (a signal to the user's
+//  - the recorder does the whole recording, in a process group of its own (a signal to the user's
 //    process group does not reach it). Its Tracee enters every byte in a GuardTable before
 //    writing it. If the recorder itself dies holding bytes, the supervisor is its guardian:
 //    woken when the recorder's end of a pipe closes — before the kernel has released the traced

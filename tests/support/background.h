@@ -96,10 +96,13 @@ class Background {
 };
 
 // gorepro running in the background with its output discarded (or in `err_path`), so a test
-// can signal it mid-recording.
-inline pid_t start_gorepro(const std::vector<std::string>& args, const std::string& err_path = "") {
+// can signal it mid-recording; with `own_group`, as the leader of a process group of its own
+// (as a shell's job, or under `timeout`), so the test can signal that group.
+inline pid_t start_gorepro(const std::vector<std::string>& args, const std::string& err_path = "",
+                           bool own_group = false) {
   pid_t pid = fork();
   if (pid == 0) {
+    if (own_group) setpgid(0, 0);
     int devnull = open("/dev/null", O_RDWR);
     dup2(devnull, 0);
     dup2(devnull, 1);
