@@ -77,8 +77,10 @@ for mode in dict.fromkeys(r[0] for r in rows):
               f"in {len(lat)} trials")
     froze = [r for r in mine if "stopped the program" in r[3]]
     if froze:
-        put = sum(int(m.group(1)) for r in froze if (m := re.search(r"put back (\d+) threads", r[3])))
+        put = sum(int(m.group(1)) for r in froze if (m := re.search(r"put back (\d+) thread", r[3])))
+        frames = sum(int(m.group(1)) for r in froze if (m := re.search(r"\((\d+) from the entry", r[3])))
         alive_froze = sum(r[2] == "survived" for r in froze)
-        print(f"    the recorder had left threads in its breakpoints in {len(froze)} trials ({put} threads, put back "
-              f"after a SIGSTOP); the server survived {alive_froze} of those")
+        print(f"    the recorder had left threads in its breakpoints in {len(froze)} trials: {put} threads put back after "
+              f"a SIGSTOP ({frames} from a SIGTRAP handler's entry, {put - frames} from one byte into an instruction); "
+              f"the server survived {alive_froze} of those")
 PY
