@@ -165,8 +165,8 @@ void adopt_and_detach(const GuardTable& table, size_t left, const std::set<pid_t
 int watch(pid_t recorder, bool traced, int lifeline, const std::function<void()>& dying) {
   int status = 0;
   if (!traced) {
-    // Its end of the pipe closes when it exits, however it dies: after its memory is gone, but
-    // still before the kernel releases the program's threads from it.
+    // Its end of the pipe closes when it exits, however it dies: after its memory is gone, just
+    // before the kernel releases the program's threads from it (this wake-up races with that).
     char c;
     while (::read(lifeline, &c, 1) < 0 && errno == EINTR) {
     }

@@ -10,11 +10,16 @@
 //    detaches as on Ctrl-C, every byte back and every thread let go: nothing is left behind.
 //  - the recorder does the whole recording, in a process group of its own (a signal to the user's
 //    process group does not reach it). Its Tracee enters every byte in a GuardTable before
-//    writing it. If the recorder itself dies holding bytes, the supervisor is its guardian:
-//    woken when the recorder's end of a pipe closes — before the kernel has released the traced
-//    threads — it writes the original bytes back through /proc/PID/mem, waits for the recorder
-//    to be gone, then seizes the program, catches any thread that ran into an int3 meanwhile and
-//    has not taken the SIGTRAP yet (moved past the instruction, signal swallowed), and detaches.
+//    writing it. If the recorder itself dies holding bytes, the supervisor is its guardian: it
+//    traces the recorder for its exit only (PTRACE_O_TRACEEXIT), so it is woken at the very start
+//    of the recorder's death — before the kernel has released the traced threads — and writes
+//    the original bytes back through /proc/PID/mem. Threads the recorder leaves in its int3 stops
+//    get a SIGSTOP first, so each stops before running the program's code. Once the recorder is
+//    gone it seizes the program (Tracee::adopt), puts those threads back at their instruction,
+//    catches any thread that ran into an int3 and has not taken the SIGTRAP yet (signal
+//    swallowed), detaches, and sends SIGCONT if it stopped the program. When something else
+//    already traces the recorder (strace -f), it is woken by a pipe closing instead: hundreds of
+//    µs later, racing with the kernel releasing the threads (docs/tracer-death.md).
 //
 // What a dead recorder can still cost the program — a stop it had not collected, a hit between
 // its death and the guardian's write — is measured in docs/tracer-death.md.
@@ -46,7 +51,7 @@ struct GuardedRun {
   bool rescued = false;
   size_t bytes_restored = 0;  // written back (through /proc/PID/mem, else by ptrace)
   size_t bytes_already = 0;   // already held the original
-  uint64_t write_back_us = 0; // from the recorder's pipe closing to the last byte written back
+  uint64_t write_back_us = 0; // from seeing the recorder die to the last byte written back
   size_t traps_caught = 0;    // threads caught in an int3 before taking its SIGTRAP
   bool froze = false;         // the recorder left threads in its int3 stops: the program was stopped
   size_t threads_put_back = 0;  // ... and those threads put back at their instruction,
