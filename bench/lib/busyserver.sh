@@ -66,6 +66,15 @@ alive() {  # the server runs (a dead one is a zombie until this shell reaps it)
   [[ -n "$SERVER_PID" ]] && [[ "$(awk '{ print $3 }' "/proc/$SERVER_PID/stat" 2>/dev/null)" =~ ^[RSDT]$ ]]
 }
 
+server_stats() {  # "rss_kb threads fds cpu_ms" of the running server
+  local rss threads fds ticks
+  rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$SERVER_PID/status")
+  threads=$(awk '/^Threads/ { print $2 }' "/proc/$SERVER_PID/status")
+  fds=$(ls "/proc/$SERVER_PID/fd" | wc -l)
+  ticks=$(awk '{ s = $0; sub(/.*\) /, "", s); split(s, f, " "); print f[12] + f[13] }' "/proc/$SERVER_PID/stat")
+  echo "$rss $threads $fds $((ticks * 1000 / $(getconf CLK_TCK)))"
+}
+
 tracer_of() { awk '/^TracerPid/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 
 text_digest() {  # sha256 of the running server's .text
