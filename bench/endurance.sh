@@ -7,7 +7,7 @@
 # (Guardian.AttachRecordDetachCyclesLeaveTheServerAsItWas); bench/README.md has results.
 # It also prints, side by side, what the server costs before the first attach and after the last
 # detach (RSS, threads, open files; wall and CPU time of the same fixed run of FIXED x 4
-# requests), and each cycle's gorepro (peak RSS of the larger of its two processes, CPU time).
+# requests, least of 3), and each cycle's gorepro (peak RSS of the larger of its two processes, CPU time).
 #
 # Usage: bench/endurance.sh        Knobs: CYCLES=1000 DURATION=200ms FIXED=250
 #        OUT=/tmp/gorepro-endurance, plus those of bench/lib/busyserver.sh (BUILD, GOREPRO, GOV, RATE).
@@ -20,13 +20,21 @@ OUT=${OUT:-/tmp/gorepro-endurance}
 source "$ROOT/bench/lib/busyserver.sh"
 trap 'exec 7>&- 2>/dev/null; stop_server' EXIT
 
-# A fixed run's summary, then its wall and the server's CPU in ms ("SUMMARY|wall_ms cpu_ms").
+# The fixed run, 3 times: the last summary, then the least wall and server CPU in ms
+# ("SUMMARY|wall_ms cpu_ms"). The least of three: on a shared machine one run alone measures
+# mostly the other processes.
 timed_fixed_run() {
-  local c0 t0 out
-  c0=$(server_stats | awk '{ print $4 }')
-  t0=$(date +%s%N)
-  out=$(fixed_run "$FIXED")
-  echo "$out|$((($(date +%s%N) - t0) / 1000000)) $(($(server_stats | awk '{ print $4 }') - c0))"
+  local c0 t0 out wall cpu best_wall=999999999 best_cpu=999999999
+  for _ in 1 2 3; do
+    c0=$(server_stats | awk '{ print $4 }')
+    t0=$(date +%s%N)
+    out=$(fixed_run "$FIXED")
+    wall=$((($(date +%s%N) - t0) / 1000000))
+    cpu=$(($(server_stats | awk '{ print $4 }') - c0))
+    ((wall < best_wall)) && best_wall=$wall
+    ((cpu < best_cpu)) && best_cpu=$cpu
+  done
+  echo "$out|$best_wall $best_cpu"
 }
 
 start_server
@@ -87,7 +95,7 @@ b, a = [list(map(int, x.split())) for x in sys.argv[1:3]]
 fb, fa = [list(map(int, x.split())) for x in sys.argv[3:5]]
 print("server, before the first attach -> after the last detach (after/before):")
 for name, x, y in (("RSS MiB", b[0] / 1024, a[0] / 1024), ("threads", b[1], a[1]), ("open files", b[2], a[2]),
-                   (f"wall of {sys.argv[5]} x 4 fixed requests, ms", fb[0], fa[0]),
+                   (f"wall of {sys.argv[5]} x 4 fixed requests (least of 3), ms", fb[0], fa[0]),
                    (f"server CPU for them, ms", fb[1], fa[1])):
     print(f"    {name}: {x:.1f} -> {y:.1f} ({y / x if x else float('nan'):.2f})")
 PY
