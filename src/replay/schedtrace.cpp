@@ -137,23 +137,38 @@ Result<SchedHeader> parse_header(std::string_view line, bool* detailed) {
   if (!ms) return make_error(fmt::format("'{}' is not a millisecond count", line.substr(0, ms_end)));
   h.ms = *ms;
   line.remove_prefix(ms_end + 3);
-  // Without scheddetail the line ends in the per-P run-queue lengths: " [n n ...]".
+  // Without scheddetail the line ends in the per-P run-queue lengths: " [n n ...]" up to Go 1.25,
+  // " [ n n ] schedticks=[ t t ]" from 1.26 (runtime/proc.go schedtrace: spaces inside the
+  // brackets, then every P's schedtick).
   *detailed = true;
   if (!line.empty() && line.back() == ']') {
-    size_t open = line.rfind(" [");
-    if (open == std::string_view::npos) return make_error("']' without '['");
-    std::string_view list = line.substr(open + 2, line.size() - open - 3);
-    line = line.substr(0, open);
     *detailed = false;
-    size_t i = 0;
-    while (i <= list.size()) {
-      size_t sp = list.find(' ', i);
-      if (sp == std::string_view::npos) sp = list.size();
-      auto v = parse_int(list.substr(i, sp - i));
-      if (!v || *v < 0) return make_error(fmt::format("run-queue list [{}] is not numbers", list));
-      h.local_runqueues.push_back(*v);
-      i = sp + 1;
+    auto cut_list = [&](std::string_view opener, std::vector<int64_t>* out) -> Status {
+      size_t open = line.rfind(opener);
+      if (open == std::string_view::npos) return make_error(fmt::format("']' without '{}'", opener.substr(1)));
+      std::string_view list = line.substr(open + opener.size(), line.size() - open - opener.size() - 1);
+      line = line.substr(0, open);
+      while (!line.empty() && line.back() == ' ') line.remove_suffix(1);
+      size_t i = 0;
+      while (i < list.size()) {
+        if (list[i] == ' ') {
+          ++i;
+          continue;
+        }
+        size_t sp = list.find(' ', i);
+        if (sp == std::string_view::npos) sp = list.size();
+        auto v = parse_int(list.substr(i, sp - i));
+        if (!v || *v < 0) return make_error(fmt::format("list [{}] is not numbers", list));
+        out->push_back(*v);
+        i = sp;
+      }
+      return Ok{};
+    };
+    if (line.rfind(" schedticks=[") != std::string_view::npos) {
+      if (auto st = cut_list(" schedticks=[", &h.schedticks); !st) return st.error();
+      if (line.empty() || line.back() != ']') return make_error("schedticks=[…] without the run-queue list before it");
     }
+    if (auto st = cut_list(" [", &h.local_runqueues); !st) return st.error();
   }
   auto fields = split_fields(line);
   if (!fields) return fields.error();
@@ -177,6 +192,9 @@ Result<SchedHeader> parse_header(std::string_view line, bool* detailed) {
   if (h.gomaxprocs <= 0) return make_error(fmt::format("gomaxprocs={}", h.gomaxprocs));
   if (!*detailed && h.local_runqueues.size() != static_cast<size_t>(h.gomaxprocs)) {
     return make_error(fmt::format("{} run-queue lengths for gomaxprocs={}", h.local_runqueues.size(), h.gomaxprocs));
+  }
+  if (!h.schedticks.empty() && h.schedticks.size() != static_cast<size_t>(h.gomaxprocs)) {
+    return make_error(fmt::format("{} schedticks for gomaxprocs={}", h.schedticks.size(), h.gomaxprocs));
   }
   return h;
 }

@@ -39,6 +39,7 @@ struct SchedHeader {
   // scheddetail only (-1 otherwise); booleans (1.21+) are 0/1.
   int64_t gcwaiting = -1, nmidlelocked = -1, stopwait = -1, sysmonwait = -1;
   std::vector<int64_t> local_runqueues;  // without scheddetail: per-P run-queue lengths
+  std::vector<int64_t> schedticks;       // without scheddetail, Go 1.26+: per-P schedtick
   SchedExtra extra;
   bool operator==(const SchedHeader&) const = default;
 };

@@ -57,6 +57,9 @@ TEST(Schedtrace, EveryBlockOfEveryCapturedVersionParses) {
       EXPECT_TRUE(s.header.extra.empty());
       if (!s.detailed) {
         EXPECT_EQ(s.header.local_runqueues.size(), static_cast<size_t>(s.header.gomaxprocs));
+        // Go 1.26 added every P's schedtick after the run queues; older runtimes print none.
+        size_t want_ticks = text.find("schedticks=[") != std::string::npos ? s.header.gomaxprocs : 0;
+        EXPECT_EQ(s.header.schedticks.size(), want_ticks);
       }
       for (const SchedG& g : s.gs) EXPECT_TRUE(g.extra.empty());
     }
