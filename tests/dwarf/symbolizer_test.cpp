@@ -52,7 +52,9 @@ TEST(DwarfSymbolizer, RejectsBinaryWithoutDwarf) {
   EXPECT_FALSE(missing.ok());
 }
 
-TEST(DwarfSymbolizer, LoadsLargeBinaryWithinBudget) {
+// How long the load takes is the bench's business (a loaded CI machine makes any bound here
+// flaky); this checks the whole of a large binary's DWARF is read: its net/http server and main.
+TEST(DwarfSymbolizer, LoadsEveryFunctionOfALargeBinary) {
   for (const auto& v : built_go_versions()) {
     std::string path = go_program("httpleak", v, false);
     auto t0 = std::chrono::steady_clock::now();
@@ -61,7 +63,13 @@ TEST(DwarfSymbolizer, LoadsLargeBinaryWithinBudget) {
     ASSERT_TRUE(s);
     std::printf("go%s httpleak: DWARF loaded in %lld ms (%zu functions, %zu line ranges)\n", v.c_str(),
                 (long long)ms, s->subprograms().size(), s->line_ranges().size());
-    EXPECT_LT(ms, 5000);  // generous: sanitizer builds and a loaded machine; typically far less
+    auto has = [&](std::string_view name) {
+      for (const auto& sp : s->subprograms()) if (sp.name == name) return true;
+      return false;
+    };
+    EXPECT_TRUE(has("main.main"));
+    EXPECT_TRUE(has("net/http.(*Server).Serve"));
+    EXPECT_GT(s->line_ranges().size(), s->subprograms().size());
   }
 }
 
