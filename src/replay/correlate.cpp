@@ -463,7 +463,13 @@ Result<Correlation> correlate(TraceSession& session, const CorrelateOptions& o) 
     if (j - i < 3) continue;
     auto [slope, r2] = fit(series, i, j);
     if (slope >= o.growth_min_slope && r2 >= o.growth_min_r2 && series[j - 1].second > series[i].second) {
-      if (!marked.empty() && i < marked.back().second) marked.back().second = std::max(marked.back().second, j);
+      // One rise interrupted by a stretch too noisy to fit (a loaded machine delays samples)
+      // is one window: join ranges less than half a window apart; the fit below is redone
+      // over the joined range.
+      const bool joins = !marked.empty() &&
+                         (i < marked.back().second ||
+                          series[i].first - series[marked.back().second - 1].first <= o.growth_window_ns / 2);
+      if (joins) marked.back().second = std::max(marked.back().second, j);
       else marked.emplace_back(i, j);
     }
   }
