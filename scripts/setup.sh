@@ -38,7 +38,7 @@ PACKAGES=(
   libcapstone-dev libunwind-dev
   libboost-dev libboost-filesystem-dev
   libfmt-dev libgtest-dev libcli11-dev nlohmann-json3-dev
-  libbpf-dev clang llvm bpftool
+  libbpf-dev clang llvm bpftool libclang-rt-dev
   libedit-dev
   gdb bpftrace python3
 )
