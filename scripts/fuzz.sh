@@ -2,7 +2,8 @@
 # Fuzzes the trace reader (TraceReader::parse + Replayer + report) with libFuzzer under
 # ASan+UBSan for a bounded time, starting from a seed corpus written by TraceWriter; then the
 # schedtrace parser/splitter for as long, seeded with the captured runtime output in
-# tests/data/schedtrace/.
+# tests/data/schedtrace/; then the GDB/MI parser for as long, seeded with captured gdb output
+# (tests/data/gdbmi/*.mi, cut into runs of lines).
 # Usage: scripts/fuzz.sh [SECONDS]   (default $FUZZ_SECONDS, else 60, per target; needs clang)
 # Exits non-zero when the fuzzer finds a crash; the reproducer is left in build-fuzz/.
 set -euo pipefail
@@ -11,7 +12,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 build="$root/build-fuzz"
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DGOREPRO_GO_TESTS=OFF -DGOREPRO_SANITIZE=ON \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION" >/dev/null
-cmake --build "$build" --target trace_reader_fuzz schedtrace_fuzz replay_make_seed_corpus
+cmake --build "$build" --target trace_reader_fuzz schedtrace_fuzz mi_parser_fuzz replay_make_seed_corpus
 corpus="$build/fuzz-corpus"
 mkdir -p "$corpus"
 "$build/tests/fuzz/replay_make_seed_corpus" "$corpus"
@@ -24,4 +25,12 @@ mkdir -p "$sched_corpus"
 cp "$root"/tests/data/schedtrace/*.txt "$sched_corpus/"
 ASAN_OPTIONS=allocator_may_return_null=0:detect_leaks=1 \
   "$build/tests/fuzz/schedtrace_fuzz" "$sched_corpus" -max_total_time="$seconds" -max_len=65536 \
+  -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10 -print_final_stats=1
+mi_corpus="$build/fuzz-corpus-gdbmi"
+mkdir -p "$mi_corpus"
+for f in "$root"/tests/data/gdbmi/*.mi; do
+  split -l 3 -d -a 3 "$f" "$mi_corpus/$(basename "$f" .mi)-"
+done
+ASAN_OPTIONS=allocator_may_return_null=0:detect_leaks=1 \
+  "$build/tests/fuzz/mi_parser_fuzz" "$mi_corpus" -max_total_time="$seconds" -max_len=65536 \
   -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10 -print_final_stats=1
