@@ -17,6 +17,8 @@
 
 #include <fmt/format.h>
 
+#include "tracer/spawn.h"
+
 namespace gorepro::tracer {
 
 namespace {
@@ -84,6 +86,24 @@ pid_t tracer_of(pid_t pid) {
   return 0;
 }
 
+char process_state(pid_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/stat", pid));
+  std::string stat;
+  std::getline(in, stat);
+  size_t close = stat.rfind(')');  // "pid (comm) S ...": comm may hold spaces and parentheses
+  return close != std::string::npos && close + 2 < stat.size() ? stat[close + 2] : 0;
+}
+
+uint64_t entry_address_of(pid_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/auxv", pid), std::ios::binary);
+  Elf64_auxv_t aux;
+  while (in.read(reinterpret_cast<char*>(&aux), sizeof aux)) {
+    if (aux.a_type == AT_ENTRY) return aux.a_un.a_val;
+    if (aux.a_type == AT_NULL) break;
+  }
+  return 0;
+}
+
 std::string process_name(pid_t pid) {
   std::ifstream in(fmt::format("/proc/{}/comm", pid));
   std::string name;
@@ -93,47 +113,9 @@ std::string process_name(pid_t pid) {
 
 Result<std::unique_ptr<Tracee>> Tracee::launch(const std::string& path, const std::vector<std::string>& argv,
                                                const LaunchOptions& options) {
-  int go_pipe[2], err_pipe[2];
-  if (pipe2(go_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
-    return make_error(fmt::format("cannot create a pipe: {}", std::strerror(errno)), "");
-  }
-  std::vector<char*> args;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  std::vector<char*> envp;  // built before fork: the child only calls async-signal-safe functions
-  if (options.env) {
-    for (const std::string& e : *options.env) envp.push_back(const_cast<char*>(e.c_str()));
-    envp.push_back(nullptr);
-  }
-  pid_t pid = fork();
-  if (pid < 0) return make_error(fmt::format("cannot fork: {}", std::strerror(errno)), "");
-  if (pid == 0) {
-    // Wait until the parent has seized us, so the exec is the first thing it sees.
-    close(go_pipe[1]);
-    char c;
-    while (::read(go_pipe[0], &c, 1) < 0 && errno == EINTR) {
-    }
-    if (options.own_process_group) setpgid(0, 0);
-    for (auto [child_fd, our_fd] : options.fds) {
-      if (child_fd == our_fd) {
-        fcntl(child_fd, F_SETFD, 0);
-      } else if (dup2(our_fd, child_fd) < 0) {
-        int e = errno;
-        (void)!write(err_pipe[1], &e, sizeof e);
-        _exit(127);
-      }
-    }
-    if (options.env) {
-      execve(path.c_str(), args.data(), envp.data());
-    } else {
-      execv(path.c_str(), args.data());
-    }
-    int e = errno;
-    (void)!write(err_pipe[1], &e, sizeof e);
-    _exit(127);
-  }
-  close(go_pipe[0]);
-  close(err_pipe[1]);
+  auto child = GatedChild::spawn(path, argv, options);
+  if (!child) return child.error();
+  const pid_t pid = child->pid();
   std::unique_ptr<Tracee> t(new Tracee());
   t->pid_ = pid;
   t->launched_ = true;
@@ -141,28 +123,23 @@ Result<std::unique_ptr<Tracee>> Tracee::launch(const std::string& path, const st
     int e = errno;
     kill(pid, SIGKILL);
     waitpid(pid, nullptr, 0);
-    close(go_pipe[1]);
-    close(err_pipe[0]);
     return make_error(fmt::format("cannot trace the new process: {}", std::strerror(e)),
                       "ptrace is not permitted here; check /proc/sys/kernel/yama/ptrace_scope or run as root");
   }
-  (void)!write(go_pipe[1], "g", 1);
-  close(go_pipe[1]);
+  // Seized before the exec: the exec is the first thing we see.
+  child->open_gate();
   t->threads_[pid] = Thread{};
   while (true) {
     int status = 0;
     if (waitpid(pid, &status, __WALL) < 0) {
       if (errno == EINTR) continue;
-      close(err_pipe[0]);
       return make_error(fmt::format("lost the new process: {}", std::strerror(errno)), "");
     }
     if (WIFEXITED(status) || WIFSIGNALED(status)) {
-      int e = 0;
-      bool got = ::read(err_pipe[0], &e, sizeof e) == sizeof e;
-      close(err_pipe[0]);
+      auto e = child->exec_errno();
       t->alive_ = false;
-      return make_error(got ? fmt::format("cannot run {}: {}", path, std::strerror(e))
-                            : fmt::format("{} exited before it started", path),
+      return make_error(e ? fmt::format("cannot run {}: {}", path, std::strerror(*e))
+                          : fmt::format("{} exited before it started", path),
                         "check the program path and its permissions");
     }
     if (WIFSTOPPED(status) && (status >> 16) == PTRACE_EVENT_EXEC) break;
@@ -172,7 +149,6 @@ Result<std::unique_ptr<Tracee>> Tracee::launch(const std::string& path, const st
       ptrace(PTRACE_CONT, pid, nullptr, 0);
     }
   }
-  close(err_pipe[0]);
   t->threads_[pid].stopped = true;
   t->read_entry_address();
   return t;
@@ -340,17 +316,7 @@ bool Tracee::all_stopped() const {
   return true;
 }
 
-void Tracee::read_entry_address() {
-  std::ifstream in(fmt::format("/proc/{}/auxv", pid_), std::ios::binary);
-  Elf64_auxv_t aux;
-  while (in.read(reinterpret_cast<char*>(&aux), sizeof aux)) {
-    if (aux.a_type == AT_ENTRY) {
-      entry_address_ = aux.a_un.a_val;
-      return;
-    }
-    if (aux.a_type == AT_NULL) break;
-  }
-}
+void Tracee::read_entry_address() { entry_address_ = entry_address_of(pid_); }
 
 bool Tracee::read(uint64_t addr, void* buf, size_t len) const {
   iovec local{buf, len};

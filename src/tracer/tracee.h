@@ -176,5 +176,9 @@ class Tracee final : public TargetMemory {
 // Which process is tracing pid (from /proc/PID/status), or 0.
 pid_t tracer_of(pid_t pid);
 std::string process_name(pid_t pid);
+// The program's entry point in memory (AT_ENTRY of /proc/PID/auxv), or 0 when unreadable.
+uint64_t entry_address_of(pid_t pid);
+// The state letter of /proc/PID/stat ('R', 'S', 't', 'Z', ...), or 0 when there is no such process.
+char process_state(pid_t pid);
 
 }  // namespace gorepro::tracer
