@@ -77,6 +77,7 @@ struct MiClient::Impl {
   std::array<char, 4096> err_buf{};
   uint64_t wake_buf = 0;
   std::string err_tail;
+  FILE* log = nullptr;  // MiClientOptions::log_path
   std::deque<std::string> writes;  // the first is being written
   bool woken = false;
   bool reaped = false;
@@ -136,6 +137,9 @@ Result<std::unique_ptr<MiClient>> MiClient::start(const MiClientOptions& options
 
   std::unique_ptr<MiClient> client(new MiClient(std::move(impl)));
   client->default_timeout_ = options.default_timeout;
+  std::string log = options.log_path;
+  if (log.empty() && getenv("GOREPRO_GDB_LOG")) log = getenv("GOREPRO_GDB_LOG");
+  if (!log.empty()) client->impl_->log = fopen(log.c_str(), "we");
   client->gdb_path_ = path;
   client->start_reading();
 
@@ -188,6 +192,7 @@ MiClient::~MiClient() {
   if (impl_->wake_fd >= 0) {
     impl_->wake.close();  // closes wake_fd
   }
+  if (impl_->log) fclose(impl_->log);
 }
 
 void MiClient::wake() {
@@ -260,6 +265,10 @@ void MiClient::start_reading() {
 }
 
 void MiClient::on_output(std::string_view bytes) {
+  if (impl_->log) {
+    fwrite(bytes.data(), 1, bytes.size(), impl_->log);
+    fflush(impl_->log);
+  }
   std::vector<Result<MiRecord>> records;
   parser_.feed(bytes, records);
   for (auto& r : records) {
@@ -293,8 +302,14 @@ void MiClient::on_record(MiRecord r) {
         }
         return;
       }
-      it->second.answer.result = std::move(r);
-      answered_.emplace(it->first, std::move(it->second));
+      if (it->second.nowait) {
+        if (r.klass == "error") {
+          nowait_errors_.push_back(fmt::format("gdb refused `{}`: {}", it->second.command, r.error_message()));
+        }
+      } else {
+        it->second.answer.result = std::move(r);
+        answered_.emplace(it->first, std::move(it->second));
+      }
       pending_.erase(it);
       return;
     }
@@ -366,6 +381,7 @@ Result<uint64_t> MiClient::send(std::string_view cmd) {
   p.command.assign(cmd);
   Impl& im = *impl_;
   im.writes.push_back(fmt::format("{}{}\n", token, cmd));
+  if (im.log) fmt::print(im.log, "> {}", im.writes.back());
   if (im.writes.size() == 1) {
     struct Writer {
       static void next(MiClient* self) {
@@ -386,6 +402,19 @@ Result<uint64_t> MiClient::send(std::string_view cmd) {
     Writer::next(this);
   }
   return token;
+}
+
+Status MiClient::send_nowait(std::string_view cmd) {
+  auto token = send(cmd);
+  if (!token) return token.error();
+  pending_[*token].nowait = true;
+  return Ok{};
+}
+
+std::vector<std::string> MiClient::take_nowait_errors() {
+  std::vector<std::string> out;
+  out.swap(nowait_errors_);
+  return out;
 }
 
 Result<MiAnswer> MiClient::wait(uint64_t token, Clock::time_point deadline) {

@@ -46,6 +46,9 @@ using Clock = std::chrono::steady_clock;
 struct MiClientOptions {
   // A name searched on PATH, or a path.
   std::string gdb = "gdb";
+  // A file that receives every command sent ("> ") and line received ("< "), for diagnosing
+  // gdb's side of a problem. Default: $GOREPRO_GDB_LOG when set.
+  std::string log_path;
   // The MI version asked for. gorepro needs 3 (gdb >= 9); another value only serves tests of
   // how a gdb that does not know the version asked for is reported.
   std::string interpreter = "mi3";
@@ -80,6 +83,11 @@ class MiClient {
   // The same in two steps, so several commands can be in flight (gdb answers them in order).
   Result<uint64_t> send(std::string_view cmd);
   Result<MiAnswer> wait(uint64_t token, Clock::time_point deadline);
+  // Sends a command whose answer nobody waits for (resuming a thread after each probe hit):
+  // its result is dropped, an `^error` kept in nowait_errors().
+  Status send_nowait(std::string_view cmd);
+  // `^error` answers to send_nowait() commands since the last call, oldest first.
+  std::vector<std::string> take_nowait_errors();
 
   // The next async record (and stream records printed while no command ran), in arrival
   // order; waits until deadline. nullopt: none arrived in time, wake() was called, or gdb is
@@ -115,6 +123,7 @@ class MiClient {
   struct Pending {
     std::string command;
     MiAnswer answer;
+    bool nowait = false;  // send_nowait(): drop the answer, keep an error
   };
   explicit MiClient(std::unique_ptr<Impl> impl);
   // Runs the I/O until pred() holds, the deadline passes, wake() or gdb dies; returns pred().
@@ -135,6 +144,7 @@ class MiClient {
   std::map<uint64_t, Pending> answered_;     // answered, not collected by wait() yet
   std::set<uint64_t> abandoned_;             // timed out: a late answer is dropped quietly
   std::deque<MiRecord> async_;
+  std::vector<std::string> nowait_errors_;
   std::optional<Error> failure_;
   bool prompt_seen_ = false;  // gdb printed `(gdb)`: it reads commands
   std::string version_;
