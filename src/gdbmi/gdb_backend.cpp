@@ -36,6 +36,9 @@ constexpr RegSlot kRegSlots[] = {
     {"rip", offsetof(user_regs_struct, rip)}, {"eflags", offsetof(user_regs_struct, eflags)},
 };
 
+// After this long without a word from gdb, poll() asks it something (see there).
+constexpr auto kQuietPing = std::chrono::seconds(5);
+
 // Memory is fetched in aligned blocks at least this big: the decoder's reads of one hit cluster
 // (a g, the m it points to, a few stack frames), so one block usually serves several of them.
 constexpr uint64_t kBlockAlign = 256;
@@ -376,11 +379,18 @@ Result<uint32_t> GdbBackend::lwp_of(const std::string& thread) {
   const MiValue* threads = a->result.payload.get("threads");
   if (threads) {
     for (const MiValue* t : threads->elements()) {
-      auto target = t->str("target-id");  // "LWP 1234" or "Thread 0x7f... (LWP 1234)"
+      // "LWP 1234", "Thread 0x7f... (LWP 1234)", or "process 1234" while it has one thread.
+      auto target = t->str("target-id");
       if (!target) continue;
       size_t at = target->rfind("LWP ");
+      size_t skip = 4;
+      if (at == std::string_view::npos) {
+        at = target->rfind("process ");
+        skip = 8;
+      }
       if (at == std::string_view::npos) continue;
-      uint32_t lwp = static_cast<uint32_t>(std::strtoul(std::string(target->substr(at + 4)).c_str(), nullptr, 10));
+      uint32_t lwp = static_cast<uint32_t>(std::strtoul(std::string(target->substr(at + skip)).c_str(), nullptr, 10));
+      if (lwp == 0) continue;
       lwps_[thread] = lwp;
       return lwp;
     }
@@ -517,6 +527,15 @@ tracer::TargetExit GdbBackend::exit_status(const MiRecord& stopped) {
   return tracer::TargetExit{code ? static_cast<int>(std::strtol(std::string(*code).c_str(), nullptr, 8)) : 0, 0};
 }
 
+// Whether the thread a resume command named is still there and stopped by its tracer.
+bool GdbBackend::thread_held(const std::string& resume_command) const {
+  const size_t at = resume_command.find("--thread ");
+  if (at == std::string::npos) return !exit_ && tracer::process_state(pid_) == 't';
+  auto lwp = lwps_.find(resume_command.substr(at + 9));
+  if (lwp == lwps_.end()) return false;  // gdb told us it exited
+  return tracer::process_state(static_cast<pid_t>(lwp->second)) == 't';
+}
+
 // gdb can lose a program's exit: a thread resumed just as the process exits makes its event
 // handling fail ("Couldn't get registers: No such process") and no *stopped follows. The
 // kernel is asked instead: our child's status once gdb let go of it, else /proc.
@@ -563,10 +582,23 @@ bool GdbBackend::on_breakpoint(const MiRecord& r, PollResult& out) {
   return on_hit(std::string(*bkptno), thread, *regs, out);
 }
 
+std::string GdbBackend::gdb_gone_message() {
+  gdb_lost_ = true;
+  // gdb's breakpoints stay in the program's code when gdb dies without detaching: the next
+  // thread to reach one stops with SIGTRAP, which ends the program.
+  return gdb_->failure()->what +
+         " — its breakpoints stay in the program, which ends (SIGTRAP) at the next one; record again";
+}
+
 bool GdbBackend::on_lost_hit(const std::string& thread, PollResult& out) {
+  if (gdb_->alive() && gdb_->timeouts() > 0) {
+    // A command at a hit went unanswered: gdb is hung, holding the program's threads.
+    gdb_->give_up(make_error(fmt::format("gdb (pid {}) stopped answering for {} s during the recording and was ended",
+                                         gdb_->gdb_pid(), options_.client.default_timeout.count() / 1000)));
+  }
   if (!gdb_->alive()) {
     out.kind = PollResult::Kind::kFailed;
-    out.message = gdb_->failure()->message();
+    out.message = gdb_gone_message();
     return true;
   }
   resume(thread);
@@ -631,27 +663,39 @@ PollResult GdbBackend::poll(uint64_t until_ns) {
       out.kind = PollResult::Kind::kStopRequested;
       return out;
     }
-    for (const std::string& e : gdb_->take_nowait_errors()) {
-      // A thread that could not be resumed is gone (it or the program exited: gdb said "Invalid
-      // thread id"), or gdb is broken.
-      if (e.find("Invalid thread id") == std::string::npos && !program_gone()) {
+    for (const MiClient::NowaitError& e : gdb_->take_nowait_errors()) {
+      // A thread gdb could not resume has usually just exited (gdb: "Invalid thread id",
+      // "Thread id: N has terminated"): only one that is still there, held, is a failure.
+      if (thread_held(e.command)) {
         out.kind = PollResult::Kind::kFailed;
-        out.message = e;
+        out.message = fmt::format("gdb refused `{}`: {}", e.command, e.message);
         return out;
       }
     }
     const uint64_t now = tracer::monotonic_ns();
     if (now >= until_ns && !gdb_->has_async()) {
       if (program_gone()) return exited(out);
-      return out;  // kTimeout
+      // A quiet gdb is asked something now and then: a hung one then shows as overdue (its
+      // breakpoints would hold the program's threads without a word on the MI channel).
+      if (!gdb_->busy() && Clock::now() - gdb_->last_output() > kQuietPing) {
+        (void)gdb_->send_nowait("-gdb-show confirm");
+      }
+      if (gdb_->overdue(options_.client.default_timeout)) {
+        // A thread resumed long ago is not answered for: gdb is hung, with the program's
+        // threads held at their breakpoints. End it, with that as the reason.
+        gdb_->give_up(make_error(fmt::format("gdb (pid {}) stopped answering for {} s during the recording and was ended",
+                                             gdb_->gdb_pid(), options_.client.default_timeout.count() / 1000)));
+        out.kind = PollResult::Kind::kFailed;
+        out.message = gdb_gone_message();
+      }
+      return out;  // kTimeout, or kFailed
     }
     const auto deadline = Clock::now() + std::chrono::nanoseconds(until_ns > now ? until_ns - now : 0);
     auto r = gdb_->next_async(deadline);
     if (!r) {
       if (!gdb_->alive()) {
-        if (program_gone()) return exited(out);
         out.kind = PollResult::Kind::kFailed;
-        out.message = gdb_->failure()->message();
+        out.message = gdb_gone_message();
         return out;
       }
       continue;  // timeout or wake(): the checks above decide
@@ -668,6 +712,8 @@ void GdbBackend::request_stop() {
 Status GdbBackend::detach() {
   if (!gdb_) return Ok{};
   Status st = Ok{};
+  // gdb died: nothing can be detached (poll() said so); a launched program is reaped by the caller.
+  if (gdb_lost_) attached_ = false;
   if (attached_ && program_gone()) attached_ = false;  // nothing left to let go of
   if (attached_ && gdb_->alive()) {
     for (const auto& [address, original] : patches_) {
@@ -676,8 +722,6 @@ Status GdbBackend::detach() {
     patches_.clear();
     // gdb stops the threads still running, removes every breakpoint and detaches each thread.
     if (auto a = gdb_->command("-target-detach"); !a) st = a.error();
-  } else if (attached_) {
-    st = *gdb_->failure();
   }
   attached_ = false;
   gdb_.reset();

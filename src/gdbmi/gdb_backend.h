@@ -78,7 +78,10 @@ class GdbBackend final : public tracer::Backend {
   tracer::PollResult poll(uint64_t until_ns) override;
   void request_stop() override;
   Status detach() override;
-  std::optional<tracer::TargetExit> target_exit() const override { return exit_; }
+  // Not after gdb died: the program's end is then a consequence, for the caller to reap.
+  std::optional<tracer::TargetExit> target_exit() const override {
+    return gdb_lost_ ? std::nullopt : exit_;
+  }
   tracer::BackendStats stats() const override;
 
   // What gdb costs us: MI commands sent and memory blocks read, for bench/ and tests.
@@ -114,8 +117,11 @@ class GdbBackend final : public tracer::Backend {
   tracer::TargetExit exit_status(const MiRecord& stopped);
   // Whether the program is gone, whatever gdb said (sets exit_ when it is).
   bool program_gone();
+  bool thread_held(const std::string& resume_command) const;
   tracer::PollResult& exited(tracer::PollResult& out);
   Status fail_attach(Error e);
+  // Why the recording cannot go on once gdb is gone (and remembers that it is).
+  std::string gdb_gone_message();
   Status write_memory(uint64_t address, std::span<const uint8_t> bytes);
 
   const GoBinary& binary_;
@@ -139,6 +145,7 @@ class GdbBackend final : public tracer::Backend {
   std::optional<tracer::TargetExit> exit_;
   std::optional<tracer::TargetExit> exit_from_gdb_;  // =thread-group-exited's exit-code
   std::atomic<bool> stop_{false};
+  bool gdb_lost_ = false;  // gdb died or hung during the recording
   MiStats mi_stats_;
 };
 

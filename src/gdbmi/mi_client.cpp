@@ -265,6 +265,7 @@ void MiClient::start_reading() {
 }
 
 void MiClient::on_output(std::string_view bytes) {
+  last_output_ = Clock::now();
   if (impl_->log) {
     fwrite(bytes.data(), 1, bytes.size(), impl_->log);
     fflush(impl_->log);
@@ -303,9 +304,7 @@ void MiClient::on_record(MiRecord r) {
         return;
       }
       if (it->second.nowait) {
-        if (r.klass == "error") {
-          nowait_errors_.push_back(fmt::format("gdb refused `{}`: {}", it->second.command, r.error_message()));
-        }
+        if (r.klass == "error") nowait_errors_.push_back({it->second.command, std::string(r.error_message())});
       } else {
         it->second.answer.result = std::move(r);
         answered_.emplace(it->first, std::move(it->second));
@@ -411,8 +410,8 @@ Status MiClient::send_nowait(std::string_view cmd) {
   return Ok{};
 }
 
-std::vector<std::string> MiClient::take_nowait_errors() {
-  std::vector<std::string> out;
+std::vector<MiClient::NowaitError> MiClient::take_nowait_errors() {
+  std::vector<NowaitError> out;
   out.swap(nowait_errors_);
   return out;
 }
@@ -431,6 +430,7 @@ Result<MiAnswer> MiClient::wait(uint64_t token, Clock::time_point deadline) {
     }
     pending_.erase(token);
     abandoned_.insert(token);
+    timeouts_++;
     auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
     return make_error(fmt::format("gdb (pid {}) did not answer `{}` within {}", impl_->child.id(), cmd, seconds(waited)),
                       "gdb seems hung; gorepro stops it and detaches from the program");
@@ -457,6 +457,16 @@ std::optional<MiRecord> MiClient::next_async(Clock::time_point deadline) {
   MiRecord r = std::move(async_.front());
   async_.pop_front();
   return r;
+}
+
+bool MiClient::overdue(std::chrono::milliseconds limit) const {
+  // gdb answers in order: the oldest pending command is the one to look at.
+  return !pending_.empty() && Clock::now() - pending_.begin()->second.sent > limit;
+}
+
+void MiClient::give_up(Error why) {
+  if (!failure_) failure_ = std::move(why);
+  kill();
 }
 
 void MiClient::interrupt_gdb() {

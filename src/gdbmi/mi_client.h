@@ -84,10 +84,14 @@ class MiClient {
   Result<uint64_t> send(std::string_view cmd);
   Result<MiAnswer> wait(uint64_t token, Clock::time_point deadline);
   // Sends a command whose answer nobody waits for (resuming a thread after each probe hit):
-  // its result is dropped, an `^error` kept in nowait_errors().
+  // its result is dropped, an `^error` kept for take_nowait_errors().
   Status send_nowait(std::string_view cmd);
+  struct NowaitError {
+    std::string command;
+    std::string message;  // gdb's
+  };
   // `^error` answers to send_nowait() commands since the last call, oldest first.
-  std::vector<std::string> take_nowait_errors();
+  std::vector<NowaitError> take_nowait_errors();
 
   // The next async record (and stream records printed while no command ran), in arrival
   // order; waits until deadline. nullopt: none arrived in time, wake() was called, or gdb is
@@ -112,6 +116,17 @@ class MiClient {
   // The last lines gdb wrote on its stderr (for error messages).
   std::string stderr_tail() const;
 
+  // Commands whose answer did not come in time, so far.
+  uint64_t timeouts() const { return timeouts_; }
+  // Whether a command sent (send_nowait()'s included) has waited longer than limit for its answer.
+  bool overdue(std::chrono::milliseconds limit) const;
+  // Whether commands are waiting for an answer.
+  bool busy() const { return !pending_.empty(); }
+  // When gdb last wrote anything.
+  Clock::time_point last_output() const { return last_output_; }
+  // Ends gdb (SIGKILL) because of why, which becomes failure(): for a gdb found hung.
+  void give_up(Error why);
+
   // Sends SIGINT to gdb: interrupts a gdb stuck in a command (not the program).
   void interrupt_gdb();
   // Ends gdb now (SIGKILL) and fails every pending command; the program gdb was attached to is
@@ -124,6 +139,7 @@ class MiClient {
     std::string command;
     MiAnswer answer;
     bool nowait = false;  // send_nowait(): drop the answer, keep an error
+    Clock::time_point sent = Clock::now();
   };
   explicit MiClient(std::unique_ptr<Impl> impl);
   // Runs the I/O until pred() holds, the deadline passes, wake() or gdb dies; returns pred().
@@ -144,11 +160,13 @@ class MiClient {
   std::map<uint64_t, Pending> answered_;     // answered, not collected by wait() yet
   std::set<uint64_t> abandoned_;             // timed out: a late answer is dropped quietly
   std::deque<MiRecord> async_;
-  std::vector<std::string> nowait_errors_;
+  std::vector<NowaitError> nowait_errors_;
   std::optional<Error> failure_;
   bool prompt_seen_ = false;  // gdb printed `(gdb)`: it reads commands
   std::string version_;
   uint64_t protocol_errors_ = 0;
+  uint64_t timeouts_ = 0;
+  Clock::time_point last_output_ = Clock::now();
   std::string last_protocol_error_;
   std::chrono::milliseconds default_timeout_{20'000};
   std::string gdb_path_;
