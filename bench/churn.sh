@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Goroutine-churn benchmark: the cost of one traced runtime event under gorepro's ptrace
-# backend, side by side with gdb breakpoints (`silent; continue`) and bpftrace uprobes on the
-# same probe sites. See bench/README.md for what the columns mean and measured results.
+# Goroutine-churn benchmark: the cost of one traced runtime event under gorepro's ptrace and gdb
+# backends, side by side with gdb breakpoints (`silent; continue`: the gdb backend's floor) and
+# bpftrace uprobes on the same probe sites. See bench/README.md for what the columns mean and measured results.
 #
 # Usage: bench/churn.sh            (all configurations, RUNS rounds, interleaved)
 # Knobs (environment):
@@ -107,7 +107,7 @@ run_native() {  # name n [taskset prefix...]
   record "$name" "$n" 0 $((t1 - t0)) 0 0
 }
 
-run_gorepro() {  # name n "record flags" [taskset prefix...]
+run_gorepro() {  # name n "record flags" [prefix command (taskset, env)...]
   local name=$1 n=$2 flags=$3; shift 3
   local t0 t1 rc=0 events bytes tracer_ns
   rm -f "$OUT/$name.gtr"
@@ -169,6 +169,9 @@ for ((r = 1; r <= RUNS; r++)); do
     run_native native-gdbN "$GDB_N"
     run_gdb gdb-nobp "$GDB_N" "$GDB_BASE"
     run_gdb gdb "$GDB_N" "$GDB_SCRIPT"
+    run_gorepro gorepro-gdb "$GDB_N" "--backend gdb"
+    run_gorepro gorepro-gdb-mimem "$GDB_N" "--backend gdb" env GOREPRO_GDB_MEMORY=mi
+    run_gorepro gorepro-gdb-allstop "$GDB_N" "--backend gdb" env GOREPRO_GDB_STOP=all
   fi
 done
 
@@ -197,6 +200,9 @@ configs = [  # (row, config, baseline, what the baseline is)
     ("bpftrace, minus its startup", "bpftrace", "bpftrace-noprobe", "bpftrace run without uprobes"),
     ("gdb break; silent; continue", "gdb", "native-gdbN", "native"),
     ("gdb, minus gdb's startup", "gdb", "gdb-nobp", "gdb run without breakpoints"),
+    ("gorepro record --backend gdb", "gorepro-gdb", "native-gdbN", "native"),
+    ("  ... memory read through MI", "gorepro-gdb-mimem", "native-gdbN", "native"),
+    ("  ... gdb in all-stop mode", "gorepro-gdb-allstop", "native-gdbN", "native"),
 ]
 configs = [c for c in configs if c[1] in rows and c[2] in rows]
 ref = per_event("gorepro", "native") if "gorepro" in rows else float("nan")
@@ -221,6 +227,12 @@ for cfg in ("gorepro", "gorepro-cpu0"):
         cpu = statistics.median(r[4] / 1e3 / r[1] for r in rows[cfg] if r[1])
         print(f"{cfg}: trace {bpe:.2f} bytes/event; gorepro's own CPU (task-clock, user+kernel) "
               f"{cpu:.1f} µs/event; events per goroutine {ev / med(cfg, 0):.2f}")
+if "gorepro-gdb" in rows and "gdb" in rows:
+    floor = per_event("gdb", "native-gdbN")
+    for cfg, label in (("gorepro-gdb", "gorepro --backend gdb"), ("gorepro-gdb-mimem", "  ... memory through MI"),
+                       ("gorepro-gdb-allstop", "  ... all-stop")):
+        if cfg in rows:
+            print(f"{label}: {per_event(cfg, 'native-gdbN') / floor:.2f} x gdb's own break; silent; continue per event")
 print(f"rounds: {len(rows.get('native', []))}; medians shown; per-event cost = (wall - baseline wall) / events, "
       "each round against its own baseline")
 EOF
