@@ -5,7 +5,9 @@
 // the end-to-end tests once per version that way, to say what passed on each.
 #pragma once
 
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -52,6 +54,17 @@ inline std::string go_root(const std::string& version) {
 
 inline std::string go_source_dir(const std::string& rel) {
   return std::string(GOREPRO_SOURCE_DIR) + "/" + rel;
+}
+
+// The examples (examples/NAME/main.go), sorted: the programs whose `// want leak:` marks every
+// backend's recording is held against.
+inline std::vector<std::string> example_names() {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(go_source_dir("examples"))) {
+    if (e.is_directory() && std::filesystem::exists(e.path() / "main.go")) out.push_back(e.path().filename().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 inline std::string gorepro_binary() { return GOREPRO_BINARY; }

@@ -31,15 +31,6 @@ using testing::run;
 
 std::string temp_trace(const std::string& name) { return testing::scratch_file("e2e", name + ".gtr"); }
 
-std::vector<std::string> example_names() {
-  std::vector<std::string> out;
-  for (const auto& e : fs::directory_iterator(testing::go_source_dir("examples"))) {
-    if (e.is_directory() && fs::exists(e.path() / "main.go")) out.push_back(e.path().filename().string());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 // "gorepro-count main.go:12 8" lines: go statements executed per site.
 std::map<std::string, int> printed_counts(const std::string& out) {
   std::map<std::string, int> counts;
@@ -115,7 +106,7 @@ TEST_P(RecordExample, ReportsExactlyTheMarkedLeaksAndCountsEveryGoStatement) {
 
 std::vector<Case> all_cases() {
   std::vector<Case> out;
-  for (const auto& ex : example_names()) {
+  for (const auto& ex : testing::example_names()) {
     for (const auto& v : testing::built_go_versions()) {
       for (bool s : {false, true}) out.push_back({ex, v, s});
     }

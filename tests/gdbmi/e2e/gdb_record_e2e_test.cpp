@@ -51,15 +51,6 @@ std::vector<std::string> record_cmd(const std::string& backend, const std::strin
   return argv;
 }
 
-std::vector<std::string> example_names() {
-  std::vector<std::string> out;
-  for (const auto& e : fs::directory_iterator(testing::go_source_dir("examples"))) {
-    if (e.is_directory() && fs::exists(e.path() / "main.go")) out.push_back(e.path().filename().string());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 // (creation site, start function, final state, wait reason) of one goroutine.
 using Fate = std::tuple<std::string, std::string, std::string, std::string>;
 
@@ -139,7 +130,7 @@ TEST_P(CrossCheck, PtraceAndGdbSeeTheSameGoroutinesAndTheMarkedLeaks) {
 
 std::vector<Case> cross_cases() {
   std::vector<Case> out;
-  for (const auto& ex : example_names()) {
+  for (const auto& ex : testing::example_names()) {
     for (const auto& v : testing::built_go_versions()) out.push_back({ex, v});
   }
   return out;
