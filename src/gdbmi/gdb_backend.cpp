@@ -582,23 +582,28 @@ bool GdbBackend::on_breakpoint(const MiRecord& r, PollResult& out) {
   return on_hit(std::string(*bkptno), thread, *regs, out);
 }
 
-std::string GdbBackend::gdb_gone_message() {
+PollResult& GdbBackend::gdb_gone(PollResult& out) {
   gdb_lost_ = true;
+  out.kind = PollResult::Kind::kFailed;
   // gdb's breakpoints stay in the program's code when gdb dies without detaching: the next
   // thread to reach one stops with SIGTRAP, which ends the program.
-  return gdb_->failure()->what +
-         " — its breakpoints stay in the program, which ends (SIGTRAP) at the next one; record again";
+  out.message = gdb_->failure()->what +
+                " — its breakpoints stay in the program, which ends (SIGTRAP) at the next one; record again";
+  return out;
+}
+
+void GdbBackend::end_hung_gdb() {
+  gdb_->give_up(make_error(fmt::format("gdb (pid {}) stopped answering for {} s during the recording and was ended",
+                                       gdb_->gdb_pid(), options_.client.default_timeout.count() / 1000)));
 }
 
 bool GdbBackend::on_lost_hit(const std::string& thread, PollResult& out) {
   if (gdb_->alive() && gdb_->timeouts() > 0) {
     // A command at a hit went unanswered: gdb is hung, holding the program's threads.
-    gdb_->give_up(make_error(fmt::format("gdb (pid {}) stopped answering for {} s during the recording and was ended",
-                                         gdb_->gdb_pid(), options_.client.default_timeout.count() / 1000)));
+    end_hung_gdb();
   }
   if (!gdb_->alive()) {
-    out.kind = PollResult::Kind::kFailed;
-    out.message = gdb_gone_message();
+    gdb_gone(out);
     return true;
   }
   resume(thread);
@@ -674,6 +679,14 @@ PollResult GdbBackend::poll(uint64_t until_ns) {
     }
     const uint64_t now = tracer::monotonic_ns();
     if (now >= until_ns && !gdb_->has_async()) {
+      // gdb's death first: a program whose gdb was killed ends soon after (SIGTRAP at the next
+      // breakpoint), and that end is not the program's own. Its output pipe is closed before
+      // the kernel lets the program's threads go, so a read here sees it first.
+      gdb_->poll();
+      if (!gdb_->alive()) {
+        return gdb_gone(out);
+      }
+      if (gdb_->has_async()) continue;
       if (program_gone()) return exited(out);
       // A quiet gdb is asked something now and then: a hung one then shows as overdue (its
       // breakpoints would hold the program's threads without a word on the MI channel).
@@ -683,10 +696,8 @@ PollResult GdbBackend::poll(uint64_t until_ns) {
       if (gdb_->overdue(options_.client.default_timeout)) {
         // A thread resumed long ago is not answered for: gdb is hung, with the program's
         // threads held at their breakpoints. End it, with that as the reason.
-        gdb_->give_up(make_error(fmt::format("gdb (pid {}) stopped answering for {} s during the recording and was ended",
-                                             gdb_->gdb_pid(), options_.client.default_timeout.count() / 1000)));
-        out.kind = PollResult::Kind::kFailed;
-        out.message = gdb_gone_message();
+        end_hung_gdb();
+        gdb_gone(out);
       }
       return out;  // kTimeout, or kFailed
     }
@@ -694,9 +705,7 @@ PollResult GdbBackend::poll(uint64_t until_ns) {
     auto r = gdb_->next_async(deadline);
     if (!r) {
       if (!gdb_->alive()) {
-        out.kind = PollResult::Kind::kFailed;
-        out.message = gdb_gone_message();
-        return out;
+        return gdb_gone(out);
       }
       continue;  // timeout or wake(): the checks above decide
     }

@@ -120,8 +120,10 @@ class GdbBackend final : public tracer::Backend {
   bool thread_held(const std::string& resume_command) const;
   tracer::PollResult& exited(tracer::PollResult& out);
   Status fail_attach(Error e);
-  // Why the recording cannot go on once gdb is gone (and remembers that it is).
-  std::string gdb_gone_message();
+  // out says why the recording cannot go on once gdb is gone (and remembers that it is).
+  tracer::PollResult& gdb_gone(tracer::PollResult& out);
+  // Kills a gdb that stopped answering; its failure() says so.
+  void end_hung_gdb();
   Status write_memory(uint64_t address, std::span<const uint8_t> bytes);
 
   const GoBinary& binary_;
