@@ -275,7 +275,8 @@ TEST(GdbRecord, AttachThenDurationOrSigintDetachesAndTheProgramRunsOn) {
   ASSERT_EQ(marks.size(), 1u);
   for (bool by_signal : {false, true}) {
     SCOPED_TRACE(by_signal ? "SIGINT" : "--duration");
-    auto [pid, out_fd] = start_job({prog, "-work", "3s"});
+    // Long enough to outlast gdb's start and attach on a loaded machine (3 s did not, once).
+    auto [pid, out_fd] = start_job({prog, "-work", "8s"});
     ASSERT_NE(read_until(out_fd, "ready").find("ready"), std::string::npos);
     const std::string trace = temp_trace(by_signal ? "attach-int" : "attach-dur");
     std::vector<std::string> argv = {testing::gorepro_binary(), "record", "-q", "--backend", "gdb", "--pid",
