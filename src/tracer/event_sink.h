@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <span>
 
 #include "replay/event.h"
@@ -24,6 +26,29 @@ class EventSink {
   // Within a dump: the runtime reads goroutine goid's status for its G line now, after every
   // event emitted so far and before the next.
   virtual void schedtrace_g_read(uint64_t goid) { (void)goid; }
+};
+
+// Passes events on and remembers the first one `when` asks to hold at: how a LiveTarget backend
+// learns, after decoding a hit, that it must hold the program (LiveTarget::hold_when). `when`
+// is read at each event, so it may be changed between polls.
+class HoldSink : public EventSink {
+ public:
+  HoldSink(EventSink& next, const std::function<bool(const replay::Event&)>& when) : next_(next), when_(when) {}
+  replay::StackId intern_stack(std::span<const uint64_t> pcs) override { return next_.intern_stack(pcs); }
+  Status emit(const replay::Event& e) override {
+    Status st = next_.emit(e);
+    if (st && !matched && when_ && when_(e)) matched = e;
+    return st;
+  }
+  Status tick(uint64_t now_ns) override { return next_.tick(now_ns); }
+  void schedtrace_dump(uint64_t now_ns, bool begin) override { next_.schedtrace_dump(now_ns, begin); }
+  void schedtrace_g_read(uint64_t goid) override { next_.schedtrace_g_read(goid); }
+
+  std::optional<replay::Event> matched;
+
+ private:
+  EventSink& next_;
+  const std::function<bool(const replay::Event&)>& when_;
 };
 
 }  // namespace gorepro::tracer

@@ -39,27 +39,6 @@ class PtraceBackend::TickTimer {
   itimerval old_timer_ = {};
 };
 
-// Passes events on and remembers the first one hold_when asks to hold at.
-class PtraceBackend::HoldSink : public EventSink {
- public:
-  HoldSink(EventSink& next, const std::function<bool(const replay::Event&)>& when) : next_(next), when_(when) {}
-  replay::StackId intern_stack(std::span<const uint64_t> pcs) override { return next_.intern_stack(pcs); }
-  Status emit(const replay::Event& e) override {
-    Status st = next_.emit(e);
-    if (st && !matched && when_ && when_(e)) matched = e;
-    return st;
-  }
-  Status tick(uint64_t now_ns) override { return next_.tick(now_ns); }
-  void schedtrace_dump(uint64_t now_ns, bool begin) override { next_.schedtrace_dump(now_ns, begin); }
-  void schedtrace_g_read(uint64_t goid) override { next_.schedtrace_g_read(goid); }
-
-  std::optional<replay::Event> matched;
-
- private:
-  EventSink& next_;
-  const std::function<bool(const replay::Event&)>& when_;
-};
-
 PtraceBackend::PtraceBackend(const GoBinary& binary) : binary_(binary) {}
 
 PtraceBackend::~PtraceBackend() { (void)detach(); }

@@ -56,7 +56,6 @@ class PtraceBackend final : public Backend, public LiveTarget {
 
  private:
   class TickTimer;
-  class HoldSink;
   // Decodes a breakpoint hit (unless it is a stack-check jump that jumps); the hold sink notes
   // whether an event asked to hold.
   Status decode(const Stop& s, uint64_t now);
