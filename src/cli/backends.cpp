@@ -14,7 +14,7 @@ const std::vector<std::string>& backend_names() {
 
 std::string backend_help() {
   return "ptrace (int3 breakpoints: each event stops one thread briefly; a launched program dies with gorepro). "
-         "gdb (the same breakpoints placed and read through a gdb child over GDB/MI: ~30x slower per event; "
+         "gdb (the same breakpoints placed and read through a gdb child over GDB/MI: tens of times slower per event; "
          "needs gdb 9+). ebpf is not in this build yet";
 }
 

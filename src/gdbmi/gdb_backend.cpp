@@ -234,7 +234,7 @@ Status GdbBackend::configure_gdb(const std::string& exec_file) {
 
 Status GdbBackend::fail_attach(Error e) {
   if (launched_ && pid_ > 0) {
-    kill(pid_, SIGKILL);  // it never ran a single instruction of the program
+    ::kill(pid_, SIGKILL);  // it never ran a single instruction of the program
     waitpid(pid_, nullptr, 0);
   }
   gdb_.reset();
@@ -328,7 +328,7 @@ Status GdbBackend::launch(const tracer::LaunchSpec& spec) {
 
 Status GdbBackend::attach(pid_t pid) {
   GOREPRO_CHECK(!gdb_ && pid_ == 0, "attach after launch or attach");
-  if (pid <= 0 || (kill(pid, 0) != 0 && errno == ESRCH)) {
+  if (pid <= 0 || (::kill(pid, 0) != 0 && errno == ESRCH)) {
     return make_error(fmt::format("no process with pid {}", pid), "check the pid with `ps` or `pgrep`");
   }
   if (pid_t other = tracer::tracer_of(pid)) {
@@ -439,7 +439,8 @@ Result<tracer::ArmResult> GdbBackend::arm(const tracer::ArmSpec& spec, tracer::E
                              "use --gdb-memory=mi, or run gorepro as root"));
     }
   }
-  auto decoder = tracer::EventDecoder::make(binary_, *memory_, bias_, sink, spec.stack_depth);
+  hold_sink_ = std::make_unique<tracer::HoldSink>(sink, hold_when_);
+  auto decoder = tracer::EventDecoder::make(binary_, *memory_, bias_, *hold_sink_, spec.stack_depth);
   if (!decoder) return fail(decoder.error());
   decoder_.emplace(std::move(*decoder));
   decoder_->set_settle_reads(spec.settle_reads);
@@ -493,6 +494,11 @@ Result<tracer::ArmResult> GdbBackend::arm(const tracer::ArmSpec& spec, tracer::E
     if (!a) return fail(a.error());
     const MiValue* bkpt = a->result.payload.get("bkpt");
     if (auto number = bkpt ? bkpt->str("number") : std::nullopt) exec_guard_ = *number;
+  }
+  if (spec.start_held) {
+    holding_ = true;  // every thread is still stopped from launch/attach
+    memory_->use_thread("");
+    return result;
   }
   memory_->forget();
   if (auto a = gdb_->command(options_.non_stop ? "-exec-continue --all" : "-exec-continue"); !a) return fail(a.error());
@@ -606,7 +612,7 @@ bool GdbBackend::on_lost_hit(const std::string& thread, PollResult& out) {
     gdb_gone(out);
     return true;
   }
-  resume(thread);
+  if (!stopping_) resume(thread);
   return false;
 }
 
@@ -622,7 +628,11 @@ bool GdbBackend::on_hit(const std::string& bkpt, const std::string& thread, cons
     memory_->use_thread(thread);
     st = decoder_->on_hit(s.role, *lwp, regs, now);
   }
-  resume(thread);
+  if (st && !stopping_ && hold_sink_->matched) {
+    out = hold();  // this thread stays where it is
+    return true;
+  }
+  if (!stopping_) resume(thread);
   if (!st) {
     out.kind = PollResult::Kind::kSinkFailed;
     out.message = st.error().message();
@@ -645,7 +655,9 @@ bool GdbBackend::on_async(const MiRecord& r, PollResult& out) {
       exited(out);
       return true;
     }
-    // Anything else stopped a thread gorepro did not ask to stop: let it run.
+    // Anything else stopped a thread gorepro did not ask to stop: let it run (unless hold()
+    // stopped it).
+    if (stopping_) return false;
     if (auto t = r.payload.str("thread-id")) resume(std::string(*t));
     return false;
   }
@@ -662,12 +674,14 @@ bool GdbBackend::on_async(const MiRecord& r, PollResult& out) {
 
 PollResult GdbBackend::poll(uint64_t until_ns) {
   GOREPRO_CHECK(decoder_.has_value(), "poll before arm");
+  GOREPRO_CHECK(!holding_, "poll while the program is held: resume() first");
   PollResult out;
   while (true) {
     if (stop_.load(std::memory_order_relaxed)) {
       out.kind = PollResult::Kind::kStopRequested;
       return out;
     }
+    if (hold_requested_.load(std::memory_order_relaxed)) return hold();
     for (const MiClient::NowaitError& e : gdb_->take_nowait_errors()) {
       // A thread gdb could not resume has usually just exited (gdb: "Invalid thread id",
       // "Thread id: N has terminated"): only one that is still there, held, is a failure.
@@ -711,6 +725,104 @@ PollResult GdbBackend::poll(uint64_t until_ns) {
     }
     if (on_async(*r, out)) return out;
   }
+}
+
+PollResult GdbBackend::hold() {
+  PollResult out;
+  hold_requested_.store(false, std::memory_order_relaxed);
+  const std::optional<replay::Event> held_at = hold_sink_->matched;
+  stopping_ = true;
+  struct Done {
+    bool& flag;
+    ~Done() { flag = false; }
+  } done{stopping_};
+  if (auto a = gdb_->command(options_.non_stop ? "-exec-interrupt --all" : "-exec-interrupt"); !a) {
+    if (program_gone()) return exited(out);
+    if (!gdb_->alive()) return gdb_gone(out);
+    out.kind = PollResult::Kind::kFailed;
+    out.message = a.error().message();
+    return out;
+  }
+  // Every thread reports its stop (*stopped); one that hit a probe first reports that hit,
+  // which is decoded now: it happened before the hold. -thread-info says when none runs.
+  const auto deadline = Clock::now() + options_.client.default_timeout;
+  while (true) {
+    while (auto r = gdb_->next_async(Clock::now() + 20ms)) {
+      if (on_async(*r, out)) return out;  // exited, gdb gone, or the sink failed
+    }
+    if (!gdb_->alive()) return gdb_gone(out);
+    auto info = gdb_->command("-thread-info");
+    if (!info) {
+      if (program_gone()) return exited(out);
+      out.kind = PollResult::Kind::kFailed;
+      out.message = info.error().message();
+      return out;
+    }
+    bool running = false;
+    if (const MiValue* threads = info->result.payload.get("threads")) {
+      for (const MiValue* t : threads->elements()) running |= t->str("state").value_or("") != "stopped";
+    }
+    if (!running && !gdb_->has_async()) break;
+    if (Clock::now() > deadline) {
+      out.kind = PollResult::Kind::kFailed;
+      out.message = fmt::format("gdb did not stop the program's threads within {} s",
+                                options_.client.default_timeout.count() / 1000);
+      return out;
+    }
+  }
+  hold_sink_->matched.reset();
+  memory_->use_thread("");
+  holding_ = true;
+  out.kind = PollResult::Kind::kHeld;
+  out.held_at = held_at;
+  return out;
+}
+
+void GdbBackend::request_hold() {
+  hold_requested_.store(true, std::memory_order_relaxed);
+  if (gdb_) gdb_->wake();
+}
+
+Status GdbBackend::resume() {
+  GOREPRO_CHECK(holding_, "resume without a hold");
+  holding_ = false;
+  memory_->forget();
+  if (auto a = gdb_->command(options_.non_stop ? "-exec-continue --all" : "-exec-continue"); !a) return a.error();
+  return Ok{};
+}
+
+const TargetMemory& GdbBackend::memory() const { return *memory_; }
+
+Result<std::string> GdbBackend::passthrough(std::string_view command) {
+  if (!gdb_ || !gdb_->alive()) return make_error("gdb is gone", "");
+  if (!symbols_loaded_ && !options_.symbols) {
+    // `record` runs gdb without symbols (no lookups at each stop); a person asking gdb about
+    // the program wants them. Loaded once, the first time.
+    auto a = gdb_->command("-file-symbol-file " + mi_quote(binary_.path()), std::chrono::seconds(120));
+    if (!a) return a.error();
+  }
+  symbols_loaded_ = true;
+  auto a = gdb_->command("-interpreter-exec console " + mi_quote(command));
+  if (!a) return a.error();
+  return a->console;
+}
+
+Status GdbBackend::kill() {
+  if (!gdb_ || !attached_ || program_gone()) return Ok{};
+  holding_ = false;
+  ::kill(pid_, SIGKILL);
+  // gdb sees the end and lets go of the program; then the kernel tells gorepro (its parent) or
+  // /proc. Nothing is decoded meanwhile.
+  const auto deadline = Clock::now() + options_.client.default_timeout;
+  while (!program_gone() && gdb_->alive() && Clock::now() < deadline) {
+    auto r = gdb_->next_async(Clock::now() + 20ms);
+    if (!r || r->kind != MiRecordKind::kExec || r->klass != "stopped") continue;
+    const std::string reason(r->payload.str("reason").value_or(""));
+    if (reason == "exited" || reason == "exited-normally" || reason == "exited-signalled") exit_ = exit_status(*r);
+  }
+  if (!program_gone()) return make_error(fmt::format("pid {} did not end after SIGKILL", pid_), "");
+  attached_ = false;
+  return Ok{};
 }
 
 void GdbBackend::request_stop() {

@@ -4,7 +4,7 @@
 // number, in one command), the shared EventDecoder reads the memory it needs while gdb holds
 // the thread, the same Events as ptrace are emitted, and the thread is resumed. Memory is read
 // with process_vm_readv where the kernel allows it (a system call instead of an MI round trip:
-// half the cost per event, measured in bench/README.md), else through gdb, one
+// less of gorepro's CPU per event, bench/README.md), else through gdb, one
 // `-data-read-memory-bytes` per block not yet read during the hit.
 //
 // gdb is configured so that the program behaves as if untraced: every signal `nostop noprint
@@ -27,6 +27,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -59,7 +60,7 @@ struct GdbBackendOptions {
   GdbMemory memory = GdbMemory::kAuto;
 };
 
-class GdbBackend final : public tracer::Backend {
+class GdbBackend final : public tracer::Backend, public tracer::LiveTarget {
  public:
   explicit GdbBackend(const GoBinary& binary, GdbBackendOptions options = {});
   ~GdbBackend() override;
@@ -67,7 +68,7 @@ class GdbBackend final : public tracer::Backend {
   const char* name() const override { return "gdb"; }
   tracer::BackendCaps caps() const override {
     return tracer::BackendCaps{.stops_target = true, .survives_tracer_death = false, .can_patch = true,
-                               .sched_probes = true};
+                               .sched_probes = true, .live_stop = true};
   }
   Status launch(const tracer::LaunchSpec& spec) override;
   Status attach(pid_t pid) override;
@@ -83,6 +84,18 @@ class GdbBackend final : public tracer::Backend {
     return gdb_lost_ ? std::nullopt : exit_;
   }
   tracer::BackendStats stats() const override;
+  tracer::LiveTarget* live() override { return this; }
+
+  // LiveTarget (`gorepro debug --backend gdb`): a hold is `-exec-interrupt --all`, then every
+  // thread's *stopped is waited for; hits other threads made meanwhile are decoded and their
+  // threads stay stopped. resume() is `-exec-continue --all`. passthrough() runs any gdb command
+  // (`-interpreter-exec console`); the program's symbols are loaded for it the first time.
+  void hold_when(std::function<bool(const replay::Event&)> when) override { hold_when_ = std::move(when); }
+  void request_hold() override;
+  Status resume() override;
+  const TargetMemory& memory() const override;
+  Result<std::string> passthrough(std::string_view command) override;
+  Status kill() override;
 
   // What gdb costs us: MI commands sent and memory blocks read, for bench/ and tests.
   struct MiStats {
@@ -125,6 +138,8 @@ class GdbBackend final : public tracer::Backend {
   // Kills a gdb that stopped answering; its failure() says so.
   void end_hung_gdb();
   Status write_memory(uint64_t address, std::span<const uint8_t> bytes);
+  // Stops every thread (the one that asked is stopped already) and returns kHeld.
+  tracer::PollResult hold();
 
   const GoBinary& binary_;
   GdbBackendOptions options_;
@@ -149,6 +164,12 @@ class GdbBackend final : public tracer::Backend {
   std::atomic<bool> stop_{false};
   bool gdb_lost_ = false;  // gdb died or hung during the recording
   MiStats mi_stats_;
+  std::unique_ptr<tracer::HoldSink> hold_sink_;
+  std::function<bool(const replay::Event&)> hold_when_;
+  std::atomic<bool> hold_requested_{false};
+  bool holding_ = false;   // the whole program is held (LiveTarget)
+  bool stopping_ = false;  // hold() is collecting the threads' stops: none is resumed
+  bool symbols_loaded_ = false;
 };
 
 }  // namespace gorepro::gdbmi
