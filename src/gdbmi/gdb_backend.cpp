@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstring>
+#include <filesystem>
 #include <thread>
 
 #include <fmt/format.h>
@@ -542,17 +543,43 @@ bool GdbBackend::thread_held(const std::string& resume_command) const {
   return tracer::process_state(static_cast<pid_t>(lwp->second)) == 't';
 }
 
+// Whether every thread of pid has exited and waits to be reaped (or is gone).
+static bool all_threads_zombie(pid_t pid) {
+  std::error_code ec;
+  bool any = false;
+  for (const auto& t : std::filesystem::directory_iterator(fmt::format("/proc/{}/task", pid), ec)) {
+    const char state = tracer::process_state(static_cast<pid_t>(std::stoi(t.path().filename().string())));
+    if (state != 0 && state != 'Z' && state != 'X') return false;
+    any = true;
+  }
+  return any || tracer::process_state(pid) == 'Z';
+}
+
 // gdb can lose a program's exit: a thread resumed just as the process exits makes its event
 // handling fail ("Couldn't get registers: No such process") and no *stopped follows. The
 // kernel is asked instead: our child's status once gdb let go of it, else /proc.
 bool GdbBackend::program_gone() {
   if (exit_) return true;
   if (launched_) {
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      exit_ = WIFEXITED(status) ? tracer::TargetExit{WEXITSTATUS(status), 0}
-                                : tracer::TargetExit{128 + WTERMSIG(status), WTERMSIG(status)};
-      return true;
+    auto reap = [&](int tries) {
+      for (int i = 0; i < tries; i++) {
+        int status = 0;
+        if (waitpid(pid_, &status, WNOHANG) == pid_) {
+          exit_ = WIFEXITED(status) ? tracer::TargetExit{WEXITSTATUS(status), 0}
+                                    : tracer::TargetExit{128 + WTERMSIG(status), WTERMSIG(status)};
+          return true;
+        }
+        if (i + 1 < tries) std::this_thread::sleep_for(5ms);
+      }
+      return false;
+    };
+    if (reap(1)) return true;
+    // Every thread a zombie that gdb does not reap (it lost their exits, as above): the kernel
+    // hands the program to us, its parent, only once its tracer lets go. gdb has nothing left
+    // to do for a dead program, so it is ended, and the exit status is the kernel's.
+    if (gdb_ && gdb_->alive() && all_threads_zombie(pid_)) {
+      gdb_->kill();
+      return reap(400);
     }
     return false;
   }
