@@ -4,6 +4,9 @@
 
 #include "gdbmi/gdb_backend.h"
 #include "tracer/ptrace_backend.h"
+#ifdef GOREPRO_HAVE_BPF
+#include "bpf/ebpf_backend.h"
+#endif
 
 namespace gorepro::cli {
 
@@ -15,7 +18,13 @@ const std::vector<std::string>& backend_names() {
 std::string backend_help() {
   return "ptrace (int3 breakpoints: each event stops one thread briefly; a launched program dies with gorepro). "
          "gdb (the same breakpoints placed and read through a gdb child over GDB/MI: tens of times slower per event; "
-         "needs gdb 9+). ebpf is not in this build yet";
+         "needs gdb 9+). "
+#ifdef GOREPRO_HAVE_BPF
+         "ebpf (uprobes, needs root or CAP_BPF+CAP_PERFMON: nothing stops, the program runs on unchanged if gorepro "
+         "dies; events the ring buffer has no room for are counted as lost)";
+#else
+         "ebpf is not in this build (clang or bpftool were missing)";
+#endif
 }
 
 Result<std::unique_ptr<tracer::Backend>> make_backend(std::string_view name, const GoBinary& binary) {
@@ -31,6 +40,14 @@ Result<std::unique_ptr<tracer::Backend>> make_backend(std::string_view name, con
     if (stop && std::string_view(stop) == "all") o.non_stop = false;
     return std::unique_ptr<tracer::Backend>(new gdbmi::GdbBackend(binary, o));
   }
+#ifdef GOREPRO_HAVE_BPF
+  if (name == "ebpf") return std::unique_ptr<tracer::Backend>(new bpf::EbpfBackend(binary));
+#else
+  if (name == "ebpf") {
+    return make_error("this gorepro was built without the ebpf backend (clang or bpftool were missing)",
+                      "install clang and bpftool (scripts/setup.sh) and rebuild, or use --backend=ptrace");
+  }
+#endif
   return make_error(fmt::format("the {} backend is not available in this build", name), "use --backend=ptrace");
 }
 

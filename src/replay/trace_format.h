@@ -37,7 +37,14 @@ enum RecordKind : uint8_t {
   // 2..8: EventKind values (8, state, since 2.0)
   kRecFirstLengthPrefixedV1 = 8,  // format 1.x: kinds 8..15 are tag, varint length, body
   kRecFirstLengthPrefixed = 9,    // format 2.x: kinds 9..15 — skipped if unknown
+  kRecLostEvents = 11,            // 2.x extension: events the transport dropped (lost_events.h)
 };
+
+// Lost-events record body fields (key = field << 1 | wire, as in sched bodies).
+inline constexpr uint64_t kLostFieldCount = 1;         // varint: events dropped
+inline constexpr uint64_t kLostFieldUnattributed = 2;  // varint: of those, about no named goroutine
+inline constexpr uint64_t kLostFieldGoids = 3;         // bytes: ascending goids as varint deltas
+inline constexpr uint64_t kLostFieldTime = 4;          // varint: CLOCK_MONOTONIC ns noticed
 
 // Sched record body fields: key = field << 1 | wire (0 varint, 1 length-delimited).
 inline constexpr uint64_t kSchedFieldText = 1;

@@ -32,6 +32,17 @@ class TraceDecoder {
     uint8_t kind = tag & format::kKindMask;
     if (kind == format::kRecString) return string_def(src, r, defining, why);
     if (kind == format::kRecStack) return stack_def(src, r, defining, why);
+    if (r.major_ >= 2 && kind == format::kRecLostEvents) {
+      uint64_t len;
+      std::span<const uint8_t> body;
+      if (!src.varint(len) || !src.bytes(len, body)) return fail(why, "lost-events record overruns its chunk");
+      if (defining) {
+        LostEvents lost;
+        if (!decode_lost_events(body, lost)) return fail(why, "bad lost-events record");
+        r.losses_.add(lost, r.defining_seq_);
+      }
+      return Outcome::Definition;
+    }
     if (kind >= (r.major_ >= 2 ? format::kRecFirstLengthPrefixed : format::kRecFirstLengthPrefixedV1)) {
       // A record kind from a newer minor version: skip its body.
       uint64_t len;
@@ -365,6 +376,7 @@ Result<std::unique_ptr<TraceReader>> TraceReader::parse(std::vector<uint8_t> byt
     Event e;
     const char* why = nullptr;
     while (!src.empty()) {
+      r->defining_seq_ = r->event_count_ + events;
       auto outcome = TraceDecoder::record(src, d, *r, /*defining=*/true, e, why);
       if (outcome == TraceDecoder::Outcome::Error) return bad(why);
       if (outcome == TraceDecoder::Outcome::Event) {

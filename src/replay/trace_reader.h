@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "replay/event.h"
+#include "replay/lost_events.h"
 #include "replay/trace_header.h"
 #include "util/result.h"
 
@@ -53,6 +54,9 @@ class TraceReader {
   // Non-fatal problems, one line each (truncation, missing end marker).
   const std::vector<std::string>& warnings() const { return warnings_; }
   uint64_t event_count() const { return event_count_; }
+  // Events the recording's transport dropped (eBPF ring buffer full), summed over the trace's
+  // lost-events records; the goroutines named have incomplete histories.
+  const LossSummary& losses() const { return losses_; }
   bool has_end_marker() const { return has_end_; }
   uint64_t first_time_ns() const;  // of event 0 (clock base if there are none)
   uint64_t last_time_ns() const;   // of the last event (clock base if there are none)
@@ -102,6 +106,8 @@ class TraceReader {
   uint64_t event_count_ = 0;
   bool has_end_ = false;
   uint16_t major_ = 0;  // format version of the file (record kinds differ between 1.x and 2.x)
+  LossSummary losses_;
+  uint64_t defining_seq_ = 0;  // defining pass: the seq of the next event (where a loss record sits)
   std::vector<uint64_t> pcs_;  // PC table in order of first appearance
   std::vector<uint64_t> stack_pcs_;
   std::vector<size_t> stack_begin_{0, 0};

@@ -233,6 +233,16 @@ Status TraceWriter::append(const Event& e) {
   return Ok{};
 }
 
+Status TraceWriter::append_lost(const LostEvents& lost) {
+  if (failed_) return *failed_;
+  std::vector<uint8_t> body = encode_lost_events(lost);
+  ByteSink sink(body_);
+  sink.u8(format::kRecLostEvents);
+  sink.varint(body.size());
+  body_.insert(body_.end(), body.begin(), body.end());
+  return Ok{};
+}
+
 Status TraceWriter::flush_if_due(uint64_t now_ns) {
   if (failed_) return *failed_;
   if (chunk_events_ > 0 && now_ns - chunk_base_time_ >= options_.chunk_max_age_ns) return flush();

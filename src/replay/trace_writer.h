@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "replay/event.h"
+#include "replay/lost_events.h"
 #include "replay/trace_header.h"
 #include "util/result.h"
 
@@ -44,6 +45,9 @@ class TraceWriter {
   // Appends one event (its seq field is ignored: the writer assigns the next one). Flushes the
   // chunk when a bound is reached. Ids in the event must come from this writer's intern_*.
   Status append(const Event& e);
+  // Records events the backend's transport dropped, at this point among the events (a
+  // lost-events record, kind 11: not an event, no seq).
+  Status append_lost(const LostEvents& lost);
   // Flushes the current chunk if its first event is older than the age bound at now_ns
   // (CLOCK_MONOTONIC) — backends call it when idle, so quiet periods still reach the disk.
   Status flush_if_due(uint64_t now_ns);

@@ -58,84 +58,46 @@ Result<EventDecoder> EventDecoder::make(const GoBinary& binary, const TargetMemo
   EventDecoder d(binary, memory, sink);
   d.stack_depth_ = std::clamp(stack_depth, 1, 256);
   d.pcs_.reserve(static_cast<size_t>(d.stack_depth_) + 1);
-  const RuntimeLayout& l = binary.layout();
-  std::string missing;
-  auto off = [&](const char* key, int64_t* out) {
-    auto v = l.offset(key);
-    if (v) *out = *v; else missing += fmt::format(" {}", key);
+  auto layout = ProbeLayout::resolve(binary);
+  if (!layout) return layout.error();
+  const ProbeLayout& l = *layout;
+  d.off_goid_ = l.g_goid, d.off_gopc_ = l.g_gopc, d.off_startpc_ = l.g_startpc, d.off_status_ = l.g_status;
+  d.off_waitreason_ = l.g_waitreason, d.off_parent_ = l.g_parent, d.off_sched_sp_ = l.g_sched_sp;
+  d.off_sched_pc_ = l.g_sched_pc, d.off_sched_bp_ = l.g_sched_bp, d.off_schedlink_ = l.g_schedlink;
+  d.off_m_ = l.g_m, d.off_stack_hi_ = l.g_stack_hi, d.off_waiting_ = l.g_waiting;
+  d.off_m_g0_ = l.m_g0, d.off_m_curg_ = l.m_curg, d.off_sudog_c_ = l.sudog_c;
+  d.off_coroarg_ = l.g_coroarg, d.off_coroexit_ = l.g_coroexit, d.off_coro_gp_ = l.coro_gp;
+  d.reason_coroutine_ = l.reason_coroutine;
+  d.st_idle_ = l.st_idle, d.st_runnable_ = l.st_runnable, d.st_running_ = l.st_running, d.st_syscall_ = l.st_syscall;
+  d.st_waiting_ = l.st_waiting, d.st_dead_ = l.st_dead, d.st_preempted_ = l.st_preempted, d.st_scan_ = l.st_scan;
+  d.st_leaked_ = l.st_leaked, d.st_deadextra_ = l.st_deadextra;
+  std::string unnamed;
+  auto reg = [&](const std::string& name, RegisterRef* out) {
+    if (auto ref = RegisterRef::named(name)) *out = *ref; else unnamed += fmt::format(" {}", name);
   };
-  off("g.goid", &d.off_goid_);
-  off("g.gopc", &d.off_gopc_);
-  off("g.startpc", &d.off_startpc_);
-  off("g.atomicstatus", &d.off_status_);
-  off("g.waitreason", &d.off_waitreason_);
-  off("g.sched.sp", &d.off_sched_sp_);
-  off("g.sched.pc", &d.off_sched_pc_);
-  off("g.sched.bp", &d.off_sched_bp_);
-  off("g.schedlink", &d.off_schedlink_);
-  off("g.m", &d.off_m_);
-  off("g.stack.hi", &d.off_stack_hi_);
-  off("g.waiting", &d.off_waiting_);
-  off("m.g0", &d.off_m_g0_);
-  off("m.curg", &d.off_m_curg_);
-  off("sudog.c", &d.off_sudog_c_);
-  if (auto p = l.offset("g.parentGoid")) d.off_parent_ = *p;
-  if (auto p = l.offset("g.coroarg")) d.off_coroarg_ = *p;
-  if (auto p = l.offset("g.coroexit")) d.off_coroexit_ = *p;
-  if (auto p = l.offset("coro.gp")) d.off_coro_gp_ = *p;
-  for (size_t i = 0; i < l.wait_reasons.size(); i++) {
-    if (l.wait_reasons[i] == "coroutine") d.reason_coroutine_ = static_cast<uint32_t>(i);
-  }
-  auto reg = [&](const char* fn, const char* name, RegisterRef* out) {
-    auto r = l.arg_register(fn, name);
-    auto ref = r ? RegisterRef::named(*r) : std::nullopt;
-    if (ref) *out = *ref; else missing += fmt::format(" {}({})", fn, name);
-  };
-  reg("runtime.newproc1", "~r0", &d.reg_create_result_);
-  reg("runtime.gopark", "reason", &d.reg_park_reason_);
-  reg("runtime.gopark", "lock", &d.reg_park_lock_);
-  reg("runtime.ready", "gp", &d.reg_ready_gp_);
-  reg("runtime.injectglist", "glist", &d.reg_inject_list_);
-  reg("runtime.netpoll", "~r0", &d.reg_netpoll_result_);
-  reg("runtime.execute", "gp", &d.reg_execute_gp_);
-  reg("runtime.goschedImpl", "gp", &d.reg_preempt_gp_);
-  reg("runtime.goyield_m", "gp", &d.reg_yield_gp_);
-  reg("runtime.exitsyscall0", "gp", &d.reg_exitsyscall0_gp_);
-  if (const Probe* p = binary.probe("sched_g")) {
-    if (auto ref = RegisterRef::named(p->base_register)) {
-      d.reg_sched_g_gp_ = *ref;
-      d.exact_reads_ = true;
-    }
-  }
-  auto st = [&](const char* name, uint32_t* out) {
-    auto v = l.constant(name);
-    if (v) *out = static_cast<uint32_t>(*v); else missing += fmt::format(" {}", name);
-  };
-  st("_Gidle", &d.st_idle_);
-  st("_Grunnable", &d.st_runnable_);
-  st("_Grunning", &d.st_running_);
-  st("_Gsyscall", &d.st_syscall_);
-  st("_Gwaiting", &d.st_waiting_);
-  st("_Gdead", &d.st_dead_);
-  st("_Gpreempted", &d.st_preempted_);
-  st("_Gscan", &d.st_scan_);
-  if (auto v = l.constant("_Gleaked")) d.st_leaked_ = static_cast<uint32_t>(*v);
-  if (auto v = l.constant("_Gdeadextra")) d.st_deadextra_ = static_cast<uint32_t>(*v);
-  if (!missing.empty()) {
-    return make_error(fmt::format("{}: the runtime layout lacks{}", binary.path(), missing),
+  reg(l.reg_create_result, &d.reg_create_result_);
+  reg(l.reg_park_reason, &d.reg_park_reason_);
+  reg(l.reg_park_lock, &d.reg_park_lock_);
+  reg(l.reg_ready_gp, &d.reg_ready_gp_);
+  reg(l.reg_inject_list, &d.reg_inject_list_);
+  reg(l.reg_netpoll_result, &d.reg_netpoll_result_);
+  reg(l.reg_execute_gp, &d.reg_execute_gp_);
+  reg(l.reg_preempt_gp, &d.reg_preempt_gp_);
+  reg(l.reg_yield_gp, &d.reg_yield_gp_);
+  reg(l.reg_exitsyscall0_gp, &d.reg_exitsyscall0_gp_);
+  if (!unnamed.empty()) {
+    return make_error(fmt::format("{}: arguments in registers gorepro cannot read:{}", binary.path(), unnamed),
                       "this Go version's runtime is not one gorepro supports");
   }
-  int64_t max_off = 0;
-  for (int64_t o : {d.off_goid_, d.off_gopc_, d.off_startpc_, d.off_status_, d.off_waitreason_, d.off_parent_,
-                    d.off_sched_sp_, d.off_sched_pc_, d.off_sched_bp_, d.off_schedlink_, d.off_m_,
-                    d.off_stack_hi_, d.off_waiting_}) {
-    max_off = std::max(max_off, o);
+  if (auto ref = RegisterRef::named(l.reg_sched_g_gp)) {
+    d.reg_sched_g_gp_ = *ref;
+    d.exact_reads_ = true;
   }
-  d.g_read_size_ = static_cast<size_t>(max_off) + 8;
+  d.g_read_size_ = l.g_read_size;
   if (d.g_read_size_ > sizeof(GView::bytes)) {
     return make_error(fmt::format("{}: runtime.g fields lie beyond {} bytes", binary.path(), sizeof(GView::bytes)), "");
   }
-  if (const Probe* p = binary.probe("park")) d.gopark_entry_ = p->function.entry;
+  d.gopark_entry_ = l.gopark_entry;
   d.bias_ = load_bias;
   return d;
 }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "dwarf/go_binary.h"
+#include "dwarf/probe_layout.h"
 #include "replay/event.h"
 #include "tracer/event_sink.h"
 #include "tracer/registers.h"
@@ -121,10 +122,8 @@ class EventDecoder {
   uint64_t bias_ = 0;          // run-time minus link-time addresses (PIE); events carry link-time PCs
   uint32_t st_idle_ = 0, st_runnable_ = 1, st_running_ = 2, st_syscall_ = 3, st_waiting_ = 4, st_dead_ = 6,
            st_preempted_ = 9, st_scan_ = 0x1000;
-  // Go 1.26+: _Gleaked (a waiting goroutine the GC's leak detector proved unreachable: still
-  // waiting) and _Gdeadextra (the idle g of a cgo extra M: dead). kNoState where absent.
-  static constexpr uint32_t kNoState = ~uint32_t(0);
-  uint32_t st_leaked_ = kNoState, st_deadextra_ = kNoState;
+  // Go 1.26+ (ProbeLayout::st_leaked: waiting; st_deadextra: dead).
+  uint32_t st_leaked_ = ProbeLayout::kNoState, st_deadextra_ = ProbeLayout::kNoState;
   std::vector<uint64_t> pcs_;  // reused stack buffer: no allocation per hit
 };
 

@@ -9,6 +9,7 @@
 #include <span>
 
 #include "replay/event.h"
+#include "replay/lost_events.h"
 #include "util/result.h"
 
 namespace gorepro::tracer {
@@ -26,6 +27,9 @@ class EventSink {
   // Within a dump: the runtime reads goroutine goid's status for its G line now, after every
   // event emitted so far and before the next.
   virtual void schedtrace_g_read(uint64_t goid) { (void)goid; }
+  // The backend's transport dropped events since it last said so (eBPF: its ring buffer was
+  // full); the trace records it where it is noticed among the events.
+  virtual Status events_lost(const replay::LostEvents& lost) { (void)lost; return Ok{}; }
 };
 
 // Passes events on and remembers the first one `when` asks to hold at: how a LiveTarget backend

@@ -28,6 +28,9 @@ class RegisterRef {
   static std::optional<RegisterRef> named(std::string_view name);
   uint64_t read(const Registers& regs) const;
   bool valid() const { return offset_ >= 0; }
+  // The register's word index in user_regs_struct — on x86-64 also its slot in the kernel's
+  // struct pt_regs, the context of a uprobe program.
+  int slot() const { return static_cast<int>(offset_ / 8); }
 
  private:
   long offset_ = -1;  // byte offset in user_regs_struct

@@ -63,6 +63,7 @@ class TraceSink : public EventSink {
   }
   void schedtrace_dump(uint64_t now_ns, bool begin) override { sched_.dump(now_ns, begin); }
   void schedtrace_g_read(uint64_t goid) override { sched_.g_read(goid); }
+  Status events_lost(const replay::LostEvents& lost) override { return w_.append_lost(lost); }
 
  private:
   replay::TraceWriter& w_;
