@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/marks.h"
+#include "support/backends.h"
 #include "support/background.h"
 #include "support/go_programs.h"
 #include "support/run.h"
@@ -47,37 +48,41 @@ TEST(Attach, ReportsPreexistingLeakAtItsCreationSiteAndLeavesTargetUnaffected) {
   ASSERT_EQ(marks.size(), 1u);
   for (const auto& v : testing::built_go_versions()) {
     for (bool stripped : {false, true}) {
-      SCOPED_TRACE(v + (stripped ? " stripped" : ""));
-      std::string bin = go_program("attachtarget", v, stripped);
-      auto untraced = run({bin, "-work", "2s"});
-      ASSERT_EQ(untraced.exit_code, 0);
+      for (const auto& backend : testing::recording_backends()) {
+        SCOPED_TRACE(v + (stripped ? " stripped " : " ") + backend);
+        std::string bin = go_program("attachtarget", v, stripped);
+        // Working on well past the recording: ebpf's detach removes its uprobes one RCU grace
+        // period at a time (~0.1 s each), and the code is read after it.
+        auto untraced = run({bin, "-work", "3s"});
+        ASSERT_EQ(untraced.exit_code, 0);
 
-      Background target({bin, "-work", "2s"});
-      ASSERT_EQ(target.read_line().rfind("pid ", 0), 0u);
-      ASSERT_EQ(target.read_line(), "ready\n");
-      std::string before = text_bytes(target.pid(), bin);
-      std::string trace = temp_path(fmt::format("attach-{}-{}.gtr", v, stripped));
-      auto rec = run({testing::gorepro_binary(), "record", "-q", "--pid", std::to_string(target.pid()),
-                      "--duration", "700ms", "-o", trace});
-      ASSERT_EQ(rec.exit_code, 0) << rec.err;
-      EXPECT_EQ(text_bytes(target.pid(), bin), before) << "code differs after detach";
-      std::string out;
-      EXPECT_EQ(target.wait(&out), 0);
-      EXPECT_EQ(without_pid_line(out), without_pid_line(untraced.out));
+        Background target({bin, "-work", "3s"});
+        ASSERT_EQ(target.read_line().rfind("pid ", 0), 0u);
+        ASSERT_EQ(target.read_line(), "ready\n");
+        std::string before = text_bytes(target.pid(), bin);
+        std::string trace = temp_path(fmt::format("attach-{}-{}-{}.gtr", v, stripped, backend));
+        auto rec = run({testing::gorepro_binary(), "record", "-q", "--backend", backend, "--pid",
+                        std::to_string(target.pid()), "--duration", "700ms", "-o", trace});
+        ASSERT_EQ(rec.exit_code, 0) << rec.err;
+        EXPECT_EQ(text_bytes(target.pid(), bin), before) << "code differs after detach";
+        std::string out;
+        EXPECT_EQ(target.wait(&out), 0);
+        EXPECT_EQ(without_pid_line(out), without_pid_line(untraced.out));
 
-      auto rep = run({testing::gorepro_binary(), "report", "--format", "json", trace});
-      ASSERT_EQ(rep.exit_code, 0) << rep.err;
-      auto j = nlohmann::json::parse(rep.out);
-      int alive = 0, pre = 0;
-      for (const auto& g : j["groups"]) {
-        if (g["creation_site"]["file"] == marks[0].file && g["creation_site"]["line"] == marks[0].line) {
-          alive += g["alive"].get<int>();
-          pre += g["preexisting"].get<int>();
-          EXPECT_TRUE(marks[0].accepts(g["wait_reason"].get<std::string>())) << g.dump();
+        auto rep = run({testing::gorepro_binary(), "report", "--format", "json", trace});
+        ASSERT_EQ(rep.exit_code, 0) << rep.err;
+        auto j = nlohmann::json::parse(rep.out);
+        int alive = 0, pre = 0;
+        for (const auto& g : j["groups"]) {
+          if (g["creation_site"]["file"] == marks[0].file && g["creation_site"]["line"] == marks[0].line) {
+            alive += g["alive"].get<int>();
+            pre += g["preexisting"].get<int>();
+            EXPECT_TRUE(marks[0].accepts(g["wait_reason"].get<std::string>())) << g.dump();
+          }
         }
+        EXPECT_EQ(alive, marks[0].count) << rep.out;
+        EXPECT_EQ(pre, marks[0].count) << rep.out;
       }
-      EXPECT_EQ(alive, marks[0].count) << rep.out;
-      EXPECT_EQ(pre, marks[0].count) << rep.out;
     }
   }
 }
@@ -117,23 +122,26 @@ using testing::wait_status;
 TEST(Attach, SigtermSigintAndSighupDetachAndTheTargetFinishesNormally) {
   std::string v = testing::built_go_versions().back();
   std::string bin = go_program("attachtarget", v, false);
-  auto untraced = run({bin, "-work", "1500ms"});
-  for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
-    SCOPED_TRACE(strsignal(sig));
-    Background target({bin, "-work", "1500ms"});
-    target.read_line();
-    target.read_line();
-    std::string before = text_bytes(target.pid(), bin);
-    std::string trace = temp_path(fmt::format("sig{}.gtr", sig));
-    pid_t g = start_gorepro({"record", "-q", "--pid", std::to_string(target.pid()), "-o", trace});
-    std::this_thread::sleep_for(std::chrono::milliseconds(400));
-    kill(g, sig);
-    EXPECT_EQ(wait_status(g), 0);
-    EXPECT_EQ(text_bytes(target.pid(), bin), before);
-    std::string out;
-    EXPECT_EQ(target.wait(&out), 0);
-    EXPECT_EQ(without_pid_line(out), without_pid_line(untraced.out));
-    EXPECT_EQ(run({testing::gorepro_binary(), "report", trace}).exit_code, 0);
+  // Long enough for ebpf's detach, which removes uprobes one RCU grace period at a time.
+  auto untraced = run({bin, "-work", "3s"});
+  for (const auto& backend : testing::recording_backends()) {
+    for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
+      SCOPED_TRACE(fmt::format("{} {}", strsignal(sig), backend));
+      Background target({bin, "-work", "3s"});
+      target.read_line();
+      target.read_line();
+      std::string before = text_bytes(target.pid(), bin);
+      std::string trace = temp_path(fmt::format("sig{}{}.gtr", sig, backend));
+      pid_t g = start_gorepro({"record", "-q", "--backend", backend, "--pid", std::to_string(target.pid()), "-o", trace});
+      std::this_thread::sleep_for(std::chrono::milliseconds(400));
+      kill(g, sig);
+      EXPECT_EQ(wait_status(g), 0);
+      EXPECT_EQ(text_bytes(target.pid(), bin), before);
+      std::string out;
+      EXPECT_EQ(target.wait(&out), 0);
+      EXPECT_EQ(without_pid_line(out), without_pid_line(untraced.out));
+      EXPECT_EQ(run({testing::gorepro_binary(), "report", trace}).exit_code, 0);
+    }
   }
 }
 

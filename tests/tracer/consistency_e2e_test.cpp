@@ -3,7 +3,8 @@
 // its go statements started seen exiting exactly once. A preemption request poisons the stack
 // bound, so gopark's and goexit1's prologues jump to morestack and the functions run again from
 // their entries later — a probe counting entries reported such parks twice. Default probes and
-// --probe-states, every Go version, plain and stripped.
+// --probe-states, every Go version, plain and stripped, every backend (ebpf tells the jump to
+// morestack apart by the flags at its uprobe).
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -19,6 +20,7 @@
 
 #include "dwarf/go_binary.h"
 #include "replay/trace_reader.h"
+#include "support/backends.h"
 #include "support/go_programs.h"
 #include "support/run.h"
 #include "support/scratch.h"
@@ -32,53 +34,55 @@ namespace fs = std::filesystem;
 std::string temp_trace(const std::string& name) { return testing::scratch_file("consistency", name + ".gtr"); }
 
 TEST(Consistency, ParksAndExitsUnderPreemptionAreSeenOnce) {
-  for (const auto& v : testing::built_go_versions()) {
-    for (bool stripped : {false, true}) {
-      for (bool states : {false, true}) {
-        SCOPED_TRACE(fmt::format("{}{}{}", v, stripped ? " stripped" : "", states ? " --probe-states" : ""));
-        const std::string binary = testing::go_program("preemptpark", v, stripped);
-        const std::string trace = temp_trace(fmt::format("pp-{}-{}-{}", v, stripped, states));
-        std::vector<std::string> argv = {testing::gorepro_binary(), "record", "-q", "-o", trace};
-        if (states) argv.push_back("--probe-states");
-        argv.insert(argv.end(), {"--", binary, "-duration", "400ms"});
-        auto rec = testing::run(argv);
-        ASSERT_EQ(rec.exit_code, 0) << rec.err;
-        std::smatch m;
-        ASSERT_TRUE(std::regex_search(rec.out, m, std::regex(R"(preemptpark goroutines (\d+))"))) << rec.out;
-        const int started = std::stoi(m[1]);
-        EXPECT_EQ(rec.err.find("breakpoint lifted"), std::string::npos) << rec.err;
+  for (const auto& backend : testing::recording_backends()) {
+    for (const auto& v : testing::built_go_versions()) {
+      for (bool stripped : {false, true}) {
+        for (bool states : {false, true}) {
+          SCOPED_TRACE(fmt::format("{}{}{} {}", v, stripped ? " stripped" : "", states ? " --probe-states" : "", backend));
+          const std::string binary = testing::go_program("preemptpark", v, stripped);
+          const std::string trace = temp_trace(fmt::format("pp-{}-{}-{}-{}", v, stripped, states, backend));
+          std::vector<std::string> argv = {testing::gorepro_binary(), "record", "-q", "--backend", backend, "-o", trace};
+          if (states) argv.push_back("--probe-states");
+          argv.insert(argv.end(), {"--", binary, "-duration", "400ms"});
+          auto rec = testing::run(argv);
+          ASSERT_EQ(rec.exit_code, 0) << rec.err;
+          std::smatch m;
+          ASSERT_TRUE(std::regex_search(rec.out, m, std::regex(R"(preemptpark goroutines (\d+))"))) << rec.out;
+          const int started = std::stoi(m[1]);
+          EXPECT_EQ(rec.err.find("breakpoint lifted"), std::string::npos) << rec.err;
 
-        auto reader = replay::TraceReader::open(trace);
-        ASSERT_TRUE(reader) << reader.error().message();
-        EXPECT_EQ(testing::trace_violations(**reader), "");
+          auto reader = replay::TraceReader::open(trace);
+          ASSERT_TRUE(reader) << reader.error().message();
+          EXPECT_EQ(testing::trace_violations(**reader), "");
 
-        // Every goroutine main's go statements started: one create, one exit.
-        auto bin = GoBinary::open(binary);
-        ASSERT_TRUE(bin);
-        std::set<uint64_t> created, exited, ran;
-        size_t parks = 0, exits = 0, syscalls = 0;
-        replay::Event e;
-        for (auto cur = (*reader)->cursor(); cur.next(e);) {
-          if (e.kind == replay::EventKind::Create) {
-            auto frames = (*bin)->symbolizer().frames(e.pc - 1);
-            if (!frames.empty() && frames[0].function.rfind("main.", 0) == 0) created.insert(e.goid);
-          } else if (e.kind == replay::EventKind::Exit && created.count(e.goid)) {
-            exited.insert(e.goid);
-            exits++;
-          } else if (e.kind == replay::EventKind::Park && created.count(e.goid)) {
-            parks++;
-          } else if (e.kind == replay::EventKind::State) {
-            if (e.state == replay::GoState::Running && created.count(e.goid)) ran.insert(e.goid);
-            if (e.state == replay::GoState::Syscall && e.goid == 1) syscalls++;
+          // Every goroutine main's go statements started: one create, one exit.
+          auto bin = GoBinary::open(binary);
+          ASSERT_TRUE(bin);
+          std::set<uint64_t> created, exited, ran;
+          size_t parks = 0, exits = 0, syscalls = 0;
+          replay::Event e;
+          for (auto cur = (*reader)->cursor(); cur.next(e);) {
+            if (e.kind == replay::EventKind::Create) {
+              auto frames = (*bin)->symbolizer().frames(e.pc - 1);
+              if (!frames.empty() && frames[0].function.rfind("main.", 0) == 0) created.insert(e.goid);
+            } else if (e.kind == replay::EventKind::Exit && created.count(e.goid)) {
+              exited.insert(e.goid);
+              exits++;
+            } else if (e.kind == replay::EventKind::Park && created.count(e.goid)) {
+              parks++;
+            } else if (e.kind == replay::EventKind::State) {
+              if (e.state == replay::GoState::Running && created.count(e.goid)) ran.insert(e.goid);
+              if (e.state == replay::GoState::Syscall && e.goid == 1) syscalls++;
+            }
           }
-        }
-        EXPECT_EQ(created.size(), static_cast<size_t>(started));
-        EXPECT_EQ(exited, created);
-        EXPECT_EQ(exits, created.size());
-        EXPECT_GT(parks, created.size());  // the hand-offs did park
-        if (states) {
-          EXPECT_EQ(ran, created);   // every goroutine was seen put on a CPU
-          EXPECT_GE(syscalls, 1u);   // main's final Printf is a write system call
+          EXPECT_EQ(created.size(), static_cast<size_t>(started));
+          EXPECT_EQ(exited, created);
+          EXPECT_EQ(exits, created.size());
+          EXPECT_GT(parks, created.size());  // the hand-offs did park
+          if (states) {
+            EXPECT_EQ(ran, created);   // every goroutine was seen put on a CPU
+            EXPECT_GE(syscalls, 1u);   // main's final Printf is a write system call
+          }
         }
       }
     }
@@ -92,37 +96,39 @@ TEST(Consistency, ParksAndExitsUnderPreemptionAreSeenOnce) {
 // hundred round trips under the tracer (1 to 156 per run seen); it must be seen at least once
 // over all versions, recorded again (up to 3 more rounds) until it is.
 TEST(Consistency, AParkWhoseCommitFailsIsSeenRunningAgain) {
-  size_t undone = 0;
-  for (int round = 0; round < 4 && undone == 0; round++) {
-    for (const auto& v : testing::built_go_versions()) {
-      for (bool states : {false, true}) {
-        if (states && round > 0) continue;
-        SCOPED_TRACE(fmt::format("{}{} round {}", v, states ? " --probe-states" : "", round));
-        const std::string trace = temp_trace(fmt::format("poll-{}-{}", v, states));
-        std::vector<std::string> argv = {testing::gorepro_binary(), "record", "-q", "-o", trace};
-        if (states) argv.push_back("--probe-states");
-        argv.insert(argv.end(), {"--", testing::go_program("pollpingpong", v, false)});
-        auto rec = testing::run(argv);
-        ASSERT_EQ(rec.exit_code, 0) << rec.err;
-        ASSERT_NE(rec.out.find("pollpingpong round trips"), std::string::npos) << rec.out;
-        auto reader = replay::TraceReader::open(trace);
-        ASSERT_TRUE(reader) << reader.error().message();
-        EXPECT_EQ(testing::trace_violations(**reader), "");
-        if (states) continue;
-        std::unordered_map<uint64_t, replay::Event> last;
-        replay::Event e;
-        for (auto cur = (*reader)->cursor(); cur.next(e);) {
-          if (e.goid == 0 || e.kind == replay::EventKind::Sched) continue;
-          auto it = last.find(e.goid);
-          undone += e.kind == replay::EventKind::State && e.state == replay::GoState::Running && it != last.end() &&
-                    it->second.kind == replay::EventKind::Park &&
-                    (*reader)->header().wait_reason_name(it->second.wait_reason) == "IO wait";
-          last[e.goid] = e;
+  for (const auto& backend : testing::recording_backends()) {
+    size_t undone = 0;
+    for (int round = 0; round < 4 && undone == 0; round++) {
+      for (const auto& v : testing::built_go_versions()) {
+        for (bool states : {false, true}) {
+          if (states && round > 0) continue;
+          SCOPED_TRACE(fmt::format("{}{} round {} {}", v, states ? " --probe-states" : "", round, backend));
+          const std::string trace = temp_trace(fmt::format("poll-{}-{}-{}", v, states, backend));
+          std::vector<std::string> argv = {testing::gorepro_binary(), "record", "-q", "--backend", backend, "-o", trace};
+          if (states) argv.push_back("--probe-states");
+          argv.insert(argv.end(), {"--", testing::go_program("pollpingpong", v, false)});
+          auto rec = testing::run(argv);
+          ASSERT_EQ(rec.exit_code, 0) << rec.err;
+          ASSERT_NE(rec.out.find("pollpingpong round trips"), std::string::npos) << rec.out;
+          auto reader = replay::TraceReader::open(trace);
+          ASSERT_TRUE(reader) << reader.error().message();
+          EXPECT_EQ(testing::trace_violations(**reader), "");
+          if (states) continue;
+          std::unordered_map<uint64_t, replay::Event> last;
+          replay::Event e;
+          for (auto cur = (*reader)->cursor(); cur.next(e);) {
+            if (e.goid == 0 || e.kind == replay::EventKind::Sched) continue;
+            auto it = last.find(e.goid);
+            undone += e.kind == replay::EventKind::State && e.state == replay::GoState::Running && it != last.end() &&
+                      it->second.kind == replay::EventKind::Park &&
+                      (*reader)->header().wait_reason_name(it->second.wait_reason) == "IO wait";
+            last[e.goid] = e;
+          }
         }
       }
     }
+    EXPECT_GE(undone, 1u) << backend << ": no failed park commit was seen in 4 rounds: the test did not exercise the path";
   }
-  EXPECT_GE(undone, 1u) << "no failed park commit was seen in 4 rounds: the test did not exercise the path";
 }
 
 // Go 1.23 coroutines (iter.Pull) bypass gopark, ready and goexit1: a coroutine's goroutine is
@@ -147,35 +153,37 @@ TEST(Consistency, CoroutinesAreCreatedParkedSwitchAndEnd) {
   for (const auto& v : testing::built_go_versions()) {
     if (std::stoi(v.substr(v.find('.') + 1)) < 23) continue;  // iter.Pull is new in Go 1.23
     any = true;
-    for (bool stripped : {false, true}) {
-      SCOPED_TRACE(fmt::format("{}{}", v, stripped ? " stripped" : ""));
-      const std::string trace = temp_trace(fmt::format("coro-{}-{}", v, stripped));
-      auto rec = testing::run({testing::gorepro_binary(), "record", "-q", "-o", trace, "--",
-                               testing::go_program("coroleak", v, stripped), "-full", "40", "-early", "40", "-leak", "7"});
-      ASSERT_EQ(rec.exit_code, 0) << rec.err;
-      ASSERT_NE(rec.out.find("coroleak leaked 7"), std::string::npos) << rec.out;
-      auto reader = replay::TraceReader::open(trace);
-      ASSERT_TRUE(reader) << reader.error().message();
-      EXPECT_EQ(testing::trace_violations(**reader), "");
+    for (const auto& backend : testing::recording_backends()) {
+      for (bool stripped : {false, true}) {
+        SCOPED_TRACE(fmt::format("{}{} {}", v, stripped ? " stripped" : "", backend));
+        const std::string trace = temp_trace(fmt::format("coro-{}-{}-{}", v, stripped, backend));
+        auto rec = testing::run({testing::gorepro_binary(), "record", "-q", "--backend", backend, "-o", trace, "--",
+                                 testing::go_program("coroleak", v, stripped), "-full", "40", "-early", "40", "-leak", "7"});
+        ASSERT_EQ(rec.exit_code, 0) << rec.err;
+        ASSERT_NE(rec.out.find("coroleak leaked 7"), std::string::npos) << rec.out;
+        auto reader = replay::TraceReader::open(trace);
+        ASSERT_TRUE(reader) << reader.error().message();
+        EXPECT_EQ(testing::trace_violations(**reader), "");
 
-      auto rep = testing::run({testing::gorepro_binary(), "report", trace, "--format", "json"});
-      ASSERT_EQ(rep.exit_code, 0) << rep.err;
-      auto report = nlohmann::json::parse(rep.out);
-      int alive = 0, created = 0;
-      for (const auto& g : report["groups"]) {
-        if (g["start_function"] != "runtime.corostart") continue;
-        alive += g["alive"].get<int>(), created += g["created"].get<int>();
-        EXPECT_EQ(g["wait_reason"], "coroutine") << g.dump();
-        bool in_iterator = false;
-        for (const auto& f : g["block_stack"]) in_iterator |= f["file"] == yield_file && f["line"] == yield_line;
-        EXPECT_TRUE(in_iterator) << "blocked in the iterator's yield, " << yield_file << ":" << yield_line << ": "
-                                 << g["block_stack"].dump();
-        // ... which is the group's block site: not the runtime's or package iter's frames.
-        EXPECT_EQ(g["block_site"]["file"], yield_file) << g["block_site"].dump();
-        EXPECT_EQ(g["block_site"]["line"], yield_line) << g["block_site"].dump();
+        auto rep = testing::run({testing::gorepro_binary(), "report", trace, "--format", "json"});
+        ASSERT_EQ(rep.exit_code, 0) << rep.err;
+        auto report = nlohmann::json::parse(rep.out);
+        int alive = 0, created = 0;
+        for (const auto& g : report["groups"]) {
+          if (g["start_function"] != "runtime.corostart") continue;
+          alive += g["alive"].get<int>(), created += g["created"].get<int>();
+          EXPECT_EQ(g["wait_reason"], "coroutine") << g.dump();
+          bool in_iterator = false;
+          for (const auto& f : g["block_stack"]) in_iterator |= f["file"] == yield_file && f["line"] == yield_line;
+          EXPECT_TRUE(in_iterator) << "blocked in the iterator's yield, " << yield_file << ":" << yield_line << ": "
+                                   << g["block_stack"].dump();
+          // ... which is the group's block site: not the runtime's or package iter's frames.
+          EXPECT_EQ(g["block_site"]["file"], yield_file) << g["block_site"].dump();
+          EXPECT_EQ(g["block_site"]["line"], yield_line) << g["block_site"].dump();
+        }
+        EXPECT_EQ(alive, 7) << rep.out;
+        EXPECT_EQ(created, 87) << rep.out;
       }
-      EXPECT_EQ(alive, 7) << rep.out;
-      EXPECT_EQ(created, 87) << rep.out;
     }
   }
   if (!any) GTEST_SKIP() << "no Go 1.23 toolchain built";

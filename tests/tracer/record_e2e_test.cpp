@@ -1,5 +1,5 @@
 // gorepro record + report over the examples, as a user runs them: every supported Go version,
-// plain and stripped. Expected leaks come from the `// want leak:` marks in the example sources
+// plain and stripped, under every backend this machine can record with. Expected leaks come from the `// want leak:` marks in the example sources
 // and creation counts from the `gorepro-count` lines the programs print — never from gorepro.
 #include <gtest/gtest.h>
 
@@ -17,6 +17,7 @@
 #include "common/marks.h"
 #include "dwarf/go_binary.h"
 #include "replay/trace_reader.h"
+#include "support/backends.h"
 #include "support/go_programs.h"
 #include "support/run.h"
 #include "support/scratch.h"
@@ -45,21 +46,24 @@ struct Case {
   std::string example;
   std::string version;
   bool stripped;
+  std::string backend = "ptrace";
 };
 
 std::string case_name(const ::testing::TestParamInfo<Case>& info) {
   std::string v = info.param.version;
   v.erase(std::remove(v.begin(), v.end(), '.'), v.end());
-  return info.param.example + "_go" + v + (info.param.stripped ? "_stripped" : "");
+  return info.param.example + "_go" + v + (info.param.stripped ? "_stripped" : "") +
+         (info.param.backend == "ptrace" ? "" : "_" + info.param.backend);
 }
 
 class RecordExample : public ::testing::TestWithParam<Case> {};
 
 TEST_P(RecordExample, ReportsExactlyTheMarkedLeaksAndCountsEveryGoStatement) {
   const Case& c = GetParam();
+  if (c.backend == "ebpf" && !testing::ebpf_unavailable().empty()) GTEST_SKIP() << testing::ebpf_unavailable();
   const std::string binary = go_program(c.example, c.version, c.stripped);
   const std::string trace = temp_trace(case_name({c, 0}));
-  auto rec = run({testing::gorepro_binary(), "record", "-q", "-o", trace, "--", binary});
+  auto rec = run({testing::gorepro_binary(), "record", "-q", "--backend", c.backend, "-o", trace, "--", binary});
   ASSERT_EQ(rec.exit_code, 0) << rec.err;
   auto marks = testing::read_leak_marks(testing::go_source_dir("examples/" + c.example));
 
@@ -108,13 +112,24 @@ std::vector<Case> all_cases() {
   std::vector<Case> out;
   for (const auto& ex : testing::example_names()) {
     for (const auto& v : testing::built_go_versions()) {
-      for (bool s : {false, true}) out.push_back({ex, v, s});
+      for (bool s : {false, true}) {
+        for (const char* backend : {"ptrace", "ebpf"}) out.push_back({ex, v, s, backend});
+      }
     }
   }
   return out;
 }
 
 INSTANTIATE_TEST_SUITE_P(Examples, RecordExample, ::testing::ValuesIn(all_cases()), case_name);
+
+// Every built Go version with every backend this machine can record with.
+std::vector<std::pair<std::string, std::string>> versions_and_backends() {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& v : testing::built_go_versions()) {
+    for (const auto& b : testing::recording_backends()) out.emplace_back(v, b);
+  }
+  return out;
+}
 
 TEST(Record, ControlExampleHasNoGroupAndCheckPasses) {
   for (const auto& v : testing::built_go_versions()) {
@@ -132,10 +147,10 @@ TEST(Record, ControlExampleHasNoGroupAndCheckPasses) {
 TEST(Record, PositionIndependentExecutableReportsTheSameLeak) {
   auto marks = testing::read_leak_marks(testing::go_source_dir("examples/sendleak"));
   ASSERT_EQ(marks.size(), 1u);
-  for (const auto& v : testing::built_go_versions()) {
-    SCOPED_TRACE(v);
-    std::string trace = temp_trace("pie-" + v);
-    auto rec = run({testing::gorepro_binary(), "record", "-q", "-o", trace, "--",
+  for (const auto& [v, backend] : versions_and_backends()) {
+    SCOPED_TRACE(v + " " + backend);
+    std::string trace = temp_trace("pie-" + v + backend);
+    auto rec = run({testing::gorepro_binary(), "record", "-q", "--backend", backend, "-o", trace, "--",
                     testing::go_program("sendleak", v, false) + ".pie"});
     ASSERT_EQ(rec.exit_code, 0) << rec.err;
     auto rep = run({testing::gorepro_binary(), "report", "--format", "json", trace});
@@ -150,36 +165,41 @@ TEST(Record, PositionIndependentExecutableReportsTheSameLeak) {
 
 TEST(Record, ExitsWithTheProgramsStatusAndPassesOutputThrough) {
   std::string v = testing::built_go_versions().back();
-  auto plain = run({go_program("sendleak", v, false)});
-  auto rec = run({testing::gorepro_binary(), "record", "-q", "-o", temp_trace("passthrough"), "--",
-                  go_program("sendleak", v, false)});
-  EXPECT_EQ(rec.exit_code, plain.exit_code);
-  EXPECT_EQ(rec.out, plain.out);
-  // A program that exits non-zero: `go` builds of sigtest exit 0, so use a failing flag.
-  auto bad = run({testing::gorepro_binary(), "record", "-q", "-o", temp_trace("badflag"), "--",
-                  go_program("attachtarget", v, false), "-no-such-flag"});
-  auto bad_plain = run({go_program("attachtarget", v, false), "-no-such-flag"});
-  EXPECT_NE(bad_plain.exit_code, 0);
-  EXPECT_EQ(bad.exit_code, bad_plain.exit_code);
+  for (const auto& backend : testing::recording_backends()) {
+    SCOPED_TRACE(backend);
+    auto plain = run({go_program("sendleak", v, false)});
+    auto rec = run({testing::gorepro_binary(), "record", "-q", "--backend", backend, "-o",
+                    temp_trace("passthrough" + backend), "--", go_program("sendleak", v, false)});
+    EXPECT_EQ(rec.exit_code, plain.exit_code);
+    EXPECT_EQ(rec.out, plain.out);
+    // A program that exits non-zero: `go` builds of sigtest exit 0, so use a failing flag.
+    auto bad = run({testing::gorepro_binary(), "record", "-q", "--backend", backend, "-o",
+                    temp_trace("badflag" + backend), "--", go_program("attachtarget", v, false), "-no-such-flag"});
+    auto bad_plain = run({go_program("attachtarget", v, false), "-no-such-flag"});
+    EXPECT_NE(bad_plain.exit_code, 0);
+    EXPECT_EQ(bad.exit_code, bad_plain.exit_code);
+  }
 }
 
 TEST(Record, ChildProcessesRunUntracedAndTheRecordingGoesOn) {
-  for (const auto& v : testing::built_go_versions()) {
+  for (const auto& [v, backend] : versions_and_backends()) {
     std::string bin = go_program("exectarget", v, false);
     auto plain = run({bin, "-mode", "child"});
-    auto traced = run({testing::gorepro_binary(), "record", "-q", "-o", temp_trace("child" + v), "--", bin, "-mode", "child"});
+    auto traced = run({testing::gorepro_binary(), "record", "-q", "--backend", backend, "-o",
+                       temp_trace("child" + v + backend), "--", bin, "-mode", "child"});
     EXPECT_EQ(traced.exit_code, 0) << traced.err;
-    EXPECT_EQ(traced.out, plain.out) << v;
+    EXPECT_EQ(traced.out, plain.out) << v << " " << backend;
     EXPECT_NE(plain.out.find("child says hello"), std::string::npos);
   }
 }
 
 TEST(Record, ExecEndsTheRecordingAndTheNewProgramRunsOn) {
-  for (const auto& v : testing::built_go_versions()) {
+  for (const auto& [v, backend] : versions_and_backends()) {
+    SCOPED_TRACE(backend);
     std::string bin = go_program("exectarget", v, false);
     auto plain = run({bin, "-mode", "exec"});
-    std::string trace = temp_trace("exec" + v);
-    auto traced = run({testing::gorepro_binary(), "record", "-q", "-o", trace, "--", bin, "-mode", "exec"});
+    std::string trace = temp_trace("exec" + v + backend);
+    auto traced = run({testing::gorepro_binary(), "record", "-q", "--backend", backend, "-o", trace, "--", bin, "-mode", "exec"});
     EXPECT_EQ(plain.exit_code, 3);
     EXPECT_EQ(traced.exit_code, plain.exit_code) << traced.err;
     EXPECT_EQ(traced.out, plain.out) << v;
@@ -189,21 +209,21 @@ TEST(Record, ExecEndsTheRecordingAndTheNewProgramRunsOn) {
     // must not be "restored" into the new one's code.
     std::string other = go_program("sendleak", v, false);
     auto other_plain = run({other});
-    auto into_go = run({testing::gorepro_binary(), "record", "-q", "-o", temp_trace("exec-go" + v), "--", bin,
-                        "-mode", "exec", "-exec", other});
+    auto into_go = run({testing::gorepro_binary(), "record", "-q", "--backend", backend, "-o",
+                        temp_trace("exec-go" + v + backend), "--", bin, "-mode", "exec", "-exec", other});
     EXPECT_EQ(into_go.exit_code, other_plain.exit_code) << into_go.err;
     EXPECT_EQ(into_go.out, "worker done\n" + other_plain.out) << v;
   }
 }
 
 TEST(Record, SignalDependentProgramBehavesAsUntraced) {
-  for (const auto& v : testing::built_go_versions()) {
+  for (const auto& [v, backend] : versions_and_backends()) {
     auto plain = run({go_program("sigtest", v, false)});
     ASSERT_EQ(plain.exit_code, 0) << plain.err;
-    auto traced = run({testing::gorepro_binary(), "record", "-q", "-o", temp_trace("sig" + v), "--",
-                       go_program("sigtest", v, false)});
-    EXPECT_EQ(traced.exit_code, 0) << v << traced.err;
-    EXPECT_EQ(traced.out, plain.out) << v;
+    auto traced = run({testing::gorepro_binary(), "record", "-q", "--backend", backend, "-o",
+                       temp_trace("sig" + v + backend), "--", go_program("sigtest", v, false)});
+    EXPECT_EQ(traced.exit_code, 0) << v << " " << backend << traced.err;
+    EXPECT_EQ(traced.out, plain.out) << v << " " << backend;
   }
 }
 
@@ -223,7 +243,6 @@ TEST(RecordErrors, OneLineErrorsWithHints) {
   expect_one_line_error(run({g, "record", "-o", "/nonexistent-dir/x.gtr", "--", go}), 1, "cannot write the trace file");
   expect_one_line_error(run({g, "record", "--", "no-such-program-xyz"}), 1, "command not found");
   expect_one_line_error(run({g, "record"}), 2, "nothing to record");
-  expect_one_line_error(run({g, "record", "--backend", "ebpf", "--", go}), 2, "not available");
   expect_one_line_error(run({g, "record", "--duration", "soon", "--", go}), 2, "invalid --duration");
 }
 
