@@ -74,10 +74,10 @@ static __always_inline void lost(__u32 tgid, __u64 goid) {
   count(GR_STAT_LOST);
   struct gr_lost_key k = {.tgid = tgid, .goid = goid};
   __u64 one = 1, *v = bpf_map_lookup_elem(&lost_goids, &k);
-  if (v)
-    __sync_fetch_and_add(v, 1);
-  else
-    bpf_map_update_elem(&lost_goids, &k, &one, BPF_NOEXIST);
+  /* Another CPU may insert the same goroutine between the lookup and the insert. */
+  if (!v && bpf_map_update_elem(&lost_goids, &k, &one, BPF_NOEXIST) == 0) return;
+  if (!v) v = bpf_map_lookup_elem(&lost_goids, &k);
+  if (v) __sync_fetch_and_add(v, 1);
 }
 
 /* A register by pt_regs slot (a cfg constant). The verifier allows only constant offsets into

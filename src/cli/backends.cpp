@@ -27,7 +27,11 @@ std::string backend_help() {
 #endif
 }
 
-Result<std::unique_ptr<tracer::Backend>> make_backend(std::string_view name, const GoBinary& binary) {
+Result<std::unique_ptr<tracer::Backend>> make_backend(std::string_view name, const GoBinary& binary,
+                                                      const BackendTuning& tuning) {
+  if (tuning.ring_bytes && name != "ebpf") {
+    return make_error("--ring-size is for the ebpf backend only", "add --backend ebpf, or leave --ring-size out");
+  }
   if (name == "ptrace") return std::unique_ptr<tracer::Backend>(new tracer::PtraceBackend(binary));
   if (name == "gdb") {
     // Two knobs for measuring the gdb backend's costs (bench/README.md), not for everyday use:
@@ -41,7 +45,11 @@ Result<std::unique_ptr<tracer::Backend>> make_backend(std::string_view name, con
     return std::unique_ptr<tracer::Backend>(new gdbmi::GdbBackend(binary, o));
   }
 #ifdef GOREPRO_HAVE_BPF
-  if (name == "ebpf") return std::unique_ptr<tracer::Backend>(new bpf::EbpfBackend(binary));
+  if (name == "ebpf") {
+    bpf::EbpfOptions options;
+    if (tuning.ring_bytes) options.ring_bytes = tuning.ring_bytes;
+    return std::unique_ptr<tracer::Backend>(new bpf::EbpfBackend(binary, options));
+  }
 #else
   if (name == "ebpf") {
     return make_error("this gorepro was built without the ebpf backend (clang or bpftool were missing)",

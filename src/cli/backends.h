@@ -2,6 +2,7 @@
 // here, by the name the user gave (--backend).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -17,7 +18,13 @@ namespace gorepro::cli {
 const std::vector<std::string>& backend_names();
 // One line for --help: each backend this build has, and what it costs the program.
 std::string backend_help();
-// A backend for recording `binary`, or why it cannot be had here.
-Result<std::unique_ptr<tracer::Backend>> make_backend(std::string_view name, const GoBinary& binary);
+// What a user may tune in one backend or another; 0 keeps the backend's default.
+struct BackendTuning {
+  uint64_t ring_bytes = 0;  // ebpf: the ring buffer between the probes and gorepro
+};
+
+// A backend for recording `binary`, or why it cannot be had here (or with this tuning).
+Result<std::unique_ptr<tracer::Backend>> make_backend(std::string_view name, const GoBinary& binary,
+                                                      const BackendTuning& tuning = {});
 
 }  // namespace gorepro::cli

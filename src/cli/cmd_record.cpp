@@ -28,8 +28,24 @@ struct RecordCliOptions {
   std::string schedtrace_ms;    // its value ("" = default)
   bool scheddetail = false;
   bool show_schedtrace = false;
+  std::string ring_size;        // ebpf: --ring-size
   std::vector<std::string> command;
 };
+
+// "16M", "512K", "1G" or plain bytes, as the ebpf ring buffer's size: a power of two.
+Result<uint64_t> parse_ring_size(const std::string& text) {
+  char* end = nullptr;
+  unsigned long long v = std::strtoull(text.c_str(), &end, 10);
+  std::string unit = end ? end : "";
+  uint64_t scale = unit.empty() ? 1 : unit == "K" || unit == "k" ? 1ull << 10 : unit == "M" || unit == "m" ? 1ull << 20
+                                    : unit == "G" || unit == "g"   ? 1ull << 30 : 0;
+  const uint64_t bytes = v * scale;
+  if (end == text.c_str() || scale == 0 || bytes < 4096 || bytes > (1ull << 30) || (bytes & (bytes - 1)) != 0) {
+    return make_error(fmt::format("invalid --ring-size '{}'", text),
+                      "give a power of two between 4K and 1G, e.g. --ring-size 64M");
+  }
+  return bytes;
+}
 
 constexpr int kDefaultSchedtraceMs = 100;
 
@@ -134,7 +150,13 @@ int run_record(const RecordCliOptions& o) {
   // The binary first: a non-Go program or unsupported version is refused before anything runs.
   auto binary = tracer::open_target_binary(*request);
   if (!binary) return fail(binary.error(), 1);
-  auto backend = make_backend(o.backend, **binary);
+  BackendTuning tuning;
+  if (!o.ring_size.empty()) {
+    auto bytes = parse_ring_size(o.ring_size);
+    if (!bytes) return fail(bytes.error(), 2);
+    tuning.ring_bytes = *bytes;
+  }
+  auto backend = make_backend(o.backend, **binary, tuning);
   if (!backend) return fail(backend.error(), 2);
   auto record_here = [&] {
     tracer::RecordSignals signals;
@@ -196,6 +218,9 @@ void add_record_command(CLI::App& app, int& exit_code) {
                 "With --schedtrace: every P, M and goroutine in each dump (GODEBUG=scheddetail=1); needed by "
                 "`gorepro correlate` to check goroutine states");
   cmd->add_flag("--show-schedtrace", o->show_schedtrace, "With --schedtrace: also show the SCHED lines on stderr");
+  cmd->add_option("--ring-size", o->ring_size,
+                  "ebpf: size of the ring buffer the probes write into (a power of two, e.g. 64M; default 16M); "
+                  "events it has no room for are counted as lost and named in the trace");
   cmd->add_option("command", o->command, "PROGRAM ARGS... to launch (after --)");
   cmd->callback([o, schedtrace, &exit_code] {
     o->schedtrace = schedtrace->count() > 0;

@@ -116,6 +116,10 @@ Result<LeakReport> build_report(const TraceReader& reader, const GoroutineTable&
   report.at_events = table.events_applied();
   report.at_ns = now_ns > start ? now_ns - start : 0;
   report.symbolic = symbols.symbolic();
+  const LossSummary& losses = reader.losses();
+  report.lost_events = losses.count;
+  report.lost_unattributed = losses.unattributed;
+  report.incomplete_goids.assign(losses.goids.begin(), losses.goids.end());
 
   std::map<std::string, GroupBuilder> groups;
   for (const auto& [goid, g] : table.goroutines()) {
@@ -154,6 +158,7 @@ Result<LeakReport> build_report(const TraceReader& reader, const GoroutineTable&
     }
     ++b.group.alive;
     if (g.preexisting) ++b.group.preexisting;
+    if (losses.goids.count(goid)) ++b.group.incomplete;
     b.ages.push_back(age);
     b.goids.push_back(goid);
     if (!b.representative || goid < b.representative->goid) b.representative = &g;
@@ -195,12 +200,25 @@ std::string format_report_text(const LeakReport& r) {
   if (r.ignored) hidden.push_back(fmt::format("{} ignored", r.ignored));
   if (!hidden.empty()) out += fmt::format("; hidden: {}", fmt::join(hidden, ", "));
   out += "\n";
+  if (r.lost_events) {
+    constexpr size_t kListed = 20;
+    const size_t n = r.incomplete_goids.size();
+    std::vector<uint64_t> listed(r.incomplete_goids.begin(), r.incomplete_goids.begin() + std::min(n, kListed));
+    out += fmt::format("warning: {} events were lost while recording (the ring buffer was full)", r.lost_events);
+    if (n) {
+      out += fmt::format("; {} goroutine{} ha{} an incomplete history: {}{}", n, n == 1 ? "" : "s", n == 1 ? "s" : "ve",
+                         fmt::join(listed, " "), n > kListed ? fmt::format(" (+{} more)", n - kListed) : "");
+    }
+    if (r.lost_unattributed) out += fmt::format("; {} of the lost events name no goroutine", r.lost_unattributed);
+    out += "\n";
+  }
 
   for (const auto& g : r.groups) {
     std::string state(go_state_name(g.state));
     if (!g.wait_reason.empty()) state += ": " + g.wait_reason;
-    out += fmt::format("\n{} alive / {} created{}  {}  for {} (min {}, max {})\n", g.alive, g.created,
-                       g.preexisting ? fmt::format(" ({} preexisting)", g.preexisting) : "", state,
+    out += fmt::format("\n{} alive / {} created{}{}  {}  for {} (min {}, max {})\n", g.alive, g.created,
+                       g.preexisting ? fmt::format(" ({} preexisting)", g.preexisting) : "",
+                       g.incomplete ? fmt::format(" ({} with incomplete histories)", g.incomplete) : "", state,
                        format_duration(g.age.median), format_duration(g.age.min), format_duration(g.age.max));
     out += fmt::format("  go statement:  {}\n", format_frame(g.creation_site));
     out += fmt::format("  start:         {}\n", g.start_function);
@@ -231,6 +249,7 @@ nlohmann::json report_to_json(const LeakReport& r) {
         {"created", g.created},
         {"alive", g.alive},
         {"preexisting", g.preexisting},
+        {"incomplete", g.incomplete},
         {"blocked_ns", {{"min", g.age.min}, {"median", g.age.median}, {"max", g.age.max}}},
         {"goids", g.goids},
         {"creation_stack", frames_to_json(g.creation_stack)},
@@ -248,6 +267,8 @@ nlohmann::json report_to_json(const LeakReport& r) {
             {"at_ns", r.at_ns},
             {"symbolized", r.symbolic}}},
           {"hidden", {{"runtime", r.hidden_runtime}, {"younger_than_min_age", r.hidden_young}, {"ignored", r.ignored}}},
+          {"lost",
+           {{"events", r.lost_events}, {"unattributed", r.lost_unattributed}, {"incomplete_goroutines", r.incomplete_goids}}},
           {"groups", groups}};
 }
 

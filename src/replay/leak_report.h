@@ -42,6 +42,7 @@ struct LeakGroup {
   uint64_t created = 0;     // ever created at this site + start function (incl. preexisting)
   uint64_t alive = 0;
   uint64_t preexisting = 0;
+  uint64_t incomplete = 0;  // alive goroutines whose history misses events the recorder lost
   AgeStats age;             // time in the current state
   std::vector<uint64_t> goids;  // ascending, at most max_ids
   std::vector<SourceFrame> creation_stack, block_stack;  // of the lowest goid
@@ -56,6 +57,10 @@ struct LeakReport {
   bool symbolic = true;
   std::vector<LeakGroup> groups;  // by alive count, descending
   uint64_t hidden_runtime = 0, hidden_young = 0, ignored = 0;
+  // Events the recording's transport dropped (eBPF: its ring buffer was full); the goroutines
+  // they were about have incomplete histories — a missing park, ready or exit.
+  uint64_t lost_events = 0, lost_unattributed = 0;
+  std::vector<uint64_t> incomplete_goids;  // ascending
 
   uint64_t alive() const;
 };
