@@ -69,4 +69,5 @@ inline std::vector<std::string> example_names() {
 
 inline std::string gorepro_binary() { return GOREPRO_BINARY; }
 
+
 }  // namespace gorepro::testing

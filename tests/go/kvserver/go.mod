@@ -1,0 +1,3 @@
+module gorepro/tests/go/kvserver
+
+go 1.19
