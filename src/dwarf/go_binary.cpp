@@ -301,11 +301,13 @@ Result<std::unique_ptr<GoBinary>> GoBinary::open(const std::string& path) {
       p.addresses.push_back(at.address);
       p.insns.push_back(at);
     } else if (spec.at == ProbeAt::kReturn) {
-      for (const Instruction& in : *insns) {
-        if (in.is_ret) {
-          p.addresses.push_back(in.address);
-          p.insns.push_back(in);
-        }
+      // Each RET, or the branch before it from which every path returns the same results.
+      auto exits = Disassembler::exit_sites(*code, fn->entry);
+      if (!exits) return make_error(fmt::format("{}: {}: {}", path, spec.function, exits.error().what), exits.error().hint);
+      for (uint64_t addr : *exits) {
+        auto in = std::find_if(insns->begin(), insns->end(), [&](const Instruction& i) { return i.address == addr; });
+        p.addresses.push_back(addr);
+        p.insns.push_back(*in);
       }
     } else if (spec.at == ProbeAt::kFieldLoad) {
       auto off = b->layout_.offset(spec.field);
