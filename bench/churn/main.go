@@ -11,7 +11,9 @@
 // readies per batch (the two sync.WaitGroup.Wait calls).
 //
 // The work is deterministic: the same -n and -batch always create, park and wake the same
-// number of goroutines and print the same checksum.
+// number of goroutines and print the same checksum, whatever -creators is. With -creators K,
+// K goroutines do this each for their share of the n, in parallel (as many threads busy
+// creating goroutines as the machine lets run at once, up to K).
 package main
 
 import (
@@ -25,29 +27,54 @@ import (
 
 func main() {
 	n := flag.Int("n", 100000, "goroutines to create")
-	batch := flag.Int("batch", 1000, "goroutines alive at once")
+	batch := flag.Int("batch", 1000, "goroutines alive at once (per creator)")
+	creators := flag.Int("creators", 1, "goroutines creating in parallel, each for its share of -n")
 	flag.Parse()
-	if *n < 0 || *batch <= 0 {
-		fmt.Fprintln(os.Stderr, "churn: -n must be >= 0 and -batch > 0")
+	if *n < 0 || *batch <= 0 || *creators <= 0 {
+		fmt.Fprintln(os.Stderr, "churn: -n must be >= 0, -batch and -creators > 0")
 		os.Exit(2)
 	}
 
 	var sum, woken int64
-	var spins int
+	var spins int64
+	var all sync.WaitGroup
+	for c := 0; c < *creators; c++ {
+		from, to := *n*c / *creators, *n*(c+1) / *creators
+		all.Add(1)
+		go func() {
+			defer all.Done()
+			atomic.AddInt64(&spins, int64(create(from, to, *batch, &sum, &woken)))
+		}()
+	}
+	all.Wait()
+	if woken != int64(*n) {
+		fmt.Fprintf(os.Stderr, "churn: %d goroutines woken, want %d\n", woken, *n)
+		os.Exit(1)
+	}
+	fmt.Printf("churn: created %d goroutines, each parked and woken once, checksum %d\n", *n, sum)
+	if os.Getenv("CHURN_VERBOSE") != "" {
+		fmt.Fprintf(os.Stderr, "churn: %d yields while waiting for receivers to park\n", spins)
+	}
+}
+
+// create makes the goroutines [from, to) in batches and wakes each once; it returns how many
+// times it yielded waiting for a receiver to park.
+func create(from, to, batch int, sum, woken *int64) int {
+	spins := 0
 	var wg, started sync.WaitGroup
-	chans := make([]chan int64, *batch)
-	created := 0
-	for created < *n {
-		b := *batch
-		if *n-created < b {
-			b = *n - created
+	chans := make([]chan int64, batch)
+	created := from
+	for created < to {
+		b := batch
+		if to-created < b {
+			b = to - created
 		}
 		wg.Add(b)
 		started.Add(b)
 		for i := 0; i < b; i++ {
 			ch := make(chan int64)
 			chans[i] = ch
-			go worker(ch, &started, &wg, &sum, &woken)
+			go worker(ch, &started, &wg, sum, woken)
 		}
 		started.Wait()
 		for i := 0; i < b; i++ {
@@ -67,14 +94,7 @@ func main() {
 		wg.Wait()
 		created += b
 	}
-	if woken != int64(*n) {
-		fmt.Fprintf(os.Stderr, "churn: %d goroutines woken, want %d\n", woken, *n)
-		os.Exit(1)
-	}
-	fmt.Printf("churn: created %d goroutines, each parked and woken once, checksum %d\n", created, sum)
-	if os.Getenv("CHURN_VERBOSE") != "" {
-		fmt.Fprintf(os.Stderr, "churn: %d yields while waiting for receivers to park\n", spins)
-	}
+	return spins
 }
 
 func worker(ch chan int64, started, wg *sync.WaitGroup, sum, woken *int64) {

@@ -13,7 +13,7 @@
 #include <bpf/libbpf.h>
 #include <fmt/format.h>
 
-#include "gorepro.skel.h"
+#include "gorepro_bpf.skel.h"
 #include "tracer/registers.h"
 
 namespace gorepro::bpf {
@@ -66,6 +66,29 @@ int32_t slot_of(const std::string& name) {
 
 }  // namespace
 
+Result<std::vector<UprobeSite>> uprobe_sites(const GoBinary& binary, std::span<const Probe* const> probes) {
+  std::vector<UprobeSite> out;
+  for (const Probe* probe : probes) {
+    for (uint64_t addr : probe->addresses) {
+      const ElfSection* sec = binary.elf().section_at(addr);
+      if (!sec) return make_error(fmt::format("{}: probe address {:#x} lies in no section", binary.path(), addr), "");
+      uint64_t cookie = 0;
+      if (probe->past_stack_check) {
+        auto code = binary.elf().read(addr, 2);
+        auto cc = code ? jcc_condition(*code) : std::nullopt;
+        if (!cc) {
+          return make_error(fmt::format("{}: the entry probe of {} at {:#x} is not on a conditional jump",
+                                        binary.path(), probe->function.name, addr),
+                            "use --backend=ptrace");
+        }
+        cookie = GR_COOKIE_JCC | *cc;
+      }
+      out.push_back({probe->role, addr, addr - sec->addr + sec->offset, cookie});
+    }
+  }
+  return out;
+}
+
 void ProbeProgram::SkeletonDeleter::operator()(gorepro_bpf* s) const { gorepro_bpf__destroy(s); }
 void ProbeProgram::LinkDeleter::operator()(bpf_link* l) const { bpf_link__destroy(l); }
 void ProbeProgram::RingDeleter::operator()(ring_buffer* r) const { ring_buffer__free(r); }
@@ -92,27 +115,11 @@ Result<std::unique_ptr<ProbeProgram>> ProbeProgram::load(const GoBinary& binary,
   }
   p->ring_bytes_ = ring;
 
-  // Where each probe address lies in the file, and what its program must check at a hit.
+  auto sites = uprobe_sites(binary, probes);
+  if (!sites) return sites.error();
+  p->sites_ = std::move(*sites);
   std::set<std::string> roles;
-  for (const Probe* probe : probes) {
-    roles.insert(probe->role);
-    for (uint64_t addr : probe->addresses) {
-      const ElfSection* sec = binary.elf().section_at(addr);
-      if (!sec) return make_error(fmt::format("{}: probe address {:#x} lies in no section", binary.path(), addr), "");
-      uint64_t cookie = 0;
-      if (probe->past_stack_check) {
-        auto code = binary.elf().read(addr, 2);
-        auto cc = code ? jcc_condition(*code) : std::nullopt;
-        if (!cc) {
-          return make_error(fmt::format("{}: the entry probe of {} at {:#x} is not on a conditional jump",
-                                        binary.path(), probe->function.name, addr),
-                            "use --backend=ptrace");
-        }
-        cookie = GR_COOKIE_JCC | *cc;
-      }
-      p->sites_.push_back({probe->role, addr - sec->addr + sec->offset, cookie});
-    }
-  }
+  for (const Probe* probe : probes) roles.insert(probe->role);
 
   libbpf_set_print(libbpf_print);
   g_libbpf_log.clear();
@@ -168,7 +175,7 @@ Result<std::unique_ptr<ProbeProgram>> ProbeProgram::load(const GoBinary& binary,
 
 Status ProbeProgram::attach(const std::string& path, pid_t pid) {
   const size_t first = links_.size();
-  for (const Site& s : sites_) {
+  for (const UprobeSite& s : sites_) {
     bpf_program* prog = bpf_object__find_program_by_name(skel_->obj, ("on_" + s.role).c_str());
     LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = s.cookie);
     bpf_link* link = bpf_program__attach_uprobe_opts(prog, pid, path.c_str(), s.file_offset, &opts);

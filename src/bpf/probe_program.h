@@ -36,6 +36,17 @@ struct ProbeProgramOptions {
   uint64_t ring_bytes = 16ull << 20;   // the ring buffer (a power of two, >= 1 page)
 };
 
+// Where a probe address lies in the binary's file (uprobes are placed by file offset) and the
+// BPF cookie its program gets: GR_COOKIE_JCC | condition for an entry probe on a stack-check
+// jump, else 0.
+struct UprobeSite {
+  std::string role;
+  uint64_t address = 0;  // link-time
+  uint64_t file_offset = 0;
+  uint64_t cookie = 0;
+};
+Result<std::vector<UprobeSite>> uprobe_sites(const GoBinary& binary, std::span<const Probe* const> probes);
+
 // Receives each record as it is read from the ring: decoding only (no I/O); `r` is a copy,
 // aligned, with nframes frames valid.
 class RecordHandler {
@@ -102,16 +113,11 @@ class ProbeProgram {
   struct RingDeleter {
     void operator()(ring_buffer* r) const;
   };
-  struct Site {
-    std::string role;
-    uint64_t file_offset;
-    uint64_t cookie;
-  };
   std::unique_ptr<gorepro_bpf, SkeletonDeleter> skel_;
   std::vector<std::unique_ptr<bpf_link, LinkDeleter>> links_;
   std::unique_ptr<ring_buffer, RingDeleter> ring_;
   std::unique_ptr<bpf_link, LinkDeleter> exec_link_;
-  std::vector<Site> sites_;
+  std::vector<UprobeSite> sites_;
   BpfEnvironment env_;
   uint64_t ring_bytes_ = 0;
   RecordHandler* handler_ = nullptr;  // during poll/drain
