@@ -9,34 +9,17 @@
 
 #include <algorithm>
 #include <cstring>
-#include <unordered_set>
 
 #include <bpf/libbpf.h>
 #include <fmt/format.h>
 
-#include "tracer/event_decoder.h"
+#include "bpf/preexisting.h"
 
 namespace gorepro::bpf {
 
 namespace {
 
 constexpr int kMaxWaitMs = 50;  // longest wait in the ring; bounds how late poll() sees a stop
-
-// Holds the events a snapshot emits (stacks interned in the real sink) so they can be
-// reconciled with what the probes saw while it ran.
-class HoldingSink : public tracer::EventSink {
- public:
-  explicit HoldingSink(tracer::EventSink& next) : next_(next) {}
-  replay::StackId intern_stack(std::span<const uint64_t> pcs) override { return next_.intern_stack(pcs); }
-  Status emit(const replay::Event& e) override {
-    held.push_back(e);
-    return Ok{};
-  }
-  std::vector<replay::Event> held;
-
- private:
-  tracer::EventSink& next_;
-};
 
 int open_pidfd(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
 
@@ -119,31 +102,17 @@ Result<tracer::ArmResult> EbpfBackend::arm(const tracer::ArmSpec& spec, tracer::
 }
 
 Result<size_t> EbpfBackend::enumerate_preexisting(tracer::EventSink& sink, int stack_depth, uint64_t t0) {
-  // The program runs on while its goroutines are read: what the probes saw meanwhile is in the
-  // ring. A goroutine created after the uprobes went in is recorded by its create event, even
-  // if the snapshot also found it; every other change is replayed after its preexisting state
-  // (a park, ready or state change seen twice lands in the same state).
-  ProcessMemory memory(pid_);
-  HoldingSink holding(sink);
-  auto decoder = tracer::EventDecoder::make(binary_, memory, bias_, holding, stack_depth);
-  if (!decoder) return decoder.error();
-  auto n = decoder->snapshot_goroutines(t0);
-  if (!n) return n.error();
+  auto held = read_preexisting(binary_, pid_, bias_, stack_depth, t0, sink);
+  if (!held) return held.error();
   if (auto drained = program_->drain(*this); !drained) return drained.error();
-  std::unordered_set<uint64_t> created;
-  for (const Decoded& d : batch_.items) {
-    if (d.kind == Decoded::Kind::kEvent && d.event.kind == replay::EventKind::Create) created.insert(d.event.goid);
-  }
-  size_t kept = 0;
-  for (const replay::Event& e : holding.held) {
-    if (created.count(e.goid)) continue;
+  reconcile(*held, batch_, pid_);
+  for (const replay::Event& e : *held) {
     if (auto st = sink.emit(e); !st) return st.error();
     delivery_.events++;
-    kept++;
   }
-  // An exec here ends the recording at the first poll (the tracked flag stays set).
+  // An exec seen here ends the recording at the first poll (the tracked flag stays set).
   if (auto r = deliver_batch(); r && r->kind == tracer::PollResult::Kind::kSinkFailed) return make_error(r->message, "");
-  return kept;
+  return held->size();
 }
 
 void EbpfBackend::on_record(const gr_record& r) { decoder_->decode(r, batch_); }

@@ -67,8 +67,7 @@ class EbpfBackend final : public tracer::Backend, private RecordHandler {
   Status report_losses();
   // Whether the program has exited (recording its status when we can know it).
   bool exited();
-  // The goroutines alive now, as preexisting events (allgs through process_vm_readv), minus
-  // those the probes already saw created.
+  // The goroutines alive now, as preexisting events (bpf/preexisting.h).
   Result<size_t> enumerate_preexisting(tracer::EventSink& sink, int stack_depth, uint64_t t0);
 
   const GoBinary& binary_;

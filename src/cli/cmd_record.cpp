@@ -10,6 +10,9 @@
 #include "replay/duration.h"
 #include "tracer/guardian.h"
 #include "tracer/recorder.h"
+#ifdef GOREPRO_HAVE_BPF
+#include "bpf/all_processes.h"
+#endif
 
 namespace gorepro::cli {
 
@@ -29,6 +32,8 @@ struct RecordCliOptions {
   bool scheddetail = false;
   bool show_schedtrace = false;
   std::string ring_size;        // ebpf: --ring-size
+  std::string binary;           // --binary PATH (with --all)
+  bool all = false;             // --all: every process running --binary
   std::vector<std::string> command;
 };
 
@@ -144,7 +149,71 @@ void print_guardian_report(const tracer::GuardedRun& run, pid_t pid) {
              run.program_alive ? "runs on" : "did not survive (see docs/tracer-death.md)");
 }
 
+// --binary PATH --all: every process running PATH, each into a trace of its own (ebpf only).
+int run_record_all(const RecordCliOptions& o) {
+  if (o.binary.empty() || !o.all) {
+    return fail(make_error(o.all ? "--all needs --binary PATH" : "--binary needs --all",
+                           "use `gorepro record --backend ebpf --binary PATH --all`"), 2);
+  }
+  if (o.pid || !o.command.empty() || o.schedtrace) {
+    return fail(make_error("--all records every process running --binary: give no --pid, program or --schedtrace",
+                           "use `gorepro record --backend ebpf --binary PATH --all`"), 2);
+  }
+  if (o.backend != "ebpf") {
+    return fail(make_error("--all needs the ebpf backend (one set of uprobes serves every process)",
+                           "add --backend ebpf, or record one process with --pid"), 2);
+  }
+#ifndef GOREPRO_HAVE_BPF
+  return fail(make_error("this gorepro was built without the ebpf backend (clang or bpftool were missing)",
+                         "install clang and bpftool (scripts/setup.sh) and rebuild"), 2);
+#else
+  bpf::AllRequest r;
+  r.binary_path = o.binary;
+  r.output = o.output;
+  r.stack_depth = o.stack_depth;
+  r.probes.probe_execute = o.probe_execute;
+  r.probes.probe_states = o.probe_states;
+  r.status_line = !o.quiet;
+  if (!o.duration.empty()) {
+    r.duration_ns = replay::parse_duration(o.duration);
+    if (!r.duration_ns || *r.duration_ns == 0) {
+      return fail(make_error(fmt::format("invalid --duration '{}'", o.duration), "use a Go duration such as 30s"), 2);
+    }
+  }
+  if (!o.ring_size.empty()) {
+    auto bytes = parse_ring_size(o.ring_size);
+    if (!bytes) return fail(bytes.error(), 2);
+    r.ring_bytes = *bytes;
+  }
+  auto binary = GoBinary::open(o.binary);
+  if (!binary) return fail(binary.error(), 1);
+  tracer::RecordSignals signals;
+  auto result = bpf::record_all(**binary, r, [] { return tracer::RecordSignals::stop_requested(); });
+  if (!result) return fail(result.error(), 1);
+  fmt::print(stderr, "gorepro: {}; {} processes recorded\n", result->how, result->processes.size());
+  int code = 0;
+  for (const auto& p : result->processes) {
+    std::string fate = p.exited ? "; it exited" : p.execed ? "; it called exec" : "";
+    fmt::print(stderr, "gorepro: pid {}: {} events{}{} written to {}{}\n", p.pid, p.events,
+               p.preexisting ? fmt::format(" ({} goroutines found at attach)", p.preexisting) : "",
+               p.lost ? fmt::format(", {} lost", p.lost) : "", p.trace_path, fate);
+    if (!p.error.empty()) {
+      fmt::print(stderr, "gorepro: pid {}: {}\n", p.pid, p.error);
+      code = 1;
+    }
+  }
+  if (result->stats.lost) {
+    fmt::print(stderr, "gorepro: warning: {} events were lost (the ring buffer had no room for them){}; `report` says "
+               "which goroutines' histories are incomplete\n", result->stats.lost,
+               result->lost_unattributed ? fmt::format(", {} of them in no known process", result->lost_unattributed) : "");
+  }
+  if (result->processes.empty()) fmt::print(stderr, "gorepro: no process ran {} while recording\n", o.binary);
+  return code;
+#endif
+}
+
 int run_record(const RecordCliOptions& o) {
+  if (o.all || !o.binary.empty()) return run_record_all(o);
   auto request = request_of(o);
   if (!request) return fail(request.error(), 2);
   // The binary first: a non-Go program or unsupported version is refused before anything runs.
@@ -186,6 +255,8 @@ void add_record_command(CLI::App& app, int& exit_code) {
       "Examples:\n"
       "  gorepro record -o leak.gtr -- ./server --port 0\n"
       "  gorepro record --pid 4242 --duration 30s\n"
+      "  gorepro record --backend ebpf --pid 4242        # production: nothing stops, survives kill -9\n"
+      "  gorepro record --backend ebpf --binary /usr/bin/server --all -o s.gtr\n"
       "Launched programs run until they exit; gorepro then exits with their status. A launched program\n"
       "is killed if gorepro is killed (PTRACE_O_EXITKILL, as under rr).\n"
       "Attached programs are detached after --duration, Ctrl-C or SIGTERM and keep running. They also\n"
@@ -221,6 +292,10 @@ void add_record_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--ring-size", o->ring_size,
                   "ebpf: size of the ring buffer the probes write into (a power of two, e.g. 64M; default 16M); "
                   "events it has no room for are counted as lost and named in the trace");
+  cmd->add_option("--binary", o->binary, "With --all: the executable whose processes to record");
+  cmd->add_flag("--all", o->all,
+                "ebpf: record every process running --binary, now and while recording, each into its own trace "
+                "(-o FILE.gtr writes FILE-PID.gtr); ends at --duration, Ctrl-C or SIGTERM");
   cmd->add_option("command", o->command, "PROGRAM ARGS... to launch (after --)");
   cmd->callback([o, schedtrace, &exit_code] {
     o->schedtrace = schedtrace->count() > 0;

@@ -190,6 +190,18 @@ void RecordSignals::watch(Backend* backend, pid_t launched_child) {
   if (backend && g_stop.load()) backend->request_stop();  // asked before the backend existed
 }
 
+replay::TraceHeader trace_header(const GoBinary& binary, const std::string& path, std::string_view backend,
+                                 const std::vector<const Probe*>& probes) {
+  replay::TraceHeader header;
+  header.binary_path = std::filesystem::absolute(path).string();
+  header.build_id = binary.build_id();
+  header.go_version = binary.go_version();
+  header.backend = std::string(backend);
+  for (const Probe* p : probes) header.probes.push_back(p->role + ":" + p->function.name);
+  header.wait_reasons = binary.layout().wait_reasons;
+  return header;
+}
+
 std::string site_of(const GoBinary& b, uint64_t gopc) {
   if (!gopc) return "";
   auto frames = b.symbolizer().frames(gopc - 1);
@@ -274,13 +286,7 @@ Result<RecordResult> record(Backend& backend, const GoBinary& binary, const Reco
   probe_options.probe_sched_reads = request.schedtrace_ms > 0 && request.scheddetail;
   const std::vector<const Probe*> probes = chosen_probes(binary, probe_options, caps);
 
-  replay::TraceHeader header;
-  header.binary_path = std::filesystem::absolute(*path).string();
-  header.build_id = binary.build_id();
-  header.go_version = binary.go_version();
-  header.backend = backend.name();
-  for (const Probe* p : probes) header.probes.push_back(p->role + ":" + p->function.name);
-  header.wait_reasons = binary.layout().wait_reasons;
+  replay::TraceHeader header = trace_header(binary, *path, backend.name(), probes);
   if (attach) header.pid = request.pid; else header.argv = request.command;
 
   // Fail on an unwritable output before starting or stopping anything.

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "dwarf/go_binary.h"
+#include "replay/trace_header.h"
 #include "tracer/backend.h"
 #include "util/result.h"
 
@@ -116,6 +117,11 @@ class RecordSignals {
   // record() tells which backend and launched child are current (nullptr / 0 when none).
   static void watch(Backend* backend, pid_t launched_child);
 };
+
+// A trace's header for a recording of `binary` (run from `path`) with these probes; the
+// caller adds pid or argv, and the clock when the recording starts.
+replay::TraceHeader trace_header(const GoBinary& binary, const std::string& path, std::string_view backend,
+                                 const std::vector<const Probe*>& probes);
 
 // "main.go:42" for a creation PC, for status lines.
 std::string site_of(const GoBinary& binary, uint64_t gopc);
