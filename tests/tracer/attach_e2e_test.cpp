@@ -51,12 +51,13 @@ TEST(Attach, ReportsPreexistingLeakAtItsCreationSiteAndLeavesTargetUnaffected) {
       for (const auto& backend : testing::recording_backends()) {
         SCOPED_TRACE(v + (stripped ? " stripped " : " ") + backend);
         std::string bin = go_program("attachtarget", v, stripped);
-        // Working on well past the recording: ebpf's detach removes its uprobes one RCU grace
-        // period at a time (~0.1 s each), and the code is read after it.
-        auto untraced = run({bin, "-work", "3s"});
+        // Working on well past the recording, whose end the code is read after: ebpf's detach
+        // removes its uprobes one RCU grace period at a time (~0.1 s each, more under load).
+        const std::string work = backend == "ebpf" ? "6s" : "2s";
+        auto untraced = run({bin, "-work", work});
         ASSERT_EQ(untraced.exit_code, 0);
 
-        Background target({bin, "-work", "3s"});
+        Background target({bin, "-work", work});
         ASSERT_EQ(target.read_line().rfind("pid ", 0), 0u);
         ASSERT_EQ(target.read_line(), "ready\n");
         std::string before = text_bytes(target.pid(), bin);
@@ -122,12 +123,13 @@ using testing::wait_status;
 TEST(Attach, SigtermSigintAndSighupDetachAndTheTargetFinishesNormally) {
   std::string v = testing::built_go_versions().back();
   std::string bin = go_program("attachtarget", v, false);
-  // Long enough for ebpf's detach, which removes uprobes one RCU grace period at a time.
-  auto untraced = run({bin, "-work", "3s"});
   for (const auto& backend : testing::recording_backends()) {
+    // Long enough for ebpf's detach, which removes uprobes one RCU grace period at a time.
+    const std::string work = backend == "ebpf" ? "6s" : "1500ms";
+    auto untraced = run({bin, "-work", work});
     for (int sig : {SIGTERM, SIGINT, SIGHUP}) {
       SCOPED_TRACE(fmt::format("{} {}", strsignal(sig), backend));
-      Background target({bin, "-work", "3s"});
+      Background target({bin, "-work", work});
       target.read_line();
       target.read_line();
       std::string before = text_bytes(target.pid(), bin);
