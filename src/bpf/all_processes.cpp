@@ -185,7 +185,8 @@ Status AllRecorder::pump(int wait_ms) {
   std::vector<pid_t> gone;
   for (auto& [pid, p] : procs_) {
     pollfd f{p.pidfd, POLLIN, 0};
-    if (p.open && p.pidfd >= 0 && ::poll(&f, 1, 0) == 1) gone.push_back(pid);
+    // No pidfd: the process was gone before its first records were read (pidfd_open: ESRCH).
+    if (p.open && (p.pidfd < 0 || ::poll(&f, 1, 0) == 1)) gone.push_back(pid);
   }
   if (auto n = program_->drain(*this); !n) return n.error();
   deliver_batch();
