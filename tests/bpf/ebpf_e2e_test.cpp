@@ -28,10 +28,12 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "common/marks.h"
 #include "dwarf/go_binary.h"
 #include "replay/goroutine_table.h"
 #include "replay/trace_reader.h"
 #include "support/backends.h"
+#include "support/background.h"
 #include "support/go_programs.h"
 #include "support/run.h"
 #include "support/scratch.h"
@@ -47,6 +49,15 @@ using testing::run;
 #define SKIP_WITHOUT_EBPF()                                                       \
   do {                                                                            \
     if (std::string why = testing::ebpf_unavailable(); !why.empty()) GTEST_SKIP() << why; \
+  } while (0)
+
+// The backend's mechanics that no Go version changes (SIGKILL survival, losses, privileges,
+// several recordings, --all) are tested with the newest toolchain only (support/go_programs.h).
+#define SKIP_WITHOUT_EBPF_OR_NOT_NEWEST_GO()                                                     \
+  do {                                                                                         \
+    SKIP_WITHOUT_EBPF();                                                                       \
+    if (testing::built_go_versions().back() != testing::newest_go_version())                   \
+      GTEST_SKIP() << "version-independent: tested with Go " << testing::newest_go_version(); \
   } while (0)
 
 std::string temp_path(const std::string& name) { return testing::scratch_file("ebpf", name); }
@@ -221,7 +232,7 @@ std::string without_pid_and_addr(const std::string& out) {
 // bench/sigkill.sh runs this 100 times per backend; the suite runs it GOREPRO_SIGKILL_ROUNDS
 // times (default 12), with the kill anywhere from BPF loading to steady recording.
 TEST(EbpfSigkill, AServerKeepsServingWhenGoreproIsKilledAtRandomMoments) {
-  SKIP_WITHOUT_EBPF();
+  SKIP_WITHOUT_EBPF_OR_NOT_NEWEST_GO();
   const int rounds = std::getenv("GOREPRO_SIGKILL_ROUNDS") ? std::atoi(std::getenv("GOREPRO_SIGKILL_ROUNDS")) : 12;
   const std::string binary = go_program("kvserver", testing::built_go_versions().back(), false);
   std::string untraced_out;
@@ -260,7 +271,7 @@ TEST(EbpfSigkill, AServerKeepsServingWhenGoreproIsKilledAtRandomMoments) {
 }
 
 TEST(EbpfLosses, ATinyRingLosesEventsAndTheTraceSaysWhoseHistoriesAreIncomplete) {
-  SKIP_WITHOUT_EBPF();
+  SKIP_WITHOUT_EBPF_OR_NOT_NEWEST_GO();
   const std::string v = testing::built_go_versions().back();
   const std::string trace = temp_path("tiny-ring.gtr");
   // probetarget makes thousands of events in ~0.2 s; a 4 KiB ring holds about fifty records.
@@ -299,7 +310,7 @@ TEST(EbpfLosses, ATinyRingLosesEventsAndTheTraceSaysWhoseHistoriesAreIncomplete)
 }
 
 TEST(EbpfErrors, WithoutTheCapabilitiesOneLineSaysWhatToGrant) {
-  SKIP_WITHOUT_EBPF();
+  SKIP_WITHOUT_EBPF_OR_NOT_NEWEST_GO();
   if (access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "setpriv (util-linux) is not installed";
   const std::string binary = go_program("sendleak", testing::built_go_versions().back(), false);
   const std::string trace = temp_path("unprivileged.gtr");
@@ -316,7 +327,7 @@ TEST(EbpfErrors, WithoutTheCapabilitiesOneLineSaysWhatToGrant) {
 // Two ebpf recordings of one process coexist (ptrace allows one tracer), and the process's
 // code is what it was once both are gone.
 TEST(EbpfAttach, TwoRecordingsOfOneProcessCoexist) {
-  SKIP_WITHOUT_EBPF();
+  SKIP_WITHOUT_EBPF_OR_NOT_NEWEST_GO();
   const std::string binary = go_program("kvserver", testing::built_go_versions().back(), false);
   Server server(binary);
   const std::string pid = std::to_string(server.pid());
@@ -341,6 +352,67 @@ TEST(EbpfAttach, TwoRecordingsOfOneProcessCoexist) {
   EXPECT_TRUE(server.running());
   std::string out;
   EXPECT_EQ(server.stop(&out), 0) << out;
+}
+
+// record --binary PATH --all: two processes running the binary when it starts and one started
+// while it records each get a trace of their own, holding exactly their own goroutines — the
+// source's leak mark says 8 per process: preexisting in the first two, created in the third.
+TEST(EbpfAll, EveryProcessOfABinaryGetsATraceOfItsOwnGoroutines) {
+  SKIP_WITHOUT_EBPF_OR_NOT_NEWEST_GO();
+  auto marks = testing::read_leak_marks(testing::go_source_dir("tests/go/attachtarget"));
+  ASSERT_EQ(marks.size(), 1u);
+  // A copy only this test runs: the uprobes go on the file, for every process that maps it.
+  const std::string bin = temp_path("attachtarget-all");
+  fs::copy_file(go_program("attachtarget", testing::built_go_versions().back(), false), bin,
+                fs::copy_options::overwrite_existing);
+  testing::Background a({bin, "-work", "8s"}), b({bin, "-work", "8s"});
+  for (auto* t : {&a, &b}) {
+    ASSERT_EQ(t->read_line().rfind("pid ", 0), 0u);
+    ASSERT_EQ(t->read_line(), "ready\n");
+  }
+  const std::string out = temp_path("all.gtr");
+  auto trace_of = [&](pid_t pid) { return temp_path(fmt::format("all-{}.gtr", pid)); };
+  testing::RunResult rec;
+  std::thread recorder([&] {
+    rec = run({testing::gorepro_binary(), "record", "-q", "--backend", "ebpf", "--binary", bin, "--all", "--duration",
+               "3s", "-o", out});
+  });
+  // The running processes' traces are created once the uprobes are in: start the third then.
+  for (int i = 0; i < 200 && !fs::exists(trace_of(a.pid())); i++) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  ASSERT_TRUE(fs::exists(trace_of(a.pid()))) << "no trace for a process running at the start";
+  testing::Background c({bin, "-work", "300ms"});
+  std::string c_out;
+  EXPECT_EQ(c.wait(&c_out), 0) << c_out;
+  recorder.join();
+  ASSERT_EQ(rec.exit_code, 0) << rec.err;
+  const size_t c_line = rec.err.find(fmt::format("gorepro: pid {}: ", c.pid()));
+  ASSERT_NE(c_line, std::string::npos) << rec.err;
+  EXPECT_NE(rec.err.substr(c_line, rec.err.find('\n', c_line) - c_line).find("it exited"), std::string::npos) << rec.err;
+
+  for (auto [pid, preexisting] : {std::pair{a.pid(), true}, {b.pid(), true}, {c.pid(), false}}) {
+    SCOPED_TRACE(fmt::format("pid {}", pid));
+    auto reader = replay::TraceReader::open(trace_of(pid));
+    ASSERT_TRUE(reader) << reader.error().message();
+    EXPECT_EQ((*reader)->header().pid, pid);
+    EXPECT_EQ(testing::trace_violations(**reader), "");
+    auto rep = run({testing::gorepro_binary(), "report", "--format", "json", trace_of(pid)});
+    ASSERT_EQ(rep.exit_code, 0) << rep.err;
+    int alive = 0, pre = 0;
+    const auto report = nlohmann::json::parse(rep.out);
+    for (const auto& g : report["groups"]) {
+      if (g["creation_site"]["file"] == marks[0].file && g["creation_site"]["line"] == marks[0].line) {
+        alive += g["alive"].get<int>();
+        pre += g["preexisting"].get<int>();
+      }
+    }
+    EXPECT_EQ(alive, marks[0].count) << rep.out;
+    EXPECT_EQ(pre, preexisting ? marks[0].count : 0) << rep.out;
+  }
+  for (auto* t : {&a, &b}) {
+    std::string rest;
+    EXPECT_EQ(t->wait(&rest), 0);
+    EXPECT_NE(rest.find("result "), std::string::npos) << rest;
+  }
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "support/go_programs.h"
+
 #ifdef GOREPRO_HAVE_BPF
 #include "bpf/bpf_environment.h"
 #endif
@@ -25,6 +27,16 @@ inline std::string ebpf_unavailable() {
 inline std::vector<std::string> recording_backends() {
   std::vector<std::string> out = {"ptrace"};
   if (ebpf_unavailable().empty()) out.push_back("ebpf");
+  return out;
+}
+
+// The backends a test of version-independent mechanics records Go version v with: ptrace on
+// every version (its breakpoints and emulator meet each version's code), ebpf on the newest
+// toolchain only — its version-dependent part, the probes, is held against ptrace on every
+// version by EbpfCrossCheck.
+inline std::vector<std::string> mechanics_backends(const std::string& v) {
+  std::vector<std::string> out = {"ptrace"};
+  if (v == newest_go_version() && ebpf_unavailable().empty()) out.push_back("ebpf");
   return out;
 }
 

@@ -38,6 +38,14 @@ inline std::vector<std::string> built_go_versions() {
   return found_go_versions();
 }
 
+// The newest toolchain found. What a backend does that no Go version changes (exec, child
+// processes, signals, detaching, load bias, losses) is tested with it alone, not once per
+// toolchain: with GOREPRO_TEST_GO naming another, such tests skip.
+inline std::string newest_go_version() {
+  auto found = found_go_versions();
+  return found.empty() ? "" : found.back();
+}
+
 inline std::string go_program(const std::string& name, const std::string& version, bool stripped) {
   return std::string(GOREPRO_GO_OUT) + "/go" + version + "/" + name + (stripped ? ".stripped" : "");
 }

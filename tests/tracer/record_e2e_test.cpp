@@ -1,5 +1,6 @@
 // gorepro record + report over the examples, as a user runs them: every supported Go version,
-// plain and stripped, under every backend this machine can record with. Expected leaks come from the `// want leak:` marks in the example sources
+// plain and stripped (ptrace; tests/bpf's EbpfCrossCheck holds ebpf to the same goroutines on
+// every example and version). Expected leaks come from the `// want leak:` marks in the example sources
 // and creation counts from the `gorepro-count` lines the programs print — never from gorepro.
 #include <gtest/gtest.h>
 
@@ -46,24 +47,21 @@ struct Case {
   std::string example;
   std::string version;
   bool stripped;
-  std::string backend = "ptrace";
 };
 
 std::string case_name(const ::testing::TestParamInfo<Case>& info) {
   std::string v = info.param.version;
   v.erase(std::remove(v.begin(), v.end(), '.'), v.end());
-  return info.param.example + "_go" + v + (info.param.stripped ? "_stripped" : "") +
-         (info.param.backend == "ptrace" ? "" : "_" + info.param.backend);
+  return info.param.example + "_go" + v + (info.param.stripped ? "_stripped" : "");
 }
 
 class RecordExample : public ::testing::TestWithParam<Case> {};
 
 TEST_P(RecordExample, ReportsExactlyTheMarkedLeaksAndCountsEveryGoStatement) {
   const Case& c = GetParam();
-  if (c.backend == "ebpf" && !testing::ebpf_unavailable().empty()) GTEST_SKIP() << testing::ebpf_unavailable();
   const std::string binary = go_program(c.example, c.version, c.stripped);
   const std::string trace = temp_trace(case_name({c, 0}));
-  auto rec = run({testing::gorepro_binary(), "record", "-q", "--backend", c.backend, "-o", trace, "--", binary});
+  auto rec = run({testing::gorepro_binary(), "record", "-q", "-o", trace, "--", binary});
   ASSERT_EQ(rec.exit_code, 0) << rec.err;
   auto marks = testing::read_leak_marks(testing::go_source_dir("examples/" + c.example));
 
@@ -112,9 +110,7 @@ std::vector<Case> all_cases() {
   std::vector<Case> out;
   for (const auto& ex : testing::example_names()) {
     for (const auto& v : testing::built_go_versions()) {
-      for (bool s : {false, true}) {
-        for (const char* backend : {"ptrace", "ebpf"}) out.push_back({ex, v, s, backend});
-      }
+      for (bool s : {false, true}) out.push_back({ex, v, s});
     }
   }
   return out;
@@ -122,11 +118,11 @@ std::vector<Case> all_cases() {
 
 INSTANTIATE_TEST_SUITE_P(Examples, RecordExample, ::testing::ValuesIn(all_cases()), case_name);
 
-// Every built Go version with every backend this machine can record with.
+// Every built Go version with the backends its mechanics are tested under (support/backends.h).
 std::vector<std::pair<std::string, std::string>> versions_and_backends() {
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& v : testing::built_go_versions()) {
-    for (const auto& b : testing::recording_backends()) out.emplace_back(v, b);
+    for (const auto& b : testing::mechanics_backends(v)) out.emplace_back(v, b);
   }
   return out;
 }
@@ -165,7 +161,7 @@ TEST(Record, PositionIndependentExecutableReportsTheSameLeak) {
 
 TEST(Record, ExitsWithTheProgramsStatusAndPassesOutputThrough) {
   std::string v = testing::built_go_versions().back();
-  for (const auto& backend : testing::recording_backends()) {
+  for (const auto& backend : testing::mechanics_backends(v)) {
     SCOPED_TRACE(backend);
     auto plain = run({go_program("sendleak", v, false)});
     auto rec = run({testing::gorepro_binary(), "record", "-q", "--backend", backend, "-o",
