@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
-# SIGKILL survival: `gorepro record --pid` attached to a busy Go server (tests/go/busyserver: a
+# SIGKILL survival: `gorepro record --pid` attached to a busy Go server (tests/go/kvserver: a
 # key-value server kept busy by its own clients) is killed with SIGKILL at a random moment, from
 # BPF loading / breakpoint insertion to steady recording, ROUNDS times per backend. After every
 # kill the server must still run and answer a request; at the end it must print what it prints
 # untraced. A server that died is counted, its fate printed, and a new one started.
 #
 # Expected: ebpf survives every round (the kernel drops a dead process's uprobes); ptrace
-# rarely does (its int3 bytes stay in the server's code and the next hit kills it with SIGTRAP).
+# survives through its guardian, which writes its int3 bytes back (docs/tracer-death.md).
 #
 # Usage: bench/sigkill.sh
 # Knobs (environment):
 #   ROUNDS=100                 kills per backend
 #   BACKENDS="ebpf ptrace"     backends to try
 #   MAX_DELAY_MS=1500          the kill comes uniformly within [0, MAX_DELAY_MS] after the start
-#   GO=/usr/lib/go-1.23/bin/go toolchain that builds busyserver
+#   GO=/usr/lib/go-1.23/bin/go toolchain that builds kvserver
 #   BUILD=<repo>/build, GOREPRO=$BUILD/src/cli/gorepro, OUT=/tmp/gorepro-sigkill
 set -euo pipefail
 
@@ -31,10 +31,10 @@ if [[ -z "${GOREPRO:-}" ]]; then
   cmake --build "$BUILD" --target gorepro >"$OUT/build.log" 2>&1 || { tail -20 "$OUT/build.log" >&2; die "building gorepro failed"; }
   GOREPRO=$BUILD/src/cli/gorepro
 fi
-SERVER=$OUT/busyserver
-(cd "$ROOT/tests/go/busyserver" &&
+SERVER=$OUT/kvserver
+(cd "$ROOT/tests/go/kvserver" &&
   GOTOOLCHAIN=local GOFLAGS=-buildvcs=false GOCACHE="$OUT/gocache" GOPATH="$OUT/gopath" "$GO" build -o "$SERVER" .) ||
-  die "cannot build tests/go/busyserver with $GO"
+  die "cannot build tests/go/kvserver with $GO"
 
 SPID=0 PORT=0
 start_server() {  # a fresh server; sets SPID and PORT once it is ready
