@@ -129,6 +129,7 @@ class Tracee final : public TargetMemory {
     bool stopped = false;       // in a ptrace-stop we have not resumed yet
     int pending_signal = 0;     // to deliver when resumed / detached
     bool moved_past = false;    // stopped on our int3, registers already past its instruction
+    bool trapped = false;       // stopped on our int3 by wait(), registers still one byte past it
   };
   Tracee() = default;
   Status poke_byte(uint64_t addr, uint8_t value);
