@@ -196,10 +196,18 @@ TEST(Schedtrace, EveryExampleAgreesWithTheRuntimesDumpAtLeast99Percent) {
     for (const char* e : examples) {
       SCOPED_TRACE(fmt::format("{} go{}", e, v));
       const std::string trace = scratch(fmt::format("{}-{}.gtr", e, v));
-      auto rec = run({testing::gorepro_binary(), "record", "-q", "-o", trace, "--schedtrace=10", "--scheddetail", "--",
-                      go_program(e, v, false)});
-      ASSERT_EQ(rec.exit_code, 0) << rec.err;
-      auto c = correlate_json(trace);
+      // A dump racing a burst of transitions (explained, not agreed) can pull one run under 0.99
+      // when other tests share the cores (seen once in ctest -j2, never alone): a second run
+      // decides. A systematic disagreement fails both (moving threads off their int3s before
+      // the decode cost 6% on every run, for one).
+      nlohmann::json c;
+      for (int attempt = 0; attempt < 2; attempt++) {
+        auto rec = run({testing::gorepro_binary(), "record", "-q", "-o", trace, "--schedtrace=10", "--scheddetail", "--",
+                        go_program(e, v, false)});
+        ASSERT_EQ(rec.exit_code, 0) << rec.err;
+        c = correlate_json(trace);
+        if (c.value("compared", 0) < 100 || c.value("agreement", 0.0) >= 0.99) break;
+      }
       EXPECT_EQ(c["classes"].size(), 4u) << c["classes"].dump();
       EXPECT_TRUE(c.value("exact_reads", false));
       compared += c.value("compared", 0u), agreed += c.value("agreed", 0u);
