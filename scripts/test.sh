@@ -40,10 +40,12 @@ run_ctest() {
     echo "$name: $(counts < "$per_version.log"); passed on a second run (flaky): $first" >> "$per_version"
     echo "flaky on $name: $first" >> "$failures"
   else
-    local still
+    local still flaky=""
     still=$(sed -n 's/^[0-9]*://p' "$dir/Testing/Temporary/LastTestsFailed.log" 2>/dev/null | tr '\n' ' ')
-    echo "$name: $(counts < "$per_version.log"); failed twice: $still" >> "$per_version"
+    for t in $first; do [[ " $still " == *" $t "* ]] || flaky+="$t "; done
+    echo "$name: $(counts < "$per_version.log"); failed twice: $still${flaky:+; flaky: $flaky}" >> "$per_version"
     echo "FAILED on $name: $still" >> "$failures"
+    [ -z "$flaky" ] || echo "flaky on $name: $flaky" >> "$failures"
     failed=1
   fi
 }
