@@ -472,8 +472,10 @@ int on_sched_g(struct pt_regs *ctx) {
   return 0;
 }
 
-/* A recorded process replaced its image: the probes are gone with it. */
-SEC("tracepoint/sched/sched_process_exec")
+/* A recorded process replaced its image: the probes are gone with it. A raw tracepoint, not a
+ * tracepoint: attaching it needs no tracefs mount (a fresh machine often has none), and only the
+ * current task is read. */
+SEC("raw_tracepoint/sched_process_exec")
 int on_exec(void *ctx) {
   __u32 tgid = bpf_get_current_pid_tgid() >> 32;
   if (!bpf_map_lookup_elem(&tracked, &tgid)) return 0;

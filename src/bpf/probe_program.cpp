@@ -168,8 +168,8 @@ Result<std::unique_ptr<ProbeProgram>> ProbeProgram::load(const GoBinary& binary,
   }
   p->ring_.reset(ring_buffer__new(bpf_map__fd(p->skel_->maps.events), &ProbeProgram::on_sample, p.get(), nullptr));
   if (!p->ring_) return p->env_.explain("opening the ring buffer", errno, ring);
-  p->exec_link_.reset(bpf_program__attach_tracepoint(p->skel_->progs.on_exec, "sched", "sched_process_exec"));
-  if (!p->exec_link_) return p->env_.explain("watching for exec (tracepoint sched:sched_process_exec)", errno);
+  p->exec_link_.reset(bpf_program__attach_raw_tracepoint(p->skel_->progs.on_exec, "sched_process_exec"));
+  if (!p->exec_link_) return p->env_.explain("watching for exec (raw tracepoint sched_process_exec)", errno);
   return p;
 }
 
