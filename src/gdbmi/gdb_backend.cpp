@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "tracer/registers.h"
 #include "tracer/tracee.h"  // entry_address_of, tracer_of, process_name
 
 namespace gorepro::gdbmi {
@@ -18,24 +19,6 @@ using namespace std::chrono_literals;
 using tracer::PollResult;
 
 namespace {
-
-// gdb's x86-64 register names and where each lives in user_regs_struct (what EventDecoder and
-// the instruction emulator read).
-struct RegSlot {
-  const char* gdb_name;
-  size_t offset;
-};
-constexpr RegSlot kRegSlots[] = {
-    {"rax", offsetof(user_regs_struct, rax)}, {"rbx", offsetof(user_regs_struct, rbx)},
-    {"rcx", offsetof(user_regs_struct, rcx)}, {"rdx", offsetof(user_regs_struct, rdx)},
-    {"rsi", offsetof(user_regs_struct, rsi)}, {"rdi", offsetof(user_regs_struct, rdi)},
-    {"rbp", offsetof(user_regs_struct, rbp)}, {"rsp", offsetof(user_regs_struct, rsp)},
-    {"r8", offsetof(user_regs_struct, r8)},   {"r9", offsetof(user_regs_struct, r9)},
-    {"r10", offsetof(user_regs_struct, r10)}, {"r11", offsetof(user_regs_struct, r11)},
-    {"r12", offsetof(user_regs_struct, r12)}, {"r13", offsetof(user_regs_struct, r13)},
-    {"r14", offsetof(user_regs_struct, r14)}, {"r15", offsetof(user_regs_struct, r15)},
-    {"rip", offsetof(user_regs_struct, rip)}, {"eflags", offsetof(user_regs_struct, eflags)},
-};
 
 // After this long without a word from gdb, poll() asks it something (see there).
 constexpr auto kQuietPing = std::chrono::seconds(5);
@@ -217,18 +200,18 @@ Status GdbBackend::configure_gdb(const std::string& exec_file) {
   const MiValue* list = names->result.payload.get("register-names");
   if (!list) return make_error("gdb listed no register names", "is this gdb built for x86-64?");
   auto elems = list->elements();
-  for (const RegSlot& slot : kRegSlots) {
+  for (const tracer::NamedRegister& reg : tracer::general_registers()) {
     bool found = false;
     for (size_t i = 0; i < elems.size(); i++) {
-      if (elems[i]->text == slot.gdb_name) {
+      if (elems[i]->text == reg.name) {
         reg_numbers_.push_back(std::to_string(i));
-        reg_offsets_.push_back(slot.offset);
+        reg_offsets_.push_back(reg.offset);
         reg_command_ += " " + std::to_string(i);
         found = true;
         break;
       }
     }
-    if (!found) return make_error(fmt::format("gdb has no register {}", slot.gdb_name), "gorepro needs an x86-64 gdb");
+    if (!found) return make_error(fmt::format("gdb has no register {}", reg.name), "gorepro needs an x86-64 gdb");
   }
   return Ok{};
 }
@@ -878,17 +861,7 @@ Status GdbBackend::detach() {
 }
 
 tracer::BackendStats GdbBackend::stats() const {
-  tracer::BackendStats s;
-  if (decoder_) {
-    const tracer::DecoderStats& d = decoder_->stats();
-    s.hits = d.hits;
-    s.events = d.events;
-    s.read_failures = d.read_failures;
-    s.settled_reads = d.settled_reads;
-    s.settle_timeouts = d.settle_timeouts;
-    s.settle_blocked = d.settle_blocked;
-  }
-  return s;
+  return decoder_ ? tracer::stats_of(decoder_->stats()) : tracer::BackendStats{};
 }
 
 }  // namespace gorepro::gdbmi

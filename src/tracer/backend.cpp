@@ -4,11 +4,24 @@
 
 #include <fmt/format.h>
 
+#include "tracer/event_decoder.h"
+
 namespace gorepro::tracer {
 
 Status Backend::patch(uint64_t address, std::span<const uint8_t> bytes) {
   (void)address, (void)bytes;
   return make_error(fmt::format("the {} backend cannot change the program's memory", name()), "");
+}
+
+BackendStats stats_of(const DecoderStats& d) {
+  BackendStats s;
+  s.hits = d.hits;
+  s.events = d.events;
+  s.read_failures = d.read_failures;
+  s.settled_reads = d.settled_reads;
+  s.settle_timeouts = d.settle_timeouts;
+  s.settle_blocked = d.settle_blocked;
+  return s;
 }
 
 uint64_t monotonic_ns() {

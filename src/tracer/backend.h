@@ -98,6 +98,10 @@ struct BackendStats {
   uint64_t settle_blocked = 0;   // went ahead without it: its thread sat in one of our stops
 };
 
+struct DecoderStats;
+// The counts a backend that decodes through EventDecoder (ptrace, gdb) reports.
+BackendStats stats_of(const DecoderStats& d);
+
 class LiveTarget;
 class GuardTable;
 

@@ -227,16 +227,7 @@ std::optional<TargetExit> PtraceBackend::target_exit() const {
 }
 
 BackendStats PtraceBackend::stats() const {
-  BackendStats s;
-  if (decoder_) {
-    const DecoderStats& d = decoder_->stats();
-    s.hits = d.hits;
-    s.events = d.events;
-    s.read_failures = d.read_failures;
-    s.settled_reads = d.settled_reads;
-    s.settle_timeouts = d.settle_timeouts;
-    s.settle_blocked = d.settle_blocked;
-  }
+  BackendStats s = decoder_ ? stats_of(decoder_->stats()) : BackendStats{};
   if (tracee_) s.unemulated_steps = tracee_->unemulated_steps();
   return s;
 }

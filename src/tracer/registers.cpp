@@ -1,5 +1,6 @@
 #include "tracer/registers.h"
 
+#include <cctype>
 #include <cstddef>
 #include <cstring>
 
@@ -7,31 +8,37 @@ namespace gorepro::tracer {
 
 namespace {
 
-struct Named {
-  const char* name;
-  size_t offset;
+// The lower-case names are gdb's (and the kernel's) for x86-64; the DWARF/ABI layer says "RAX".
+constexpr NamedRegister kRegs[] = {
+    {"rax", offsetof(user_regs_struct, rax)}, {"rbx", offsetof(user_regs_struct, rbx)},
+    {"rcx", offsetof(user_regs_struct, rcx)}, {"rdx", offsetof(user_regs_struct, rdx)},
+    {"rsi", offsetof(user_regs_struct, rsi)}, {"rdi", offsetof(user_regs_struct, rdi)},
+    {"rbp", offsetof(user_regs_struct, rbp)}, {"rsp", offsetof(user_regs_struct, rsp)},
+    {"r8", offsetof(user_regs_struct, r8)},   {"r9", offsetof(user_regs_struct, r9)},
+    {"r10", offsetof(user_regs_struct, r10)}, {"r11", offsetof(user_regs_struct, r11)},
+    {"r12", offsetof(user_regs_struct, r12)}, {"r13", offsetof(user_regs_struct, r13)},
+    {"r14", offsetof(user_regs_struct, r14)}, {"r15", offsetof(user_regs_struct, r15)},
+    {"rip", offsetof(user_regs_struct, rip)}, {"eflags", offsetof(user_regs_struct, eflags)},
 };
 
-constexpr Named kRegs[] = {
-    {"RAX", offsetof(user_regs_struct, rax)}, {"RBX", offsetof(user_regs_struct, rbx)},
-    {"RCX", offsetof(user_regs_struct, rcx)}, {"RDX", offsetof(user_regs_struct, rdx)},
-    {"RSI", offsetof(user_regs_struct, rsi)}, {"RDI", offsetof(user_regs_struct, rdi)},
-    {"RBP", offsetof(user_regs_struct, rbp)}, {"RSP", offsetof(user_regs_struct, rsp)},
-    {"R8", offsetof(user_regs_struct, r8)},   {"R9", offsetof(user_regs_struct, r9)},
-    {"R10", offsetof(user_regs_struct, r10)}, {"R11", offsetof(user_regs_struct, r11)},
-    {"R12", offsetof(user_regs_struct, r12)}, {"R13", offsetof(user_regs_struct, r13)},
-    {"R14", offsetof(user_regs_struct, r14)}, {"R15", offsetof(user_regs_struct, r15)},
-    {"RIP", offsetof(user_regs_struct, rip)},
-};
+bool same_name(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); i++) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  }
+  return true;
+}
 
 std::optional<size_t> offset_of(std::string_view name) {
-  for (const Named& n : kRegs) {
-    if (name == n.name) return n.offset;
+  for (const NamedRegister& n : kRegs) {
+    if (same_name(name, n.name)) return n.offset;
   }
   return std::nullopt;
 }
 
 }  // namespace
+
+std::span<const NamedRegister> general_registers() { return kRegs; }
 
 std::optional<RegisterRef> RegisterRef::named(std::string_view name) {
   auto off = offset_of(name);

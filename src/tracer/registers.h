@@ -4,8 +4,10 @@
 
 #include <sys/user.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 
 namespace gorepro::tracer {
@@ -19,6 +21,14 @@ struct Registers {
   uint64_t g() const { return r.r14; }  // Go's ABIInternal keeps the current g in R14
 
 };
+
+// A general-purpose register by name ("rax", matched without case) and its byte offset in
+// user_regs_struct — the one table ptrace's decoder, the emulator and gdb's register numbers use.
+struct NamedRegister {
+  const char* name;
+  size_t offset;
+};
+std::span<const NamedRegister> general_registers();  // rax…r15, rip, eflags
 
 // Resolves a register name once (at setup) to its slot offset, so the per-hit path does no
 // string comparison.
