@@ -603,7 +603,10 @@ Stop Tracee::kill_and_wait() {
     if (s.kind == Stop::Kind::kExited) return s;
     if (s.kind == Stop::Kind::kBreakpoint) cont(s.tid, 0);
   }
-  return exit_stop_ ? *exit_stop_ : Stop{Stop::Kind::kExited};
+  if (exit_stop_) return *exit_stop_;
+  Stop exited;
+  exited.kind = Stop::Kind::kExited;
+  return exited;
 }
 
 Result<std::vector<Stop>> Tracee::stop_all() {
