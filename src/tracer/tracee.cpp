@@ -337,16 +337,22 @@ std::optional<uint8_t> Tracee::peek_byte(uint64_t addr) {
 }
 
 Status Tracee::poke_byte(uint64_t addr, uint8_t value) {
+  int err = ESRCH;
   for (auto& [tid, th] : threads_) {
     if (!th.stopped) continue;
     errno = 0;
     long word = ptrace(PTRACE_PEEKDATA, tid, reinterpret_cast<void*>(addr), nullptr);
-    if (errno != 0) break;
-    word = (word & ~0xffL) | value;
-    if (ptrace(PTRACE_POKEDATA, tid, reinterpret_cast<void*>(addr), reinterpret_cast<void*>(word)) != 0) break;
-    return Ok{};
+    if (errno == 0) {
+      word = (word & ~0xffL) | value;
+      if (ptrace(PTRACE_POKEDATA, tid, reinterpret_cast<void*>(addr), reinterpret_cast<void*>(word)) == 0) return Ok{};
+    }
+    err = errno;
+    if (err != ESRCH) break;
+    // This thread has left its stop since we collected it: the process's exit_group kills every
+    // thread, ptrace stops included. Another thread may still be held.
   }
-  return make_error(fmt::format("cannot write to the target's code at {:#x}: {}", addr, std::strerror(errno)), "");
+  if (err == ESRCH) exiting_ = true;
+  return make_error(fmt::format("cannot write to the target's code at {:#x}: {}", addr, std::strerror(err)), "");
 }
 
 Status Tracee::write_byte(uint64_t address, uint8_t original, uint8_t value) {
@@ -523,7 +529,12 @@ Status Tracee::step_over_unemulated(pid_t tid, const Breakpoint& bp) {
   // Lift the breakpoint for one single-step (the thread is back at the instruction since its
   // stop was collected). Another thread passing here meanwhile is not seen: only instructions
   // the emulator does not know take this path.
-  if (auto st = poke_byte(bp.address, bp.original); !st) return st;
+  if (auto st = poke_byte(bp.address, bp.original); !st) {
+    // An exiting process (it is usually why the emulator could not read memory): nothing to
+    // step over; the next wait() reports the exit.
+    if (exiting_) return Ok{};
+    return st;
+  }
   ptrace(PTRACE_SINGLESTEP, tid, nullptr, 0);
   int status = 0;
   while (waitpid(tid, &status, __WALL) < 0 && errno == EINTR) {
@@ -691,11 +702,12 @@ Status Tracee::detach_threads() {
   }
   // 2. Put back every original byte.
   Status result = Ok{};
+  // A process in exit_group keeps none of its code: nothing is left to restore.
   for (auto& [addr, bp] : breakpoints_) {
-    if (auto st = poke_byte(addr, bp.original); !st && result) result = st;
+    if (auto st = poke_byte(addr, bp.original); !st && result && !exiting_) result = st;
   }
   for (auto& [addr, original] : patched_) {
-    if (auto st = poke_byte(addr, original); !st && result) result = st;
+    if (auto st = poke_byte(addr, original); !st && result && !exiting_) result = st;
   }
   patched_.clear();
   breakpoints_.clear();

@@ -156,6 +156,9 @@ class Tracee final : public TargetMemory {
   pid_t pid_ = 0;
   bool launched_ = false;
   bool alive_ = true;
+  // A write to the code found no thread still in its stop (ESRCH from each): the process is in
+  // exit_group, whose SIGKILL ends ptrace stops. Its exit comes with the next wait().
+  bool exiting_ = false;
   bool detached_ = false;
   uint64_t entry_address_ = 0;
   std::map<pid_t, Thread> threads_;
