@@ -61,16 +61,18 @@ func Finish(leaked int) {
 	}
 }
 
-// Settle waits (up to 5 s) until exactly `leaked` goroutines besides the caller exist and
+// Settle waits (up to 30 s) until exactly `leaked` goroutines besides the caller exist and
 // every one of them is parked, and returns the runtime's dump of that state. It exits the
-// program with status 3 if that state does not come.
+// program with status 3 if that state does not come. The bound is generous because under a
+// slow tracer (the gdb backend, milliseconds per event, on a loaded machine) one goroutine was
+// seen runnable and not yet parked 5 s after the rest; the wait ends as soon as the state comes.
 //
 // Waiting on the runtime's own view is what makes the state deterministic: a goroutine that
 // has called wg.Done() may still be running its last instructions, and a goroutine about to
 // leak may not have parked yet. Neither shows up as parked in runtime.Stack, and a goroutine
 // leaves runtime.Stack only once it is dead, i.e. after runtime.goexit1.
 func Settle(leaked int) string {
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		dump := allStacks()
 		others, parked := census(dump)
