@@ -39,7 +39,7 @@ PACKAGES=(
   libboost-dev libboost-filesystem-dev
   libfmt-dev libgtest-dev libcli11-dev nlohmann-json3-dev
   libbpf-dev clang llvm bpftool libclang-rt-dev
-  libedit-dev
+  libedit-dev libprotobuf-dev protobuf-compiler
   gdb bpftrace python3
 )
 for v in "${GO_VERSIONS[@]}"; do PACKAGES+=("golang-$v-go"); done

@@ -20,7 +20,10 @@ Goroutine& GoroutineTable::entry(uint64_t goid, GoState placeholder_state, uint6
 }
 
 void GoroutineTable::set_state(Goroutine& g, GoState s, uint64_t time) {
-  if (g.state != s) g.state_since_ns = time;
+  if (g.state != s) {
+    g.state_since_ns = time;
+    if (observer_) observer_(g.goid);
+  }
   g.state = s;
   if (s != GoState::Waiting) {
     g.wait_reason = 0;

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -55,6 +56,13 @@ class GoroutineTable {
 
   void apply(const Event& e);
 
+  // Called with a goroutine's goid whenever apply() changes its state (before apply() has set
+  // the fields that go with the new state). For a consumer of every state change (`export
+  // --format perfetto`), which reads the goroutine once apply() returns: the goroutine that was
+  // running on the event's thread changes too, and only the table knows which one that was.
+  using StateObserver = std::function<void(uint64_t goid)>;
+  void set_state_observer(StateObserver observer) { observer_ = std::move(observer); }
+
   const Goroutine* find(uint64_t goid) const;
   // How a goroutine alive here was created; nullopt if unknown or seen only as a placeholder.
   std::optional<CreationKey> creation_of(uint64_t goid) const {
@@ -77,6 +85,7 @@ class GoroutineTable {
   Goroutine* acted(uint64_t goid, uint32_t tid, const Event& e);
 
   bool keep_dead_;
+  StateObserver observer_;
   std::unordered_map<uint64_t, Goroutine> goroutines_;
   // tid → the goroutine last seen running there. A process has a few threads: a linear search
   // of a vector beats a hash map here, whose bucket division dominated apply().
