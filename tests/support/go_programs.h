@@ -77,5 +77,19 @@ inline std::vector<std::string> example_names() {
 
 inline std::string gorepro_binary() { return GOREPRO_BINARY; }
 
+// The `go` command of toolchain 1.NN as cmake found it; "" when not found.
+inline std::string go_tool(const std::string& version) {
+  std::stringstream ss(GOREPRO_GO_BINS);  // "1.19=/usr/lib/go-1.19/bin/go;..."
+  for (std::string kv; std::getline(ss, kv, ';');)
+    if (kv.starts_with(version + "=")) return kv.substr(version.size() + 1);
+  return "";
+}
+
+// "go126" for "1.26": a test-name suffix for tests run per Go version.
+inline std::string go_version_name(std::string version) {
+  version.erase(std::remove(version.begin(), version.end(), '.'), version.end());
+  return "go" + version;
+}
+
 
 }  // namespace gorepro::testing

@@ -45,11 +45,7 @@ std::string record(const std::string& trace, std::vector<std::string> program) {
   return r.out;
 }
 
-std::string version_name(const ::testing::TestParamInfo<std::string>& info) {
-  std::string v = "go" + info.param;
-  v.erase(std::remove(v.begin(), v.end(), '.'), v.end());
-  return v;
-}
+std::string version_name(const ::testing::TestParamInfo<std::string>& info) { return testing::go_version_name(info.param); }
 
 class ReplayRecorded : public ::testing::TestWithParam<std::string> {};
 
@@ -200,14 +196,6 @@ TEST_P(ReplayRecorded, DiffMatchesSitesAcrossTwoBuildsWhoseAddressesDiffer) {
   EXPECT_NE(gopcs[0], gopcs[1]);
 }
 
-// The toolchain cmake found for a Go version.
-std::string go_tool(const std::string& version) {
-  std::stringstream ss(GOREPRO_GO_BINS);  // "1.19=/usr/lib/go-1.19/bin/go;..."
-  for (std::string kv; std::getline(ss, kv, ';');)
-    if (kv.starts_with(version + "=")) return kv.substr(version.size() + 1);
-  return "";
-}
-
 // Copies diffleak — and the gosite module its go.mod reaches by a relative path, to the same
 // relative place — under root, and builds it there as cmake/GoPrograms.cmake does.
 std::string build_diffleak_under(const fs::path& root, const std::string& version,
@@ -219,7 +207,7 @@ std::string build_diffleak_under(const fs::path& root, const std::string& versio
   fs::copy(testing::go_source_dir("examples/internal/gosite"), root / "examples/internal/gosite",
            fs::copy_options::recursive);
   const fs::path dir = root / "tests/go/diffleak", bin = root / "diffleak";
-  std::vector<std::string> argv = {"sh", "-c", "cd \"$0\" && exec \"$@\"", dir.string(), go_tool(version), "build"};
+  std::vector<std::string> argv = {"sh", "-c", "cd \"$0\" && exec \"$@\"", dir.string(), testing::go_tool(version), "build"};
   argv.insert(argv.end(), flags.begin(), flags.end());
   argv.insert(argv.end(), {"-o", bin.string(), "."});
   const fs::path build = fs::path(GOREPRO_GO_OUT).parent_path();

@@ -1,0 +1,3 @@
+module pprofleak
+
+go 1.19
