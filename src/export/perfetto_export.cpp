@@ -29,7 +29,10 @@ class PerfettoWriter {
         start_ns_(reader.start_time_ns()) {
     table_.set_state_observer([this](uint64_t goid) { changed_.push_back(goid); });
     buf_ += "{\"displayTimeUnit\":\"ns\",\"traceEvents\":[\n";
-    buf_ += R"({"ph":"M","name":"process_name","pid":1,"args":{"name":"schedtrace"}})";
+    // Names the recording (and lets every later event begin with a comma).
+    const replay::TraceHeader& h = reader.header();
+    fmt::format_to(std::back_inserter(buf_), R"({{"ph":"M","name":"process_name","pid":0,"args":{{"name":{}}}}})",
+                   json_string(fmt::format("gorepro: {} ({}, {} backend)", h.binary_path, h.go_version, h.backend)));
   }
 
   void apply(const replay::Event& e) {
@@ -129,6 +132,11 @@ class PerfettoWriter {
   void sched_counters(const replay::Event& e) {
     auto sample = replay::parse_sched_block(reader_.string(e.text));
     if (!sample) return;  // `correlate` reports unreadable samples; a timeline just skips them
+    if (!sched_named_) {
+      buf_ += R"(,
+{"ph":"M","name":"process_name","pid":1,"args":{"name":"schedtrace"}})";
+      sched_named_ = true;
+    }
     const std::string ts = micros(e.time_ns);
     if (sample->detailed)
       fmt::format_to(std::back_inserter(buf_),
@@ -187,6 +195,7 @@ class PerfettoWriter {
   std::unordered_map<uint64_t, std::string> names_;
   std::string buf_;
   bool failed_ = false;
+  bool sched_named_ = false;
 };
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "replay/goroutine_table.h"
+#include "replay/schedtrace.h"
 #include "replay/trace_reader.h"
 #include "support/go_programs.h"
 #include "support/run.h"
@@ -278,6 +279,44 @@ TEST_P(ExportRecorded, PerfettoIsWellFormedWithASlicePerStateAGoroutineEntered) 
   }
   EXPECT_EQ(slices, entered);
   EXPECT_EQ(track_pid.size(), entered.size());
+}
+
+// Schedtrace samples become counters, one per sample, in time order. What no Go version
+// changes: the newest toolchain alone.
+TEST(ExportSchedtrace, EverySampleIsAGcountAndARunqueueCounter) {
+  const std::string version = testing::newest_go_version();
+  if (const char* only = std::getenv("GOREPRO_TEST_GO"); only && *only && version != only)
+    GTEST_SKIP() << "runs with the newest toolchain only (" << version << ")";
+  const std::string trace = scratch("pprofleak-schedtrace.gtr");
+  auto r = run({gorepro_binary(), "record", "-q", "--schedtrace=20", "--scheddetail", "-o", trace, "--",
+                go_program("pprofleak", version, false)});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto reader = replay::TraceReader::open(trace);
+  ASSERT_TRUE(reader.ok());
+  size_t samples = 0;
+  auto cursor = (*reader)->cursor();
+  for (replay::Event ev; cursor.next(ev);)
+    if (ev.kind == replay::EventKind::Sched && replay::parse_sched_block((*reader)->string(ev.text)).ok()) ++samples;
+  ASSERT_GT(samples, 0u) << "the recording has no schedtrace sample";
+
+  const std::string out = scratch("pprofleak-schedtrace.json");
+  auto e = run({gorepro_binary(), "export", "--format", "perfetto", "-o", out, trace});
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  std::ifstream in(out);
+  nlohmann::json doc = nlohmann::json::parse(in);
+  std::map<std::string, size_t> counters;
+  double last = -1;
+  for (const auto& ev : doc["traceEvents"]) {
+    if (ev["ph"] != "C" || ev["pid"] != 1) continue;
+    ++counters[ev["name"].get<std::string>()];
+    if (ev["name"] == "gcount") {
+      EXPECT_GE(ev["ts"].get<double>(), last);
+      last = ev["ts"];
+      EXPECT_GT(ev["args"]["gcount"].get<int64_t>(), 0);
+    }
+  }
+  EXPECT_EQ(counters["gcount"], samples);
+  EXPECT_EQ(counters["runqueue"], samples);
 }
 
 INSTANTIATE_TEST_SUITE_P(GoVersions, ExportRecorded, ::testing::ValuesIn(testing::built_go_versions()), version_name);
