@@ -175,7 +175,9 @@ TEST_P(Debug, CtrlCHoldsARunningProgramAndRecordSavesAReadableTrace) {
   t.type("breaks\r");
   ASSERT_TRUE(t.wait_for("no breakpoints")) << t.screen();
   t.type("continue\r");
-  ASSERT_TRUE(t.wait_for("ready")) << t.screen();  // the program's own line: it runs
+  // The program's own line: it runs. Its start-up is some hundred events, milliseconds each under
+  // gdb: on a loaded machine that once took longer than the default 10 s.
+  ASSERT_TRUE(t.wait_for("ready", 60000)) << t.screen();
   t.type("\x03");
   ASSERT_TRUE(t.wait_for("held (interrupted)")) << t.screen();
   t.type(fmt::format("record {}\r", saved));
