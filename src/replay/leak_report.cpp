@@ -120,6 +120,12 @@ Result<LeakReport> build_report(const TraceReader& reader, const GoroutineTable&
   report.lost_events = losses.count;
   report.lost_unattributed = losses.unattributed;
   report.incomplete_goids.assign(losses.goids.begin(), losses.goids.end());
+  const SnapshotSummary& snaps = reader.snapshots();
+  report.snapshots = snaps.count;
+  report.snapshot_interval_ns = snaps.interval_ns;
+  for (uint64_t t : snaps.times) {
+    if (t <= now_ns) report.snapshot_at_ns = t > start ? t - start : 0;
+  }
 
   std::map<std::string, GroupBuilder> groups;
   for (const auto& [goid, g] : table.goroutines()) {
@@ -200,6 +206,12 @@ std::string format_report_text(const LeakReport& r) {
   if (r.ignored) hidden.push_back(fmt::format("{} ignored", r.ignored));
   if (!hidden.empty()) out += fmt::format("; hidden: {}", fmt::join(hidden, ", "));
   out += "\n";
+  if (r.snapshots) {
+    out += fmt::format("sampled: {} goroutine snapshots every {} (record --snapshot); this is the one {} in. Goroutines "
+                       "that came and went between two snapshots, and the parks and wakes between them, are not in "
+                       "the trace\n", r.snapshots, format_duration(r.snapshot_interval_ns),
+                       format_duration(r.snapshot_at_ns));
+  }
   if (r.lost_events) {
     constexpr size_t kListed = 20;
     const size_t n = r.incomplete_goids.size();
@@ -265,7 +277,11 @@ nlohmann::json report_to_json(const LeakReport& r) {
             {"duration_ns", r.duration_ns},
             {"at_events", r.at_events},
             {"at_ns", r.at_ns},
-            {"symbolized", r.symbolic}}},
+            {"symbolized", r.symbolic},
+            {"sampled", r.snapshots ? nlohmann::json{{"snapshots", r.snapshots},
+                                                     {"interval_ns", r.snapshot_interval_ns},
+                                                     {"at_snapshot_ns", r.snapshot_at_ns}}
+                                    : nlohmann::json(nullptr)}}},
           {"hidden", {{"runtime", r.hidden_runtime}, {"younger_than_min_age", r.hidden_young}, {"ignored", r.ignored}}},
           {"lost",
            {{"events", r.lost_events}, {"unattributed", r.lost_unattributed}, {"incomplete_goroutines", r.incomplete_goids}}},

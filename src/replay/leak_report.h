@@ -61,6 +61,11 @@ struct LeakReport {
   // they were about have incomplete histories — a missing park, ready or exit.
   uint64_t lost_events = 0, lost_unattributed = 0;
   std::vector<uint64_t> incomplete_goids;  // ascending
+  // A sampled trace (record --snapshot): the goroutine list was read every interval, so the
+  // report is exact as of the last snapshot at or before its instant, and blind between two.
+  uint64_t snapshots = 0;             // 0: the trace followed every event
+  uint64_t snapshot_interval_ns = 0;
+  uint64_t snapshot_at_ns = 0;        // the snapshot the report reflects, since the trace's start
 
   uint64_t alive() const;
 };

@@ -38,7 +38,15 @@ enum RecordKind : uint8_t {
   kRecFirstLengthPrefixedV1 = 8,  // format 1.x: kinds 8..15 are tag, varint length, body
   kRecFirstLengthPrefixed = 9,    // format 2.x: kinds 9..15 — skipped if unknown
   kRecLostEvents = 11,            // 2.x extension: events the transport dropped (lost_events.h)
+  kRecSnapshot = 12,              // 2.x extension: a goroutine snapshot was taken (snapshot_mark.h)
 };
+
+// Snapshot record body fields (key = field << 1 | wire, as in sched bodies; all varints).
+inline constexpr uint64_t kSnapFieldTime = 1;        // CLOCK_MONOTONIC ns the read began (required)
+inline constexpr uint64_t kSnapFieldInterval = 2;    // ns between snapshots
+inline constexpr uint64_t kSnapFieldReadNs = 3;      // ns the read took
+inline constexpr uint64_t kSnapFieldGoroutines = 4;  // live goroutines seen
+inline constexpr uint64_t kSnapFieldRetries = 5;     // reads redone: the list moved meanwhile
 
 // Lost-events record body fields (key = field << 1 | wire, as in sched bodies).
 inline constexpr uint64_t kLostFieldCount = 1;         // varint: events dropped

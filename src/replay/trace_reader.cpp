@@ -32,14 +32,19 @@ class TraceDecoder {
     uint8_t kind = tag & format::kKindMask;
     if (kind == format::kRecString) return string_def(src, r, defining, why);
     if (kind == format::kRecStack) return stack_def(src, r, defining, why);
-    if (r.major_ >= 2 && kind == format::kRecLostEvents) {
+    if (r.major_ >= 2 && (kind == format::kRecLostEvents || kind == format::kRecSnapshot)) {
       uint64_t len;
       std::span<const uint8_t> body;
-      if (!src.varint(len) || !src.bytes(len, body)) return fail(why, "lost-events record overruns its chunk");
-      if (defining) {
+      if (!src.varint(len) || !src.bytes(len, body)) return fail(why, "extension record overruns its chunk");
+      if (!defining) return Outcome::Definition;
+      if (kind == format::kRecLostEvents) {
         LostEvents lost;
         if (!decode_lost_events(body, lost)) return fail(why, "bad lost-events record");
         r.losses_.add(lost, r.defining_seq_);
+      } else {
+        SnapshotMark mark;
+        if (!decode_snapshot_mark(body, mark)) return fail(why, "bad snapshot record");
+        r.snapshots_.add(mark);
       }
       return Outcome::Definition;
     }

@@ -16,6 +16,7 @@
 
 #include "replay/event.h"
 #include "replay/lost_events.h"
+#include "replay/snapshot_mark.h"
 #include "replay/trace_header.h"
 #include "util/result.h"
 
@@ -57,6 +58,9 @@ class TraceReader {
   // Events the recording's transport dropped (eBPF ring buffer full), summed over the trace's
   // lost-events records; the goroutines named have incomplete histories.
   const LossSummary& losses() const { return losses_; }
+  // The snapshots of a sampled recording (`record --snapshot`); count 0 when the trace
+  // followed every event.
+  const SnapshotSummary& snapshots() const { return snapshots_; }
   bool has_end_marker() const { return has_end_; }
   uint64_t first_time_ns() const;  // of event 0 (clock base if there are none)
   uint64_t last_time_ns() const;   // of the last event (clock base if there are none)
@@ -107,6 +111,7 @@ class TraceReader {
   bool has_end_ = false;
   uint16_t major_ = 0;  // format version of the file (record kinds differ between 1.x and 2.x)
   LossSummary losses_;
+  SnapshotSummary snapshots_;
   uint64_t defining_seq_ = 0;  // defining pass: the seq of the next event (where a loss record sits)
   std::vector<uint64_t> pcs_;  // PC table in order of first appearance
   std::vector<uint64_t> stack_pcs_;

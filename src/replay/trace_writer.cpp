@@ -233,14 +233,21 @@ Status TraceWriter::append(const Event& e) {
   return Ok{};
 }
 
-Status TraceWriter::append_lost(const LostEvents& lost) {
+Status TraceWriter::append_extension(uint8_t kind, const std::vector<uint8_t>& body) {
   if (failed_) return *failed_;
-  std::vector<uint8_t> body = encode_lost_events(lost);
   ByteSink sink(body_);
-  sink.u8(format::kRecLostEvents);
+  sink.u8(kind);
   sink.varint(body.size());
   body_.insert(body_.end(), body.begin(), body.end());
   return Ok{};
+}
+
+Status TraceWriter::append_lost(const LostEvents& lost) {
+  return append_extension(format::kRecLostEvents, encode_lost_events(lost));
+}
+
+Status TraceWriter::append_snapshot(const SnapshotMark& mark) {
+  return append_extension(format::kRecSnapshot, encode_snapshot_mark(mark));
 }
 
 Status TraceWriter::flush_if_due(uint64_t now_ns) {

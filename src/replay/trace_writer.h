@@ -17,6 +17,7 @@
 
 #include "replay/event.h"
 #include "replay/lost_events.h"
+#include "replay/snapshot_mark.h"
 #include "replay/trace_header.h"
 #include "util/result.h"
 
@@ -48,6 +49,8 @@ class TraceWriter {
   // Records events the backend's transport dropped, at this point among the events (a
   // lost-events record, kind 11: not an event, no seq).
   Status append_lost(const LostEvents& lost);
+  // Records that a goroutine snapshot was taken, after the events it produced (kind 12).
+  Status append_snapshot(const SnapshotMark& mark);
   // Flushes the current chunk if its first event is older than the age bound at now_ns
   // (CLOCK_MONOTONIC) — backends call it when idle, so quiet periods still reach the disk.
   Status flush_if_due(uint64_t now_ns);
@@ -63,6 +66,8 @@ class TraceWriter {
 
  private:
   TraceWriter(int fd, std::string path, TraceWriterOptions options);
+  // A length-prefixed extension record (kinds 9-15) at this point among the events.
+  Status append_extension(uint8_t kind, const std::vector<uint8_t>& body);
   Status write_chunk(uint8_t type, std::span<const uint8_t> payload);
   void encode_chunk(uint8_t type, std::span<const uint8_t> payload);  // into out_
   std::vector<uint8_t> end_payload() const;

@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "dwarf/symbolizer.h"
+#include "replay/leak_report.h"
 #include "replay/replayer.h"
 #include "replay/trace_reader.h"
 #include "replay/trace_writer.h"
@@ -124,5 +125,16 @@ class FakeSymbolizer : public Symbolizer {
  private:
   std::map<uint64_t, std::vector<SourceFrame>> table_;
 };
+
+// The report of a whole trace as of now_ns: every goroutine (runtime ones too), unsymbolized.
+inline Result<LeakReport> report_of_whole_trace(const TraceReader& reader, uint64_t now_ns) {
+  Replayer replayer(reader);
+  replayer.run_to_end();
+  FakeSymbolizer sym;
+  TraceSymbols symbols(&sym);
+  ReportOptions options;
+  options.include_runtime = true;
+  return build_report(reader, replayer.table(), symbols, options, now_ns);
+}
 
 }  // namespace gorepro::replay::testing
