@@ -4,6 +4,7 @@
 
 #include "gdbmi/gdb_backend.h"
 #include "tracer/ptrace_backend.h"
+#include "tracer/snapshot_backend.h"
 #ifdef GOREPRO_HAVE_BPF
 #include "bpf/ebpf_backend.h"
 #endif
@@ -31,6 +32,9 @@ Result<std::unique_ptr<tracer::Backend>> make_backend(std::string_view name, con
                                                       const BackendTuning& tuning) {
   if (tuning.ring_bytes && name != "ebpf") {
     return make_error("--ring-size is for the ebpf backend only", "add --backend ebpf, or leave --ring-size out");
+  }
+  if (name == "snapshot") {
+    return std::unique_ptr<tracer::Backend>(new tracer::SnapshotBackend(binary, tuning.snapshot_interval_ns));
   }
   if (name == "ptrace") return std::unique_ptr<tracer::Backend>(new tracer::PtraceBackend(binary));
   if (name == "gdb") {

@@ -32,6 +32,8 @@ struct RecordCliOptions {
   bool scheddetail = false;
   bool show_schedtrace = false;
   std::string ring_size;        // ebpf: --ring-size
+  std::string snapshot;         // --snapshot INTERVAL: sample the goroutine list, no probes
+  bool backend_given = false;   // --backend was on the command line
   std::string binary;           // --binary PATH (with --all)
   bool all = false;             // --all: every process running --binary
   std::vector<std::string> command;
@@ -102,6 +104,15 @@ void print_summary(const tracer::RecordResult& r) {
   if (r.stats.read_failures) {
     fmt::print(stderr, "gorepro: warning: {} probe hits could not be decoded (target memory unreadable)\n",
                r.stats.read_failures);
+  }
+  if (r.stats.snapshots) {
+    fmt::print(stderr, "gorepro: {} goroutine snapshots, each read in {:.2f} ms on average (longest {:.2f} ms) "
+               "without stopping the program; {} redone because the goroutine list grew meanwhile{}; the trace is "
+               "sampled: what happened between two snapshots is not in it\n", r.stats.snapshots,
+               static_cast<double>(r.stats.snapshot_read_ns) / static_cast<double>(r.stats.snapshots) / 1e6,
+               static_cast<double>(r.stats.snapshot_max_read_ns) / 1e6, r.stats.snapshot_retries,
+               r.stats.snapshots_dropped ? fmt::format(", {} dropped (the program was exiting)", r.stats.snapshots_dropped)
+                                         : "");
   }
   if (r.stats.unemulated_steps) {
     fmt::print(stderr, "gorepro: warning: {} probe hits were stepped over with the breakpoint lifted; "
@@ -212,20 +223,43 @@ int run_record_all(const RecordCliOptions& o) {
 #endif
 }
 
+// --snapshot INTERVAL: its interval, or a usage error for it or for what it cannot go with.
+Result<uint64_t> snapshot_interval(const RecordCliOptions& o) {
+  auto ns = replay::parse_duration(o.snapshot);
+  if (!ns || *ns < 1'000'000) {
+    return make_error(fmt::format("invalid --snapshot interval '{}'", o.snapshot),
+                      "use a Go duration of at least 1ms, e.g. --snapshot 1s or --snapshot 100ms");
+  }
+  const char* other = o.backend_given ? "--backend" : o.probe_execute ? "--probe-execute" : o.probe_states ? "--probe-states"
+                      : o.schedtrace ? "--schedtrace" : !o.ring_size.empty() ? "--ring-size" : o.all ? "--all" : nullptr;
+  if (other) {
+    return make_error(fmt::format("--snapshot places no probes and cannot go with {}", other),
+                      fmt::format("record either with --snapshot (sampled, nearly free) or with {} (every event)", other));
+  }
+  return *ns;
+}
+
 int run_record(const RecordCliOptions& o) {
+  BackendTuning tuning;
+  std::string backend_name = o.backend;
+  if (!o.snapshot.empty()) {
+    auto interval = snapshot_interval(o);
+    if (!interval) return fail(interval.error(), 2);
+    tuning.snapshot_interval_ns = *interval;
+    backend_name = "snapshot";
+  }
   if (o.all || !o.binary.empty()) return run_record_all(o);
   auto request = request_of(o);
   if (!request) return fail(request.error(), 2);
   // The binary first: a non-Go program or unsupported version is refused before anything runs.
   auto binary = tracer::open_target_binary(*request);
   if (!binary) return fail(binary.error(), 1);
-  BackendTuning tuning;
   if (!o.ring_size.empty()) {
     auto bytes = parse_ring_size(o.ring_size);
     if (!bytes) return fail(bytes.error(), 2);
     tuning.ring_bytes = *bytes;
   }
-  auto backend = make_backend(o.backend, **binary, tuning);
+  auto backend = make_backend(backend_name, **binary, tuning);
   if (!backend) return fail(backend.error(), 2);
   auto record_here = [&] {
     tracer::RecordSignals signals;
@@ -257,6 +291,7 @@ void add_record_command(CLI::App& app, int& exit_code) {
       "  gorepro record --pid 4242 --duration 30s\n"
       "  gorepro record --backend ebpf --pid 4242        # production: nothing stops, survives kill -9\n"
       "  gorepro record --backend ebpf --binary /usr/bin/server --all -o s.gtr\n"
+      "  gorepro record --snapshot 1s --pid 4242          # sampled: no probes, no stops, any event rate\n"
       "Launched programs run until they exit; gorepro then exits with their status. A launched program\n"
       "is killed if gorepro is killed (PTRACE_O_EXITKILL, as under rr).\n"
       "Attached programs are detached after --duration, Ctrl-C or SIGTERM and keep running. They also\n"
@@ -292,13 +327,23 @@ void add_record_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--ring-size", o->ring_size,
                   "ebpf: size of the ring buffer the probes write into (a power of two, e.g. 64M; default 16M); "
                   "events it has no room for are counted as lost and named in the trace");
+  cmd->add_option("--snapshot", o->snapshot,
+                  "Sample instead of tracing: no probes; every INTERVAL (e.g. 1s, 100ms) read the goroutine list "
+                  "(status, wait reason, creation site, parent, stack of each newly blocked one) with "
+                  "process_vm_readv while the program runs — it is never stopped or written to, and runs on if "
+                  "gorepro dies. Costs one read of each goroutine per interval (about 1 µs each) and nothing per "
+                  "event. Cannot see what happens between two snapshots: goroutines that come and go, parks and "
+                  "wakes, who woke whom; `report` says the trace is sampled")
+      ->type_name("INTERVAL");
   cmd->add_option("--binary", o->binary, "With --all: the executable whose processes to record");
   cmd->add_flag("--all", o->all,
                 "ebpf: record every process running --binary, now and while recording, each into its own trace "
                 "(-o FILE.gtr writes FILE-PID.gtr); ends at --duration, Ctrl-C or SIGTERM");
   cmd->add_option("command", o->command, "PROGRAM ARGS... to launch (after --)");
-  cmd->callback([o, schedtrace, &exit_code] {
+  CLI::Option* backend_opt = cmd->get_option("--backend");
+  cmd->callback([o, schedtrace, backend_opt, &exit_code] {
     o->schedtrace = schedtrace->count() > 0;
+    o->backend_given = backend_opt->count() > 0;
     exit_code = run_record(*o);
   });
 }

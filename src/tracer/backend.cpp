@@ -32,6 +32,7 @@ uint64_t monotonic_ns() {
 
 std::vector<const Probe*> chosen_probes(const GoBinary& binary, const ProbeOptions& options, const BackendCaps& caps) {
   std::vector<const Probe*> out;
+  if (!caps.probes) return out;
   for (const Probe& p : binary.probes()) {
     const bool state_probe = p.role == "preempt" || p.role == "yield" || p.role.rfind("syscall", 0) == 0;
     const bool execute = options.probe_execute || options.probe_states;

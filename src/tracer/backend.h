@@ -41,6 +41,8 @@ struct BackendCaps {
   bool sched_probes = false;           // can probe schedtrace dumps in order with the events
   bool perturb = false;                // can hold a thread at a stop for a while (repro)
   bool live_stop = false;              // implements LiveTarget (debug)
+  bool probes = true;                  // places probes; false: samples the goroutine list instead
+                                       // (snapshots: chosen_probes() is empty, the trace is sampled)
 };
 
 struct LaunchSpec {
@@ -96,6 +98,13 @@ struct BackendStats {
   uint64_t settled_reads = 0;    // held back until the change landed
   uint64_t settle_timeouts = 0;  // went ahead without it: its thread did not run in time
   uint64_t settle_blocked = 0;   // went ahead without it: its thread sat in one of our stops
+  // Snapshot recordings: goroutine lists read, how long the reads took, and how often one was
+  // redone because the list moved under it (or dropped: the program was exiting).
+  uint64_t snapshots = 0;
+  uint64_t snapshot_read_ns = 0;      // summed over snapshots
+  uint64_t snapshot_max_read_ns = 0;
+  uint64_t snapshot_retries = 0;
+  uint64_t snapshots_dropped = 0;
 };
 
 struct DecoderStats;

@@ -406,41 +406,78 @@ Status EventDecoder::on_hit(ProbeRole role, uint32_t tid, const Registers& regs,
 }
 
 Result<size_t> EventDecoder::snapshot_goroutines(uint64_t now) {
+  auto list = read_goroutines(0);
+  if (!list) return list.error();
+  if (list->list_unreadable) return make_error("cannot read the runtime's goroutine list from the target", "");
+  if (auto st = emit_preexisting(*list, now); !st) return st.error();
+  return list->live.size();
+}
+
+Status EventDecoder::emit_preexisting(const GoroutineList& list, uint64_t now) {
+  for (const GoroutineSample& g : list.live) {
+    const bool waiting = g.state == replay::GoState::Waiting;
+    auto st = emit(replay::Event::preexisting(now, g.goid, g.parent, g.state, waiting ? g.wait_reason : 0, g.gopc,
+                                              g.start_pc, waiting ? saved_stack(g) : 0));
+    if (!st) return st;
+  }
+  return Ok{};
+}
+
+Result<GoroutineList> EventDecoder::read_goroutines(uint32_t max_retries) {
   auto allgs = binary_.allgs_address();
   if (!allgs) {
     return make_error(fmt::format("cannot find runtime.allgs in {}", binary_.path()),
                       "goroutines that existed before attach cannot be listed; record by launching instead");
   }
+  GoroutineList out;
+  std::vector<uint64_t> ptrs;
+  std::vector<uint8_t> bytes;
+  std::vector<ReadRange> ranges;
+  // Memory that cannot be read is counted (the program is likely exiting), not an error.
+  auto unreadable = [&] {
+    out.live.clear();
+    out.unreadable = std::max<size_t>(out.unreadable, 1);
+    out.list_unreadable = true;
+    return out;
+  };
   uint64_t hdr[2];
-  if (!memory_.read(*allgs + bias_, hdr, sizeof hdr)) {
-    return make_error("cannot read runtime.allgs from the target", "");
+  if (!memory_.read(*allgs + bias_, hdr, sizeof hdr)) return unreadable();
+  while (true) {
+    const uint64_t len = std::min<uint64_t>(hdr[1], 10'000'000);
+    ptrs.resize(len);
+    if (len && !memory_.read(hdr[0], ptrs.data(), len * 8)) return unreadable();
+    bytes.resize(len * g_read_size_);
+    ranges.clear();
+    for (uint64_t i = 0; i < len; i++) ranges.push_back({ptrs[i], bytes.data() + i * g_read_size_, g_read_size_});
+    out.unreadable = memory_.read_many(ranges);
+    uint64_t again[2];
+    if (!memory_.read(*allgs + bias_, again, sizeof again)) return unreadable();
+    if ((again[0] == hdr[0] && again[1] == hdr[1]) || out.retries >= max_retries) break;
+    out.retries++;
+    hdr[0] = again[0], hdr[1] = again[1];
   }
-  uint64_t len = std::min<uint64_t>(hdr[1], 10'000'000);
-  std::vector<uint64_t> ptrs(len);
-  if (len && !memory_.read(hdr[0], ptrs.data(), len * 8)) {
-    return make_error("cannot read the runtime's goroutine list from the target", "");
-  }
-  size_t n = 0;
+  out.allglen = ptrs.size();
   GView g;
-  for (uint64_t gaddr : ptrs) {
-    if (!read_g(gaddr, &g)) continue;
-    replay::GoState state = state_of(g.u32(off_status_));
-    uint64_t goid = g.u64(off_goid_);
+  for (size_t i = 0; i < ptrs.size(); i++) {
+    std::memcpy(g.bytes, bytes.data() + i * g_read_size_, g_read_size_);
+    const replay::GoState state = state_of(g.u32(off_status_));
+    const uint64_t goid = g.u64(off_goid_);
     if (state == replay::GoState::Dead || goid == 0) continue;
-    if (auto st = check_live_g(g, "a goroutine alive at attach"); !st) return st.error();
-    uint64_t parent = off_parent_ >= 0 ? g.u64(off_parent_) : 0;
-    replay::StackId stack = 0;
-    uint32_t reason = 0;
-    if (state == replay::GoState::Waiting) {
-      reason = g.u8(off_waitreason_);
-      stack = saved_stack(g);
+    if (!layout_confirmed_) {
+      if (auto st = check_live_g(g, "a goroutine in runtime.allgs"); !st) return st.error();
     }
-    n++;
-    auto st = emit(replay::Event::preexisting(now, goid, parent, state, reason, g.u64(off_gopc_) - bias_,
-                                              g.u64(off_startpc_) - bias_, stack));
-    if (!st) return st.error();
+    GoroutineSample s;
+    s.goid = goid;
+    s.parent = off_parent_ >= 0 ? g.u64(off_parent_) : 0;
+    s.state = state;
+    s.wait_reason = state == replay::GoState::Waiting ? g.u8(off_waitreason_) : 0;
+    s.gopc = g.u64(off_gopc_) - bias_;
+    s.start_pc = g.u64(off_startpc_) - bias_;
+    s.sched_pc = g.u64(off_sched_pc_), s.sched_bp = g.u64(off_sched_bp_), s.stack_hi = g.u64(off_stack_hi_);
+    out.live.push_back(s);
   }
-  return n;
+  if (!out.live.empty()) layout_confirmed_ = true;
+  return out;
 }
 
 }  // namespace gorepro::tracer

@@ -41,6 +41,30 @@ struct DecoderStats {
   uint64_t settle_blocked = 0;   // went ahead without it: its thread sat in one of gorepro's stops
 };
 
+// One goroutine as read from runtime.allgs while the program runs (snapshots): what tells a
+// change since the previous read, and what describes it. Its stack is walked only when asked
+// (EventDecoder::saved_stack), so an unchanged goroutine costs one read of its g.
+struct GoroutineSample {
+  uint64_t goid = 0;
+  uint64_t parent = 0;  // 0 where the version has no g.parentGoid
+  replay::GoState state = replay::GoState::Unknown;
+  uint32_t wait_reason = 0;           // when waiting
+  uint64_t gopc = 0, start_pc = 0;    // link-time
+  uint64_t sched_pc = 0, sched_bp = 0, stack_hi = 0;  // run-time: where it stopped, for the walk
+};
+
+// The goroutine list as one read saw it. runtime.allgs only grows (under allglock) and a g is
+// never freed, so any (pointer, length) pair read is a consistent prefix of it; `retries`
+// counts reads redone because the slice changed while its elements were read.
+struct GoroutineList {
+  std::vector<GoroutineSample> live;  // allgs order, dead and idle ones left out
+  size_t allglen = 0;
+  size_t unreadable = 0;  // g structs (or the list itself) that could not be read: the program is
+                          // likely exiting; `live` is then incomplete
+  bool list_unreadable = false;  // ... the list itself: `live` is empty
+  uint32_t retries = 0;
+};
+
 class EventDecoder {
  public:
   // Resolves every offset and register it needs up front; an error names what is missing.
@@ -53,6 +77,15 @@ class EventDecoder {
   Status on_hit(ProbeRole role, uint32_t tid, const Registers& regs, uint64_t now_ns);
   // Emits a preexisting event for every live goroutine in runtime.allgs (all threads stopped).
   Result<size_t> snapshot_goroutines(uint64_t now_ns);
+  // Every live goroutine in runtime.allgs, read while the program runs (or not): the slice
+  // header is read again after its elements, and the whole read redone (up to max_retries)
+  // when it moved. Checks the layout against the first goroutines read (check_live_g). Errors
+  // are for a binary gorepro cannot read this way; unreadable memory is counted in the list.
+  Result<GoroutineList> read_goroutines(uint32_t max_retries = 3);
+  // A preexisting event per goroutine of the list, stamped now_ns.
+  Status emit_preexisting(const GoroutineList& list, uint64_t now_ns);
+  // The stack of a goroutine that is not running, from the context saved in its g.sched.
+  replay::StackId saved_stack(const GoroutineSample& g) { return walk_stack(g.sched_pc, g.sched_bp, g.stack_hi); }
 
   const DecoderStats& stats() const { return stats_; }
   // With G-line read probes: hold each read until changes already recorded for that goroutine

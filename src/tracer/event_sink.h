@@ -10,6 +10,7 @@
 
 #include "replay/event.h"
 #include "replay/lost_events.h"
+#include "replay/snapshot_mark.h"
 #include "util/result.h"
 
 namespace gorepro::tracer {
@@ -30,6 +31,9 @@ class EventSink {
   // The backend's transport dropped events since it last said so (eBPF: its ring buffer was
   // full); the trace records it where it is noticed among the events.
   virtual Status events_lost(const replay::LostEvents& lost) { (void)lost; return Ok{}; }
+  // A snapshot recording read the goroutine list and emitted what changed since the last one;
+  // the trace marks the point (the events before it are exact as of mark.time_ns).
+  virtual Status snapshot_taken(const replay::SnapshotMark& mark) { (void)mark; return Ok{}; }
 };
 
 // Passes events on and remembers the first one `when` asks to hold at: how a LiveTarget backend

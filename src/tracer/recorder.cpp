@@ -100,6 +100,7 @@ class CountingSink : public EventSink {
   void schedtrace_dump(uint64_t now_ns, bool begin) override { next_.schedtrace_dump(now_ns, begin); }
   void schedtrace_g_read(uint64_t goid) override { next_.schedtrace_g_read(goid); }
   Status events_lost(const replay::LostEvents& lost) override { return next_.events_lost(lost); }
+  Status snapshot_taken(const replay::SnapshotMark& mark) override { return next_.snapshot_taken(mark); }
 
   uint64_t events() const { return events_; }
   int64_t live() const { return live_; }

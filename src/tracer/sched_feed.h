@@ -64,6 +64,7 @@ class TraceSink : public EventSink {
   void schedtrace_dump(uint64_t now_ns, bool begin) override { sched_.dump(now_ns, begin); }
   void schedtrace_g_read(uint64_t goid) override { sched_.g_read(goid); }
   Status events_lost(const replay::LostEvents& lost) override { return w_.append_lost(lost); }
+  Status snapshot_taken(const replay::SnapshotMark& mark) override { return w_.append_snapshot(mark); }
 
  private:
   replay::TraceWriter& w_;

@@ -19,6 +19,7 @@
 #include "support/backends.h"
 #include "support/background.h"
 #include "support/go_programs.h"
+#include "support/report_checks.h"
 #include "support/run.h"
 #include "support/scratch.h"
 #include "support/target_text.h"
@@ -74,17 +75,7 @@ TEST(Attach, ReportsPreexistingLeakAtItsCreationSiteAndLeavesTargetUnaffected) {
 
         auto rep = run({testing::gorepro_binary(), "report", "--format", "json", trace});
         ASSERT_EQ(rep.exit_code, 0) << rep.err;
-        auto j = nlohmann::json::parse(rep.out);
-        int alive = 0, pre = 0;
-        for (const auto& g : j["groups"]) {
-          if (g["creation_site"]["file"] == marks[0].file && g["creation_site"]["line"] == marks[0].line) {
-            alive += g["alive"].get<int>();
-            pre += g["preexisting"].get<int>();
-            EXPECT_TRUE(marks[0].accepts(g["wait_reason"].get<std::string>())) << g.dump();
-          }
-        }
-        EXPECT_EQ(alive, marks[0].count) << rep.out;
-        EXPECT_EQ(pre, marks[0].count) << rep.out;
+        testing::expect_preexisting_leak(rep.out, marks[0]);
       }
     }
   }

@@ -59,6 +59,11 @@ func Finish(leaked int) {
 	if os.Getenv("GOREPRO_EXAMPLE_SELFCHECK") == "1" {
 		fmt.Fprint(os.Stderr, dump)
 	}
+	// GOREPRO_EXAMPLE_HOLD=500ms keeps the exit state that long before main returns, so that a
+	// sampling recorder (record --snapshot) reads it at least once.
+	if hold, err := time.ParseDuration(os.Getenv("GOREPRO_EXAMPLE_HOLD")); err == nil {
+		time.Sleep(hold)
+	}
 }
 
 // Settle waits (up to 30 s) until exactly `leaked` goroutines besides the caller exist and

@@ -1,0 +1,3 @@
+module gorepro/tests/go/snapsites
+
+go 1.19
