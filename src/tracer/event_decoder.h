@@ -158,6 +158,10 @@ class EventDecoder {
   // Go 1.26+ (ProbeLayout::st_leaked: waiting; st_deadextra: dead).
   uint32_t st_leaked_ = ProbeLayout::kNoState, st_deadextra_ = ProbeLayout::kNoState;
   std::vector<uint64_t> pcs_;  // reused stack buffer: no allocation per hit
+  // read_goroutines' buffers, reused: allgs, the g structs, the reads.
+  std::vector<uint64_t> list_ptrs_;
+  std::vector<uint8_t> list_bytes_;
+  std::vector<ReadRange> list_ranges_;
 };
 
 }  // namespace gorepro::tracer

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -68,9 +69,9 @@ Status SnapshotDiff::transition(const GoroutineSample& s, Known& k, uint64_t t, 
 
 Status SnapshotDiff::next(const GoroutineList& list, uint64_t t, EventDecoder& decoder, EventSink& sink) {
   generation_++;
-  std::unordered_map<uint64_t, const GoroutineSample*> now;
-  now.reserve(list.live.size());
-  for (const GoroutineSample& s : list.live) now[s.goid] = &s;
+  std::unordered_set<uint64_t>& now = now_;  // kept: its buckets are reused every read
+  now.clear();
+  for (const GoroutineSample& s : list.live) now.insert(s.goid);
   // Creates first, while every parent still alive is in the table: the create names it.
   // A parent that is gone (it exited since the last read) is not named: the table would bring
   // it back to life. A parent ran to create: one seen waiting is woken first, and the pass

@@ -21,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "tracer/backend.h"
 #include "tracer/event_decoder.h"
@@ -46,6 +47,7 @@ class SnapshotDiff {
   // Emits what takes goid from k's state to s's, and records it in k.
   Status transition(const GoroutineSample& s, Known& k, uint64_t t, EventDecoder& decoder, EventSink& sink);
   std::unordered_map<uint64_t, Known> known_;
+  std::unordered_set<uint64_t> now_;  // the goids of the list being applied
   uint64_t generation_ = 0;
 };
 
