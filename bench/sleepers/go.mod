@@ -1,0 +1,3 @@
+module gorepro/bench/sleepers
+
+go 1.19
