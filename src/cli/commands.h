@@ -15,5 +15,6 @@ void add_replay_command(CLI::App& app, int& exit_code);
 void add_diff_command(CLI::App& app, int& exit_code);
 void add_debug_command(CLI::App& app, int& exit_code);
 void add_export_command(CLI::App& app, int& exit_code);
+void add_repro_command(CLI::App& app, int& exit_code);
 
 }  // namespace gorepro::cli

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   gorepro::cli::add_diff_command(app, exit_code);
   gorepro::cli::add_debug_command(app, exit_code);
   gorepro::cli::add_export_command(app, exit_code);
+  gorepro::cli::add_repro_command(app, exit_code);
   app.name("gorepro");
   if (argc < 2) {
     std::fputs(app.help().c_str(), stderr);

@@ -114,6 +114,16 @@ BackendStats stats_of(const DecoderStats& d);
 class LiveTarget;
 class GuardTable;
 
+// Perturbation for `gorepro repro`: after each decoded event, how long the thread that reported
+// it stays stopped before it goes on (0: not at all). Holding a thread at a create stop delays
+// the parent, at an execute stop the goroutine about to run, at a ready stop the wakeup itself.
+// Called on the backend's thread; must be cheap. Only backends whose caps().perturb is true ask.
+class Perturber {
+ public:
+  virtual ~Perturber() = default;
+  virtual uint64_t hold_ns(const replay::Event& event) = 0;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -147,6 +157,10 @@ class Backend {
   // so that a guardian process can put them back if gorepro dies (tracer/guardian.h). A backend
   // that leaves nothing behind when gorepro dies ignores it.
   virtual void guard_bytes(GuardTable& table) { (void)table; }
+  // Before arm(): ask `perturber` after each event how long to hold its thread (caps().perturb;
+  // ignored otherwise). Other threads run on meanwhile; the hold never changes what the target
+  // computes, only when. nullptr: no perturbation.
+  virtual void set_perturber(Perturber* perturber) { (void)perturber; }
   // The live-stop abilities `gorepro debug` needs, when caps().live_stop; else nullptr.
   virtual LiveTarget* live() { return nullptr; }
 };

@@ -38,7 +38,8 @@ class EventSink {
 
 // Passes events on and remembers the first one `when` asks to hold at: how a LiveTarget backend
 // learns, after decoding a hit, that it must hold the program (LiveTarget::hold_when). `when`
-// is read at each event, so it may be changed between polls.
+// is read at each event, so it may be changed between polls. It also keeps the last event, which
+// a perturbing backend shows its Perturber.
 class HoldSink : public EventSink {
  public:
   HoldSink(EventSink& next, const std::function<bool(const replay::Event&)>& when) : next_(next), when_(when) {}
@@ -46,6 +47,7 @@ class HoldSink : public EventSink {
   Status emit(const replay::Event& e) override {
     Status st = next_.emit(e);
     if (st && !matched && when_ && when_(e)) matched = e;
+    if (st) last = e;
     return st;
   }
   Status tick(uint64_t now_ns) override { return next_.tick(now_ns); }
@@ -53,6 +55,7 @@ class HoldSink : public EventSink {
   void schedtrace_g_read(uint64_t goid) override { next_.schedtrace_g_read(goid); }
 
   std::optional<replay::Event> matched;
+  std::optional<replay::Event> last;  // the last event passed on (the backend resets it)
 
  private:
   EventSink& next_;

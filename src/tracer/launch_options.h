@@ -17,6 +17,9 @@ struct LaunchOptions {
   // Start the program in a process group of its own, so a terminal's Ctrl-C reaches gorepro
   // alone (`gorepro debug` stops the program at the prompt instead of interrupting it).
   bool own_process_group = false;
+  // CPUs the program may run on (sched_setaffinity before exec; its threads inherit it).
+  // Empty: gorepro's own. `gorepro repro` varies it per run.
+  std::vector<int> cpus;
 };
 
 }  // namespace gorepro::tracer

@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <sys/time.h>
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 namespace gorepro::tracer {
@@ -32,6 +34,19 @@ class PtraceBackend::TickTimer {
   ~TickTimer() {
     setitimer(ITIMER_REAL, &old_timer_, nullptr);
     sigaction(SIGALRM, &old_action_, nullptr);
+  }
+  // Wakes the wait in `ns` (> 0), then every millisecond until set back with 0 (the regular
+  // tick): a held thread's time may come while no other stop arrives. A wake that lands just
+  // before the wait begins costs at most one more millisecond.
+  void wake_in(uint64_t ns) {
+    itimerval it = {};
+    const uint64_t interval_us = ns ? 1000 : kTickNs / 1000;
+    const uint64_t first_us = ns ? std::max<uint64_t>(ns / 1000, 1) : interval_us;
+    it.it_interval.tv_sec = static_cast<time_t>(interval_us / 1'000'000);
+    it.it_interval.tv_usec = static_cast<suseconds_t>(interval_us % 1'000'000);
+    it.it_value.tv_sec = static_cast<time_t>(first_us / 1'000'000);
+    it.it_value.tv_usec = static_cast<suseconds_t>(first_us % 1'000'000);
+    setitimer(ITIMER_REAL, &it, nullptr);
   }
 
  private:
@@ -117,8 +132,28 @@ Status PtraceBackend::decode(const Stop& s, uint64_t now) {
   return decoder_->on_hit(roles_[id], static_cast<uint32_t>(s.tid), s.regs, now);
 }
 
+Status PtraceBackend::release_deferred(uint64_t now, bool all) {
+  uint64_t next = UINT64_MAX;
+  Status result = Ok{};
+  std::erase_if(deferred_, [&](const Deferred& d) {
+    if (!all && d.until_ns > now) {
+      next = std::min(next, d.until_ns);
+      return false;
+    }
+    if (Status st = tracee_->resume_from_breakpoint(d.stop); !st && result) result = st;
+    return true;
+  });
+  if (timer_) timer_->wake_in(next == UINT64_MAX ? 0 : next - now);
+  return result;
+}
+
 PollResult PtraceBackend::hold(std::optional<Stop> holding) {
   PollResult r;
+  if (Status st = release_deferred(0, true); !st) {
+    r.kind = PollResult::Kind::kFailed;
+    r.message = "cannot resume the target: " + st.error().message();
+    return r;
+  }
   hold_requested_.store(false, std::memory_order_relaxed);
   timer_.reset();  // no SIGALRM while a person reads the prompt
   auto others = tracee_->stop_all();
@@ -184,11 +219,27 @@ PollResult PtraceBackend::poll(uint64_t until_ns) {
       return r;
     }
     if (hold_requested_.load(std::memory_order_relaxed)) return hold(std::nullopt);
+    if (!deferred_.empty()) {
+      if (Status st = release_deferred(monotonic_ns(), false); !st) {
+        r.kind = PollResult::Kind::kFailed;
+        r.message = "cannot resume the target: " + st.error().message();
+        return r;
+      }
+    }
     Stop s = tracee_->wait();
     const uint64_t now = monotonic_ns();
     if (s.kind == Stop::Kind::kBreakpoint) {
+      hold_sink_->last.reset();
       Status st = decode(s, now);
       if (st && hold_sink_->matched) return hold(s);
+      const uint64_t delay = st && perturber_ && hold_sink_->last ? perturber_->hold_ns(*hold_sink_->last) : 0;
+      if (delay) {
+        const bool first = deferred_.empty();
+        deferred_.push_back({s, now + delay});
+        if (first && timer_) timer_->wake_in(delay);
+        if (now >= until_ns) return r;
+        continue;
+      }
       if (Status resumed = tracee_->resume_from_breakpoint(s); !resumed) {
         r.kind = PollResult::Kind::kFailed;
         r.message = "cannot resume the target: " + resumed.error().message();
@@ -200,6 +251,7 @@ PollResult PtraceBackend::poll(uint64_t until_ns) {
         return r;
       }
     } else if (s.kind == Stop::Kind::kExited) {
+      deferred_.clear();
       r.kind = PollResult::Kind::kExited;
       r.exit_status = s.exit_status;
       r.signal = s.signal;
@@ -216,7 +268,8 @@ PollResult PtraceBackend::poll(uint64_t until_ns) {
 Status PtraceBackend::detach() {
   timer_.reset();
   holding_ = false;
-  held_.clear();  // their threads were moved off their int3s when their stops were collected
+  held_.clear();
+  deferred_.clear();  // like held_: Tracee::detach moves collected, unresumed threads on  // their threads were moved off their int3s when their stops were collected
   if (!tracee_) return Ok{};
   return tracee_->detach();
 }

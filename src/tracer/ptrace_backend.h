@@ -30,7 +30,7 @@ class PtraceBackend final : public Backend, public LiveTarget {
   const char* name() const override { return "ptrace"; }
   BackendCaps caps() const override {
     return BackendCaps{.stops_target = true, .survives_tracer_death = false, .can_patch = true, .sched_probes = true,
-                       .live_stop = true};
+                       .perturb = true, .live_stop = true};
   }
   Status launch(const LaunchSpec& spec) override;
   Status attach(pid_t pid) override;
@@ -45,6 +45,9 @@ class PtraceBackend final : public Backend, public LiveTarget {
   BackendStats stats() const override;
   void guard_bytes(GuardTable& table) override { guard_ = &table; }
   LiveTarget* live() override { return this; }
+  // A held thread stays on its breakpoint (its event already written) while poll() goes on
+  // with the others; it is resumed once its time is up, or at detach/hold.
+  void set_perturber(Perturber* perturber) override { perturber_ = perturber; }
 
   // LiveTarget: a hold stops every thread (Tracee::stop_all); hits other threads made meanwhile
   // are decoded at once and stay on their breakpoints until resume().
@@ -61,6 +64,9 @@ class PtraceBackend final : public Backend, public LiveTarget {
   Status decode(const Stop& s, uint64_t now);
   // Stops every thread around `holding` (or none) and returns kHeld.
   PollResult hold(std::optional<Stop> holding);
+  // Perturbation: resumes the deferred stops whose time has come (all when `all`), and points
+  // the tick timer at the next one.
+  Status release_deferred(uint64_t now, bool all);
   const GoBinary& binary_;
   std::unique_ptr<Tracee> tracee_;
   std::optional<EventDecoder> decoder_;
@@ -76,6 +82,12 @@ class PtraceBackend final : public Backend, public LiveTarget {
   std::vector<Stop> held_;  // threads held on a breakpoint (the hit that asked first, if any)
   bool holding_ = false;
   GuardTable* guard_ = nullptr;
+  Perturber* perturber_ = nullptr;
+  struct Deferred {
+    Stop stop;
+    uint64_t until_ns;
+  };
+  std::vector<Deferred> deferred_;  // threads held by the perturber, each until its time
 };
 
 }  // namespace gorepro::tracer

@@ -56,6 +56,19 @@ std::vector<std::string> environment_with_schedtrace(int ms, bool detail) {
   return env;
 }
 
+// `env` (gorepro's own when empty) with each KEY=VALUE of `overrides` replacing its KEY.
+std::vector<std::string> environment_with(std::vector<std::string> env, const std::vector<std::string>& overrides) {
+  if (env.empty()) {
+    for (char** e = environ; *e; e++) env.emplace_back(*e);
+  }
+  for (const std::string& kv : overrides) {
+    const std::string key = kv.substr(0, kv.find('=') + 1);
+    std::erase_if(env, [&](const std::string& e) { return e.starts_with(key); });
+    env.push_back(kv);
+  }
+  return env;
+}
+
 // Finds the program like execvp would: a path with a slash as is, else the first match in PATH.
 std::optional<std::string> resolve_program(const std::string& name) {
   if (name.find('/') != std::string::npos) return name;
@@ -322,6 +335,11 @@ Result<RecordResult> record(Backend& backend, const GoBinary& binary, const Reco
       spec.options.env = environment_with_schedtrace(request.schedtrace_ms, request.scheddetail);
       spec.options.fds.emplace_back(fd_immediate ? kRuntimeOutputFd : 2, capture->write_end());
     }
+    if (!request.env_overrides.empty()) {
+      spec.options.env = environment_with(spec.options.env.value_or(std::vector<std::string>{}), request.env_overrides);
+    }
+    spec.options.fds.insert(spec.options.fds.end(), request.fds.begin(), request.fds.end());
+    spec.options.cpus = request.cpus;
     if (auto st = backend.launch(spec); !st) return st.error();
     if (capture) {
       if (fd_immediate) {

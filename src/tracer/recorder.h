@@ -41,6 +41,11 @@ struct RecordRequest {
   bool scheddetail = false;           // with schedtrace: scheddetail=1 (every P, M and G line)
   bool show_schedtrace = false;       // with schedtrace: also show the SCHED lines on stderr
   bool status_line = true;            // live status on stderr when it is a terminal
+  // Launch only: KEY=VALUE entries set in the program's environment (over gorepro's own), its
+  // descriptors (e.g. {1, fd}: stdout into a file) and the CPUs it may run on (repro varies them).
+  std::vector<std::string> env_overrides;
+  std::vector<std::pair<int, int>> fds;
+  std::vector<int> cpus;
 };
 
 // Usage errors in a request (exit status 2 in the CLI), before anything is opened or started.

@@ -1,6 +1,7 @@
 #include "tracer/spawn.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -28,6 +29,11 @@ Result<GatedChild> GatedChild::spawn(const std::string& path, const std::vector<
     for (const std::string& e : *options.env) envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
   }
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  for (int c : options.cpus) {
+    if (c >= 0 && c < CPU_SETSIZE) CPU_SET(c, &cpus);
+  }
   pid_t pid = fork();
   if (pid < 0) {
     int e = errno;
@@ -43,6 +49,11 @@ Result<GatedChild> GatedChild::spawn(const std::string& path, const std::vector<
     }
     if (n != 1) _exit(127);
     if (options.own_process_group) setpgid(0, 0);
+    if (!options.cpus.empty() && sched_setaffinity(0, sizeof cpus, &cpus) != 0) {
+      int e = errno;
+      (void)!write(err[1], &e, sizeof e);
+      _exit(127);
+    }
     for (auto [child_fd, our_fd] : options.fds) {
       if (child_fd == our_fd) {
         fcntl(child_fd, F_SETFD, 0);

@@ -11,7 +11,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const char kLeakForm[] = "'// want leak: N x REASON[|REASON...]'";
+const char kLeakForm[] = "'// want leak: N x REASON[|REASON...]' (or '// may leak: ...')";
 
 // Calls f(line_number, text) for each line of source.
 template <class F>
@@ -54,7 +54,7 @@ bool LeakMark::accepts(std::string_view reason) const {
 std::vector<LeakMark> parse_leak_marks(std::string_view source, const std::string& file) {
   // Anything that looks like an attempt at a mark is held to the exact form, so a typo cannot
   // silently turn ground truth into an ignored comment.
-  static const std::regex attempt(R"(//\s*want\s+leak\b(.*)$)");
+  static const std::regex attempt(R"(//\s*(want|may)\s+leak\b(.*)$)");
   static const std::regex form(R"(^:\s*(\d+)\s+x\s+(\S.*)$)");
   static const std::regex go_statement(R"((^|[^\w.])go\s+[\w(])");
   std::vector<LeakMark> marks;
@@ -62,12 +62,12 @@ std::vector<LeakMark> parse_leak_marks(std::string_view source, const std::strin
     std::smatch m;
     if (!std::regex_search(text, m, attempt)) return;
     std::string code = text.substr(0, m.position(0));
-    std::string rest = trim(m[1].str());
+    std::string rest = trim(m[2].str());
     std::smatch f;
     if (!std::regex_match(rest, f, form)) {
       fail(file, number, "malformed leak mark '" + trim(text.substr(m.position(0))) + "': expected " + kLeakForm);
     }
-    LeakMark mark{file, number, 0, {}};
+    LeakMark mark{file, number, 0, {}, m[1].str() == "may"};
     try {
       mark.count = std::stoi(f[1].str());
     } catch (const std::out_of_range&) {

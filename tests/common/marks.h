@@ -3,12 +3,15 @@
 //   go sender(ch) // want leak: 7 x chan send
 //   go update(i)  // want leak: 5 x semacquire|sync.Mutex.Lock
 //   return here() // mark: plain
+//   go worker(ch) // may leak: 8 x chan send
 //
 // A leak mark sits on the line of a `go` statement and says how many goroutines created there
 // are still alive when main returns (N) and the wait reason they are parked in, spelled as in
 // the runtime's waitReasonStrings. Alternatives separated by `|` cover Go versions that name
 // the same wait differently; a check accepts any of them. A `// mark: NAME` names a line so a
-// test can find it without hard-coding its number. See examples/README.md.
+// test can find it without hard-coding its number. A `may leak` mark is the ground truth of an
+// intermittent leak: from 0 to N goroutines of that statement are left, depending on the
+// schedule (examples/race*; `gorepro repro` forces them). See examples/README.md.
 //
 // A malformed mark is a mistake in a test program, not an expected condition: the readers
 // throw MarkError naming file:line and the expected form, which fails the test that read it.
@@ -27,6 +30,7 @@ struct LeakMark {
   int line = 0;                      // 1-based line of the go statement
   int count = 0;                     // goroutines from it alive at exit, > 0
   std::vector<std::string> reasons;  // accepted wait reasons, at least one
+  bool may = false;                  // `may leak`: 0 to count are left, depending on the schedule
 
   bool accepts(std::string_view reason) const;
 };

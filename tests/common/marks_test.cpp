@@ -36,6 +36,18 @@ TEST(LeakMarks, ReadCountReasonAndLineOfGoStatement) {
   EXPECT_EQ(marks[0].reasons, std::vector<std::string>{"chan send"});
 }
 
+TEST(LeakMarks, MayLeakMarksAnIntermittentLeakUpToN) {
+  auto marks = parse_leak_marks(
+      "go worker(gosite.Count(results), i) // may leak: 8 x chan send\n"
+      "go sender(ch) // want leak: 2 x chan send\n",
+      "/src/main.go");
+  ASSERT_EQ(marks.size(), 2u);
+  EXPECT_TRUE(marks[0].may);
+  EXPECT_EQ(marks[0].count, 8);
+  EXPECT_FALSE(marks[1].may);
+  EXPECT_NE(error_of("go w() // may leak: x chan send\n").find("main.go:1"), std::string::npos);
+}
+
 TEST(LeakMarks, AcceptAnyBarSeparatedAlternative) {
   auto marks = parse_leak_marks("go update(i) //want leak:5 x semacquire | sync.Mutex.Lock\n", "f.go");
   ASSERT_EQ(marks.size(), 1u);

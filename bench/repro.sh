@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Runs-to-reproduce: `gorepro repro` (seeded perturbation) against plain reruns under `record`
+# (`gorepro repro --no-perturb`: the same loop, no holds, no GOMAXPROCS/affinity changes), for
+# each intermittent example (examples/race*), side by side in one run; then how often a found
+# seed makes the leak happen again, and each example's leak rate natively.
+#
+# Usage: bench/repro.sh
+# Knobs (environment):
+#   ATTEMPTS=10          searches per example and mode; the table shows the median runs each took
+#   MAX=30               runs a perturbed search may take before it counts as "not found"
+#   PLAIN_MAX=60         runs a plain search may take (a miss counts as PLAIN_MAX, so the plain
+#                        median is a lower bound when it shows ≥)
+#   SEED_RUNS=10         reruns of each found seed (same-seed reproduction rate)
+#   NATIVE=100           native runs per example for its leak rate (0: skip)
+#   GO_VERSION=1.26      which build of the examples (build/go-programs/goV/NAME)
+#   BUILD=<repo>/build   gorepro build tree; GOREPRO=$BUILD/src/cli/gorepro
+#   EXAMPLES="racetimeout raceclose racewgadd"
+#   OUT=/tmp/gorepro-repro-bench   scratch
+set -uo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ATTEMPTS=${ATTEMPTS:-10}
+MAX=${MAX:-30}
+PLAIN_MAX=${PLAIN_MAX:-60}
+SEED_RUNS=${SEED_RUNS:-10}
+NATIVE=${NATIVE:-100}
+GO_VERSION=${GO_VERSION:-1.26}
+BUILD=${BUILD:-$ROOT/build}
+GOREPRO=${GOREPRO:-$BUILD/src/cli/gorepro}
+EXAMPLES=${EXAMPLES:-racetimeout raceclose racewgadd}
+OUT=${OUT:-/tmp/gorepro-repro-bench}
+mkdir -p "$OUT"
+die() { echo "repro.sh: $*" >&2; exit 1; }
+[[ -x "$GOREPRO" ]] || die "no gorepro at $GOREPRO (build first, or set GOREPRO)"
+bin_of() {
+  local b
+  for b in "$BUILD/go-programs/go$GO_VERSION/$1" $(find "$BUILD" -path "*go$GO_VERSION/$1" -type f 2>/dev/null | head -1); do
+    [[ -x "$b" ]] && { echo "$b"; return; }
+  done
+  die "no build of $1 for Go $GO_VERSION under $BUILD"
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {if (NR==0) print "-"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+
+# search MODE BIN MAXRUNS → prints "RUNS SEED" (RUNS = MAXRUNS+1 and SEED = - when not found)
+search() {
+  local mode=$1 bin=$2 max=$3 flags=() out
+  [[ $mode == plain ]] && flags=(--no-perturb)
+  out=$("$GOREPRO" repro -q "${flags[@]}" --runs "$max" -o "$OUT/found" -- "$bin" 2>"$OUT/last.err")
+  case $? in
+    0) echo "$out" | sed -n 's/^gorepro repro: reproduced on run \([0-9]*\) of [0-9]* (seed \([0-9]*\),.*/\1 \2/p' ;;
+    1) echo "$((max + 1)) -" ;;
+    *) cat "$OUT/last.err" >&2; die "gorepro repro failed on $bin" ;;
+  esac
+  rm -rf "$OUT/found"
+}
+
+printf '%-12s %18s %18s %9s %16s %14s %12s\n' example "repro runs (med)" "plain runs (med)" "ratio" "same seed" "plain rate" "native rate"
+for ex in $EXAMPLES; do
+  bin=$(bin_of "$ex")
+  pr=() pl=() seeds=() plain_runs=0 plain_found=0
+  for ((a = 0; a < ATTEMPTS; a++)); do  # interleaved, so load changes hit both modes alike
+    read -r n s < <(search perturb "$bin" "$MAX")
+    pr+=("$n"); [[ $s != - ]] && seeds+=("$s")
+    read -r n s < <(search plain "$bin" "$PLAIN_MAX")
+    pl+=("$n")
+    if [[ $s != - ]]; then plain_found=$((plain_found + 1)); plain_runs=$((plain_runs + n)); else plain_runs=$((plain_runs + PLAIN_MAX)); fi
+  done
+  mr=$(printf '%s\n' "${pr[@]}" | median)
+  mp=$(printf '%s\n' "${pl[@]}" | median)
+  misses=$(printf '%s\n' "${pl[@]}" | awk -v m=$((PLAIN_MAX + 1)) '$1==m' | wc -l)
+  mp_shown=$mp; (( misses * 2 >= ATTEMPTS )) && mp_shown="≥$PLAIN_MAX"
+  ratio=$(awk -v a="$mp" -v b="$mr" 'BEGIN {printf "%.1fx", a / b}')
+  (( misses * 2 >= ATTEMPTS )) && ratio="≥$ratio"
+  again=0 tries=0
+  for s in "${seeds[@]}"; do
+    for ((k = 0; k < SEED_RUNS; k++)); do
+      tries=$((tries + 1))
+      "$GOREPRO" repro -q --seed "$s" -o "$OUT/seed" -- "$bin" >/dev/null 2>&1 && again=$((again + 1))
+      rm -rf "$OUT/seed"
+    done
+  done
+  native=-
+  if (( NATIVE > 0 )); then
+    leaks=0
+    for ((k = 0; k < NATIVE; k++)); do
+      c=$(GOREPRO_EXAMPLE_SELFCHECK=1 "$bin" 2>&1 >/dev/null | grep -c '^goroutine ')
+      (( c > 1 )) && leaks=$((leaks + 1))
+    done
+    native="$leaks/$NATIVE"
+  fi
+  printf '%-12s %18s %18s %9s %16s %14s %12s\n' "$ex" "$mr (${#seeds[@]}/$ATTEMPTS found)" "$mp_shown" "$ratio" \
+    "$again/$tries" "$plain_found/$plain_runs" "$native"
+  echo "$ex repro: ${pr[*]} | plain: ${pl[*]}" >>"$OUT/runs.log"
+done
+echo "(per-attempt runs in $OUT/runs.log; a miss counts as MAX+1)"

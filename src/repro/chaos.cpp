@@ -1,0 +1,116 @@
+#include "repro/chaos.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+namespace gorepro::repro {
+
+namespace {
+
+// A uniform double in [0, 1) from a hash.
+double unit(uint64_t h) { return static_cast<double>(h >> 11) * 0x1.0p-53; }
+
+// The intensities a run picks from: most runs hold rarely at a kind, some often. Small values
+// keep busy programs moving; the large ones force the rare interleavings of small programs.
+constexpr double kChances[] = {0.0, 0.02, 0.1, 0.3, 0.6};
+constexpr uint64_t kMaxHolds[] = {200'000, 1'000'000, 5'000'000, 20'000'000};
+
+}  // namespace
+
+uint64_t mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+uint64_t run_seed(uint64_t base, uint64_t index) { return mix(base + index) & 0xffffffffull; }
+
+const char* hold_at_name(HoldAt at) {
+  switch (at) {
+    case HoldAt::kCreate: return "create";
+    case HoldAt::kFirstRun: return "first-run";
+    case HoldAt::kRun: return "run";
+    case HoldAt::kPark: return "park";
+    case HoldAt::kReady: return "ready";
+    case HoldAt::kExit: return "exit";
+  }
+  return "?";
+}
+
+ChaosPlan ChaosPlan::from_seed(uint64_t seed, const std::vector<int>& machine_cpus) {
+  ChaosPlan p;
+  p.seed = seed;
+  uint64_t h = mix(seed ^ 0x6368616f73ull);  // "chaos"
+  auto draw = [&](uint64_t n) {
+    h = mix(h);
+    return h % n;
+  };
+  constexpr int kProcs[] = {0, 1, 2, 4};
+  p.gomaxprocs = kProcs[draw(4)];
+  if (machine_cpus.size() > 1 && draw(3) == 0) p.cpus = {machine_cpus[draw(machine_cpus.size())]};
+  for (double& c : p.chance) c = kChances[draw(std::size(kChances))];
+  // A new goroutine's first run is where most intermittent leaks are decided (who gets to
+  // the channel first): never leave it unperturbed.
+  p.chance[static_cast<size_t>(HoldAt::kFirstRun)] = std::max(p.chance[static_cast<size_t>(HoldAt::kFirstRun)], 0.1);
+  p.max_hold_ns = kMaxHolds[draw(std::size(kMaxHolds))];
+  return p;
+}
+
+std::string ChaosPlan::describe() const {
+  std::string s = gomaxprocs ? fmt::format("GOMAXPROCS={}", gomaxprocs) : "GOMAXPROCS default";
+  s += cpus.empty() ? ", every CPU" : fmt::format(", CPU {}", cpus.front());
+  s += fmt::format(", holds up to {:.1f} ms at", static_cast<double>(max_hold_ns) / 1e6);
+  for (size_t k = 0; k < kHoldKinds; k++) {
+    if (chance[k] > 0) s += fmt::format(" {} {:g}%", hold_at_name(static_cast<HoldAt>(k)), chance[k] * 100);
+  }
+  return s;
+}
+
+uint64_t ChaosPerturber::identity(uint64_t goid) const {
+  auto it = identity_.find(goid);
+  return it != identity_.end() ? it->second : goid;
+}
+
+uint64_t ChaosPerturber::hold_ns(const replay::Event& e) {
+  if (e.kind == replay::EventKind::Create) {
+    // A goid may be reused after its goroutine exits: the latest creation names it.
+    identity_[e.goid] = mix(e.pc) ^ (created_at_[e.pc]++ << 20) ^ 0x8000'0000'0000'0000ull;
+  }
+  HoldAt at;
+  switch (e.kind) {
+    case replay::EventKind::Create: at = HoldAt::kCreate; break;
+    case replay::EventKind::Park: at = HoldAt::kPark; break;
+    case replay::EventKind::Ready: at = HoldAt::kReady; break;
+    case replay::EventKind::Exit: at = HoldAt::kExit; break;
+    case replay::EventKind::State:
+      if (e.state != replay::GoState::Running) return 0;
+      at = HoldAt::kRun;
+      break;
+    default: return 0;
+  }
+  // Create events are about the child; the hold delays the parent, so key it by the parent.
+  const uint64_t who = identity(e.kind == replay::EventKind::Create ? e.other_goid : e.goid);
+  auto& counts = seen_[who];
+  if (at == HoldAt::kRun && counts[static_cast<size_t>(HoldAt::kRun)] == 0 &&
+      counts[static_cast<size_t>(HoldAt::kFirstRun)] == 0) {
+    at = HoldAt::kFirstRun;
+  }
+  const auto k = static_cast<size_t>(at);
+  const uint64_t ordinal = counts[k]++;
+  if (plan_.chance[k] <= 0 || held_ns_ >= plan_.budget_ns) return 0;
+  const uint64_t h = mix(mix(mix(plan_.seed) ^ (k + 1)) ^ mix(who) ^ (ordinal << 32));
+  if (unit(h) >= plan_.chance[k]) return 0;
+  // Log-uniform: as many short holds (reorderings within a few stops) as long ones (a
+  // goroutine overtaken by a timeout).
+  const double lo = std::log(static_cast<double>(plan_.min_hold_ns));
+  const double hi = std::log(static_cast<double>(std::max(plan_.max_hold_ns, plan_.min_hold_ns)));
+  const auto ns = static_cast<uint64_t>(std::exp(lo + (hi - lo) * unit(mix(h))));
+  holds_++;
+  held_ns_ += ns;
+  return ns;
+}
+
+}  // namespace gorepro::repro

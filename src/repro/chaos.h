@@ -1,0 +1,78 @@
+// ChaosPlan / ChaosPerturber: the schedule perturbation of one `gorepro repro` run, drawn from
+// its seed in the manner of rr's chaos mode — random holds of threads at the stops the tracer
+// already makes, with per-run intensities, plus a per-run GOMAXPROCS and CPU affinity.
+// docs/repro.md says why this and not PCT.
+//
+// Invariants: the plan is a pure function of (seed, CPUs on the machine); each hold decision is
+// a pure function of (seed, stop kind, the goroutine's identity, how many such stops that
+// goroutine had before), not of the order in which threads reach their stops, so a rerun with the
+// same seed makes the same decisions for the goroutines it meets the same way. A goroutine's
+// identity is "the k-th goroutine created at go statement X" — not its goid, which the runtime
+// hands out from per-P caches and so differs between runs. A run's holds add up to at
+// most ChaosPlan::budget_ns, so a busy program is slowed by a bounded amount.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "replay/event.h"
+#include "tracer/backend.h"
+
+namespace gorepro::repro {
+
+// The stops a hold can be made at, and what holding there delays.
+enum class HoldAt : uint8_t {
+  kCreate,    // the parent, just after it created a goroutine (the child gets a head start)
+  kFirstRun,  // a new goroutine about to run for the first time
+  kRun,       // a goroutine about to run again
+  kPark,      // a goroutine's thread just after it blocked (the next goroutine on that P waits)
+  kReady,     // a wakeup, before it takes effect (reorders wakeups)
+  kExit,      // a goroutine's thread just after it finished
+};
+inline constexpr size_t kHoldKinds = 6;
+const char* hold_at_name(HoldAt at);
+
+struct ChaosPlan {
+  uint64_t seed = 0;
+  int gomaxprocs = 0;                    // 0: the program's default (one per CPU it may use)
+  std::vector<int> cpus;                 // empty: every CPU gorepro may use
+  std::array<double, kHoldKinds> chance{};  // per kind: probability that an event is held
+  uint64_t min_hold_ns = 20'000;         // holds are log-uniform in [min_hold_ns, max_hold_ns]
+  uint64_t max_hold_ns = 0;
+  uint64_t budget_ns = 2'000'000'000;    // at most this much holding per run
+
+  // The plan of one run. `machine_cpus`: the CPUs gorepro may use (sched_getaffinity).
+  static ChaosPlan from_seed(uint64_t seed, const std::vector<int>& machine_cpus);
+  // "GOMAXPROCS=2, CPUs 0-1, holds: first-run 50% ..." for --verbose and the report.
+  std::string describe() const;
+};
+
+class ChaosPerturber final : public tracer::Perturber {
+ public:
+  explicit ChaosPerturber(const ChaosPlan& plan) : plan_(plan) {}
+  uint64_t hold_ns(const replay::Event& event) override;
+  uint64_t holds() const { return holds_; }
+  uint64_t held_ns() const { return held_ns_; }
+
+ private:
+  // The identity of a goroutine (see above); goids never seen created stand for themselves.
+  uint64_t identity(uint64_t goid) const;
+
+  ChaosPlan plan_;
+  std::unordered_map<uint64_t, uint64_t> identity_;       // goid → identity, from its create event
+  std::unordered_map<uint64_t, uint64_t> created_at_;     // creation PC → goroutines created there
+  // identity → stops of each kind seen so far (the ordinal that keys each decision).
+  std::unordered_map<uint64_t, std::array<uint32_t, kHoldKinds>> seen_;
+  uint64_t holds_ = 0;
+  uint64_t held_ns_ = 0;
+};
+
+// splitmix64: the one mixing function behind seeds and decisions.
+uint64_t mix(uint64_t x);
+// The seed of run `index` (0-based) of a session that started from `base`.
+uint64_t run_seed(uint64_t base, uint64_t index);
+
+}  // namespace gorepro::repro

@@ -1,0 +1,85 @@
+// Repro: `gorepro repro` — run a program again and again under `record`, each run under a
+// different seeded perturbation of its schedule (ChaosPlan), until a condition (the grammar of
+// `check --fail-if`, replay/predicate.h) holds on the run's trace or the runs are spent.
+//
+// Every run is a whole tracer::record of a launched program with its stdout and stderr written
+// to files; the program's bytes, signals and exit status are its own — only when things happen
+// changes. The run that makes the condition hold keeps its trace and output in the output
+// directory; the others leave nothing behind.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dwarf/go_binary.h"
+#include "repro/chaos.h"
+#include "replay/predicate.h"
+#include "tracer/backend.h"
+#include "tracer/recorder.h"
+#include "util/result.h"
+
+namespace gorepro::repro {
+
+struct ReproRequest {
+  std::vector<std::string> command;  // PROGRAM ARGS (PATH lookup like execvp)
+  std::string until = "leaked>0";    // the condition that ends the search
+  uint64_t runs = 100;               // at most this many runs
+  std::optional<uint64_t> seed;      // every run with this seed (replaying a found one)
+  uint64_t base_seed = 0;            // without seed: run i uses run_seed(base_seed, i)
+  bool perturb = true;               // false: plain `record` reruns (bench/repro.sh's baseline)
+  std::string output_dir = "gorepro-repro";
+  int stack_depth = 32;
+};
+
+// Usage errors (exit status 2), before anything runs: the condition is parsed here.
+Status validate(const ReproRequest& request);
+
+struct RunOutcome {
+  uint64_t number = 0;     // 1-based
+  uint64_t seed = 0;
+  bool holds = false;      // the condition held on this run's trace
+  bool leaked = false;     // leaked>0 held (counted as "leaks seen" whatever the condition)
+  std::string explanation; // the condition's values, as `check --fail-if` prints them
+  std::string plan;        // ChaosPlan::describe()
+  uint64_t holds_made = 0;
+  std::optional<tracer::TargetExit> exit;  // the program's own exit
+};
+
+struct ReproResult {
+  bool reproduced = false;
+  uint64_t runs_done = 0;
+  uint64_t leaks_seen = 0;
+  double seconds = 0;
+  RunOutcome found;        // when reproduced
+  std::string trace_path;  // when reproduced: the kept trace, and the program's output
+  std::string stdout_path, stderr_path;
+};
+
+struct ReproProgress {
+  uint64_t runs_done = 0;
+  uint64_t runs = 0;
+  double runs_per_s = 0;
+  uint64_t leaks_seen = 0;
+  uint64_t seed = 0;  // of the run starting now
+};
+
+using BackendFactory = std::function<Result<std::unique_ptr<tracer::Backend>>(const GoBinary&)>;
+
+struct ReproHooks {
+  std::function<void(const ReproProgress&)> progress;  // before each run
+  std::function<void(const RunOutcome&)> run_done;     // after each run
+};
+
+// Runs the search. Errors are failures of gorepro (a run could not be started or its trace
+// read); a condition that never held is a result with reproduced = false.
+Result<ReproResult> repro(const ReproRequest& request, const BackendFactory& make_backend,
+                          const ReproHooks& hooks = {});
+
+// The CPUs gorepro may use.
+std::vector<int> usable_cpus();
+
+}  // namespace gorepro::repro

@@ -1,0 +1,3 @@
+module gorepro/tests/go/exitcode
+
+go 1.19

@@ -1,0 +1,158 @@
+// `gorepro repro` end to end, on every supported Go version: it forces each intermittent
+// example's leak (examples/race*, `// may leak:` marks) within a bounded number of runs and
+// names the marked go statement; the seed it prints makes the leak happen again; `--until`
+// ignores leaks it does not ask about; a program that never leaks ends with exit 1 and nothing
+// kept; and the program's output bytes and exit status are its own.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "common/marks.h"
+#include "support/go_programs.h"
+#include "support/run.h"
+#include "support/scratch.h"
+
+namespace gorepro {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Runs allowed to find each example's leak. Measured (docs/repro.md): the median is 1–2 runs
+// and 15 misses in a row did not happen in hundreds of searches; plain reruns need far more.
+constexpr int kSearchRuns = 15;
+// Reruns of a found seed: it reproduces in most of them, not all (docs/repro.md).
+constexpr int kSeedRuns = 4;
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string version_name(const ::testing::TestParamInfo<std::string>& info) {
+  std::string v = info.param;
+  v.erase(std::remove(v.begin(), v.end(), '.'), v.end());
+  return "go" + v;
+}
+
+testing::RunResult repro(const std::vector<std::string>& args, const std::string& dir,
+                         const std::vector<std::string>& command) {
+  std::vector<std::string> argv = {testing::gorepro_binary(), "repro", "-q", "-o", dir};
+  argv.insert(argv.end(), args.begin(), args.end());
+  argv.push_back("--");
+  argv.insert(argv.end(), command.begin(), command.end());
+  return testing::run(argv);
+}
+
+class Repro : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Repro, ForcesEachIntermittentLeakAndItsSeedReplaysIt) {
+  const std::string v = GetParam();
+  for (const std::string& example : testing::example_names(true)) {
+    SCOPED_TRACE(example);
+    auto marks = testing::read_leak_marks(testing::go_source_dir("examples/" + example));
+    ASSERT_EQ(marks.size(), 1u);
+    ASSERT_TRUE(marks[0].may);
+    const std::string site = fmt::format("main.go:{}", marks[0].line);
+    const std::string dir = testing::scratch_file("repro", fmt::format("{}-{}", example, v));
+    const std::string program = testing::go_program(example, v, false);
+    auto r = repro({"--runs", std::to_string(kSearchRuns)}, dir, {program});
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    EXPECT_NE(r.out.find(site), std::string::npos) << "the report names the marked go statement\n" << r.out;
+    std::smatch m;
+    ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"(replay this perturbation: gorepro repro --seed (\d+) -- )")))
+        << r.out;
+    const std::string seed = m[1].str();
+    EXPECT_TRUE(fs::exists(fs::path(dir) / fmt::format("repro-{}.gtr", seed)));
+    EXPECT_TRUE(fs::exists(fs::path(dir) / fmt::format("repro-{}.stdout", seed)));
+    // The kept trace says the same as the search did, to `check`.
+    auto check = testing::run({testing::gorepro_binary(), "check", (fs::path(dir) / fmt::format("repro-{}.gtr", seed)).string(),
+                               "--fail-if", "site=" + site + " leaked>0"});
+    EXPECT_EQ(check.exit_code, 1) << check.out << check.err;
+
+    const std::string again = dir + "-seed";
+    auto replayed = repro({"--seed", seed, "--runs", std::to_string(kSeedRuns), "--until", "site=" + site}, again,
+                          {program});
+    EXPECT_EQ(replayed.exit_code, 0) << "seed " << seed << " did not reproduce in " << kSeedRuns << " runs\n"
+                                     << replayed.out << replayed.err;
+    EXPECT_NE(replayed.out.find("(seed " + seed + ","), std::string::npos) << replayed.out;
+    fs::remove_all(dir);
+    fs::remove_all(again);
+  }
+}
+
+TEST_P(Repro, UntilSiteIgnoresALeakAtAnotherSite) {
+  const std::string v = GetParam();
+  auto marks = testing::read_leak_marks(testing::go_source_dir("examples/sendleak"));
+  ASSERT_EQ(marks.size(), 1u);
+  const std::string program = testing::go_program("sendleak", v, false);
+  const std::string dir = testing::scratch_file("repro", "sendleak-" + v);
+  // sendleak leaks at its marked line in every run; main.go:1 is no go statement.
+  auto other = repro({"--runs", "2", "--until", "site=main.go:1"}, dir, {program});
+  EXPECT_EQ(other.exit_code, 1) << other.out << other.err;
+  EXPECT_NE(other.out.find("did not hold in 2 perturbed runs"), std::string::npos) << other.out;
+  EXPECT_NE(other.out.find("2 with a leak"), std::string::npos) << other.out;
+  EXPECT_FALSE(fs::exists(dir)) << "nothing is kept when nothing was found";
+  auto same = repro({"--runs", "2", "--until", fmt::format("site=main.go:{} reason='chan send'", marks[0].line)}, dir,
+                    {program});
+  EXPECT_EQ(same.exit_code, 0) << same.out << same.err;
+  EXPECT_NE(same.out.find("reproduced on run 1 of 2"), std::string::npos) << same.out;
+  fs::remove_all(dir);
+}
+
+TEST_P(Repro, AProgramThatNeverLeaksEndsWithExit1AndNothingKept) {
+  const std::string v = GetParam();
+  const std::string dir = testing::scratch_file("repro", "noleak-" + v);
+  auto r = repro({"--runs", "3"}, dir, {testing::go_program("noleak", v, false)});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("'leaked>0' did not hold in 3 perturbed runs"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("0 with a leak"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(dir));
+}
+
+INSTANTIATE_TEST_SUITE_P(Versions, Repro, ::testing::ValuesIn(testing::built_go_versions()), version_name);
+
+// Output bytes, exit status and signals are the program's own under perturbation: the kept
+// stdout and stderr equal a native run's, byte for byte. Not Go-version dependent: newest only.
+TEST(ReproTarget, OutputExitStatusAndSignalsAreUntouched) {
+  const std::string v = testing::newest_go_version();
+  if (const char* only = std::getenv("GOREPRO_TEST_GO"); only && *only && v != only) {
+    GTEST_SKIP() << "runs with the newest Go only (" << v << ")";
+  }
+  // stderrwriter: heavy, binary stderr; sigtest: finishes only if SIGURG and SIGUSR1 arrive;
+  // exitcode: status 7.
+  for (const char* name : {"stderrwriter", "sigtest", "exitcode"}) {
+    SCOPED_TRACE(name);
+    const std::string program = testing::go_program(name, v, false);
+    auto native = testing::run({program});
+    const std::string dir = testing::scratch_file("repro", std::string("untouched-") + name);
+    for (int seed : {1, 2, 3}) {
+      auto r = repro({"--seed", std::to_string(seed), "--until", "created>0"}, dir, {program});
+      ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+      EXPECT_EQ(slurp(fmt::format("{}/repro-{}.stdout", dir, seed)), native.out);
+      EXPECT_EQ(slurp(fmt::format("{}/repro-{}.stderr", dir, seed)), native.err);
+      EXPECT_NE(r.out.find(fmt::format("the program exited with status {}", native.exit_code)), std::string::npos)
+          << r.out;
+    }
+    fs::remove_all(dir);
+  }
+}
+
+TEST(ReproUsage, BadInputIsOneLineAndExit2) {
+  auto none = testing::run({testing::gorepro_binary(), "repro"});
+  EXPECT_EQ(none.exit_code, 2);
+  EXPECT_NE(none.err.find("no program to run"), std::string::npos) << none.err;
+  auto bad = testing::run({testing::gorepro_binary(), "repro", "--until", "leaked>>0", "--", "/bin/true"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_EQ(std::count(bad.err.begin(), bad.err.end(), '\n'), 1) << bad.err;
+  EXPECT_NE(bad.err.find("column 8"), std::string::npos) << bad.err;
+}
+
+}  // namespace
+}  // namespace gorepro
