@@ -3,10 +3,11 @@
 // consumer reads the events it wants, then closes `done` and stops reading. If the producer's
 // next event reaches the subscriber's select before `done` is closed, the subscriber takes it
 // and blocks forever forwarding it (`out <- e`): nobody reads `out` any more. The producer
-// pauses ~1 ms between events, so the leak needs the consumer held back between its last read
+// pauses ~0.2 ms between events, so the leak needs the consumer held back between its last read
 // and the close (or the producer's event hurried along).
 //
-// Leak rate (one subscription per run, this machine, 2 vCPUs shared): RATES
+// Measured with Go 1.26 on a 2-vCPU VM shared with other builds: natively 0 runs in 100 leaked;
+// under plain `gorepro record`, 0 of 30; under `gorepro repro`, see docs/repro.md.
 package main
 
 import (
