@@ -37,6 +37,7 @@ PACKAGES=(
   libdwarf-dev libelf-dev zlib1g-dev libzstd-dev
   libcapstone-dev libunwind-dev
   libboost-dev libboost-filesystem-dev
+  prometheus
   libfmt-dev libgtest-dev libcli11-dev nlohmann-json3-dev
   libbpf-dev clang llvm bpftool libclang-rt-dev
   libedit-dev libprotobuf-dev protobuf-compiler

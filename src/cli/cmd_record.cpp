@@ -8,6 +8,7 @@
 #include "cli/cli_util.h"
 #include "cli/commands.h"
 #include "replay/duration.h"
+#include "tracer/event_decoder.h"
 #include "tracer/guardian.h"
 #include "tracer/recorder.h"
 #ifdef GOREPRO_HAVE_BPF
@@ -23,6 +24,8 @@ struct RecordCliOptions {
   std::string backend = "ptrace";
   int pid = 0;
   std::string duration;
+  std::string until;            // --until CONDITION
+  std::string metrics;          // --metrics HOST:PORT
   bool quiet = false;
   int stack_depth = 32;
   bool probe_execute = false;
@@ -68,6 +71,7 @@ Result<tracer::RecordRequest> request_of(const RecordCliOptions& o) {
   r.scheddetail = o.scheddetail;
   r.show_schedtrace = o.show_schedtrace;
   r.status_line = !o.quiet;
+  r.metrics_address = o.metrics;
   if (o.schedtrace) {
     r.schedtrace_ms = kDefaultSchedtraceMs;
     if (!o.schedtrace_ms.empty()) {
@@ -86,6 +90,11 @@ Result<tracer::RecordRequest> request_of(const RecordCliOptions& o) {
       return make_error(fmt::format("invalid --duration '{}'", o.duration), "use a Go duration such as 30s, 500ms or 2m");
     }
   }
+  if (!o.until.empty()) {
+    auto predicate = replay::Predicate::parse(o.until);
+    if (!predicate) return predicate.error();
+    r.until = std::move(*predicate);
+  }
   if (auto st = tracer::validate(r); !st) return st.error();
   return r;
 }
@@ -94,7 +103,8 @@ void print_summary(const tracer::RecordResult& r) {
   using How = tracer::RecordResult::How;
   if (!r.sched_error.empty()) fmt::print(stderr, "gorepro: {}\n", r.sched_error);
   if (!r.trace_closed) fmt::print(stderr, "gorepro: {}\n", r.close_error);
-  if (r.how != How::kExited) fmt::print(stderr, "gorepro: {}\n", r.message);
+  // A trigger's message was printed when it fired (a launched program then runs on).
+  if (r.how != How::kExited && r.how != How::kTrigger) fmt::print(stderr, "gorepro: {}\n", r.message);
   fmt::print(stderr, "gorepro: {} events{} written to {}\n", r.events_written,
              r.preexisting ? fmt::format(" ({} goroutines found at attach)", r.preexisting) : "", r.trace_path);
   if (r.stats.lost) {
@@ -123,6 +133,12 @@ void print_summary(const tracer::RecordResult& r) {
                "recorded for that goroutine landed ({} waited 20 ms for its thread to run, {} found its thread held "
                "in one of gorepro's own stops); `correlate` may list them\n",
                r.stats.settle_timeouts + r.stats.settle_blocked, r.stats.settle_timeouts, r.stats.settle_blocked);
+  }
+  if (r.stats.capped_dumps) {
+    fmt::print(stderr, "gorepro: note: {} dumps listed more than {} goroutines (the runtime lists dead ones too); "
+               "past the {}th the runtime's reads were not stopped at, and `correlate` checks those lines at any "
+               "instant of their dump\n", r.stats.capped_dumps, tracer::EventDecoder::kSchedReadsPerDump,
+               tracer::EventDecoder::kSchedReadsPerDump);
   }
   if (r.schedtrace) {
     fmt::print(stderr, "gorepro: {} schedtrace samples recorded{}{}{}\n", r.sched_samples,
@@ -169,6 +185,10 @@ int run_record_all(const RecordCliOptions& o) {
   if (o.pid || !o.command.empty() || o.schedtrace) {
     return fail(make_error("--all records every process running --binary: give no --pid, program or --schedtrace",
                            "use `gorepro record --backend ebpf --binary PATH --all`"), 2);
+  }
+  if (!o.until.empty() || !o.metrics.empty()) {
+    return fail(make_error("--until and --metrics are for one recording; --all records many processes at once",
+                           "record one process with --pid and --until"), 2);
   }
   if (o.backend != "ebpf") {
     return fail(make_error("--all needs the ebpf backend (one set of uprobes serves every process)",
@@ -292,10 +312,12 @@ void add_record_command(CLI::App& app, int& exit_code) {
       "  gorepro record --backend ebpf --pid 4242        # production: nothing stops, survives kill -9\n"
       "  gorepro record --backend ebpf --binary /usr/bin/server --all -o s.gtr\n"
       "  gorepro record --snapshot 1s --pid 4242          # sampled: no probes, no stops, any event rate\n"
-      "Launched programs run until they exit; gorepro then exits with their status. A launched program\n"
+      "  gorepro record --until 'site=main.go:42 alive>500' -- ./server\n"
+      "Launched programs run until they exit; gorepro then exits with their status (after --duration or\n"
+      "--until, gorepro detaches, lets the program run on and waits for it). A launched program\n"
       "is killed if gorepro is killed (PTRACE_O_EXITKILL, as under rr) — except with --snapshot, which\n"
       "never traces it: it runs on.\n"
-      "Attached programs are detached after --duration, Ctrl-C or SIGTERM and keep running. They also\n"
+      "Attached programs are detached after --duration, --until, Ctrl-C or SIGTERM and keep running. They also\n"
       "survive gorepro being killed, even by SIGKILL: gorepro records in a child process that then\n"
       "detaches cleanly, and if that child is killed, gorepro puts back the program's code\n"
       "(docs/tracer-death.md says what a killed child can still cost the program).\n"
@@ -307,6 +329,22 @@ void add_record_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("-p,--pid", o->pid, "Attach to this running Go process instead of launching one");
   cmd->add_option("-d,--duration", o->duration, "Stop recording (and detach) after this long, e.g. 30s");
+  cmd->add_option("--until", o->until,
+                  fmt::format("Stop recording (and detach, as --duration does) once CONDITION holds for the goroutines "
+                              "recorded so far, e.g. 'live>10000', 'site=main.go:42 alive>500', "
+                              "'growth main.go:42 > 100/s' (the grammar of `check --fail-if`, docs/predicates.md; "
+                              "leaked/alive count now). Checked every {} ms while events arrive: it fires at most "
+                              "{} ms after the event that made it true, and says when and why",
+                              tracer::kTriggerCheckNs / 1'000'000,
+                              (tracer::kTriggerCheckNs + tracer::kPollLatenessNs) / 1'000'000));
+  cmd->add_option("--metrics", o->metrics,
+                  fmt::format("Serve live counts at http://HOST:PORT/metrics in Prometheus text format while "
+                              "recording, e.g. --metrics 127.0.0.1:9464: goroutines alive per go statement, state and "
+                              "wait reason (gorepro_goroutines{{go_statement=\"main.go:42\",function=...,"
+                              "state=...}}), creations per go statement, events, events/s, events lost, trace bytes; "
+                              "refreshed every {} ms, one scrape answered at a time",
+                              tracer::kMetricsRefreshNs / 1'000'000))
+      ->type_name("HOST:PORT");
   cmd->add_flag("-q,--quiet", o->quiet, "No live status line on stderr");
   cmd->add_option("--stack-depth", o->stack_depth, "Frames kept per creation/block stack")
       ->check(CLI::Range(1, 256))
@@ -322,8 +360,11 @@ void add_record_command(CLI::App& app, int& exit_code) {
                   "via GODEBUG=schedtrace; use --schedtrace=MS or put -- before the program")
       ->expected(0, 1);
   cmd->add_flag("--scheddetail", o->scheddetail,
-                "With --schedtrace: every P, M and goroutine in each dump (GODEBUG=scheddetail=1); needed by "
-                "`gorepro correlate` to check goroutine states");
+                fmt::format("With --schedtrace: every P, M and goroutine in each dump (GODEBUG=scheddetail=1); needed "
+                            "by `gorepro correlate` to check goroutine states. Bound: gorepro stops the dumping thread "
+                            "at the first {} goroutine lines of a dump at most (the runtime lists dead goroutines "
+                            "too); later lines are read without a stop and checked at any instant of their dump",
+                            tracer::EventDecoder::kSchedReadsPerDump));
   cmd->add_flag("--show-schedtrace", o->show_schedtrace, "With --schedtrace: also show the SCHED lines on stderr");
   cmd->add_option("--ring-size", o->ring_size,
                   "ebpf: size of the ring buffer the probes write into (a power of two, e.g. 64M; default 16M); "

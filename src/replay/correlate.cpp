@@ -304,6 +304,8 @@ Result<Correlation> correlate(TraceSession& session, const CorrelateOptions& o) 
         v.gorepro.emplace_back(gorepro_class_of(g, four), g ? g->wait_reason : 0);
         if (v.gorepro_text.empty()) v.gorepro_text = gorepro_view(g, h);
       };
+      // Reads naming only the first G lines: the dump was capped while recording.
+      const bool partial = !rs.reads.empty() && rs.reads.size() < rs.s.gs.size();
       if (!rs.reads.empty()) {
         std::vector<std::pair<uint64_t, uint64_t>> order;  // (position, goid)
         for (auto [goid, pos] : rs.reads) order.emplace_back(pos, goid);
@@ -320,17 +322,33 @@ Result<Correlation> correlate(TraceSession& session, const CorrelateOptions& o) 
           rep.seek(pos);
           note(views[goid], rep.table().find(goid));
         }
+        // A capped dump (record --scheddetail reads only its first G lines under a stop) read
+        // the rest after its last probed read, up to its end.
+        if (partial && rs.end_ns) rep.seek_time(rs.end_ns);
         for (const auto& [goid, g] : unlisted) {
           const Goroutine* now = rep.table().find(goid);
           if (now && now->state != GoState::Dead) note(views[goid], &g);
         }
-      } else {
-        for (const auto& [goid, g] : t.goroutines()) views[goid];
-        for (auto& [goid, v] : views) note(v, t.find(goid));
+      }
+      if (rs.reads.empty() || partial) {
+        // Where no read position is known: every state gorepro gives the goroutine from the
+        // dump's begin to its end (with reads, only for G lines past the probed ones).
+        if (!partial) {
+          for (const auto& [goid, g] : t.goroutines()) views[goid];
+        }
+        std::unordered_set<uint64_t> read_exactly;
+        for (auto& [goid, v] : views) {
+          if (v.gorepro.empty()) {
+            note(v, t.find(goid));
+          } else {
+            read_exactly.insert(goid);
+          }
+        }
         if (rs.begin_ns && rs.end_ns) {
           auto cur = r.cursor(r.first_seq_after(rs.begin_ns));
           for (Event e; cur.next(e) && e.time_ns <= rs.end_ns;) {
             auto add = [&](uint64_t goid, Class c, uint32_t reason) {
+              if (read_exactly.count(goid)) return;
               if (auto it = views.find(goid); it != views.end()) it->second.gorepro.emplace_back(c, reason);
             };
             const Class active = four ? Class::Running : Class::Active;

@@ -9,21 +9,26 @@ constexpr uint64_t kGrowthWindowNs = 1'000'000'000;
 }
 
 TraceFacts::TraceFacts(const TraceReader& reader, const TraceSymbols& symbols, std::optional<uint64_t> up_to)
-    : reader_(reader), symbols_(symbols) {
+    : symbols_(symbols), wait_reasons_(reader.header().wait_reasons) {
   Event e;
-  for (auto cur = reader.cursor(); (!up_to || cur.position() < *up_to) && cur.next(e);) {
-    if (e.kind == EventKind::Create || e.kind == EventKind::Preexisting) {
-      Site& s = site(CreationKey{e.pc, e.start_pc});
-      s.created++;
-      if (!s.runtime) changed(s, e.time_ns, +1);
-    } else if (e.kind == EventKind::Exit) {
-      if (auto key = table_.creation_of(e.goid)) {
-        Site& s = site(*key);
-        if (!s.runtime && table_.find(e.goid)->state != GoState::Dead) changed(s, e.time_ns, -1);
-      }
+  for (auto cur = reader.cursor(); (!up_to || cur.position() < *up_to) && cur.next(e);) add(e);
+}
+
+TraceFacts::TraceFacts(const TraceSymbols& symbols, std::vector<std::string> wait_reasons)
+    : symbols_(symbols), wait_reasons_(std::move(wait_reasons)) {}
+
+void TraceFacts::add(const Event& e) {
+  if (e.kind == EventKind::Create || e.kind == EventKind::Preexisting) {
+    Site& s = site(CreationKey{e.pc, e.start_pc});
+    s.created++;
+    if (!s.runtime) changed(s, e.time_ns, +1);
+  } else if (e.kind == EventKind::Exit) {
+    if (auto key = table_.creation_of(e.goid)) {
+      Site& s = site(*key);
+      if (!s.runtime && table_.find(e.goid)->state != GoState::Dead) changed(s, e.time_ns, -1);
     }
-    table_.apply(e);
   }
+  table_.apply(e);
 }
 
 TraceFacts::Site& TraceFacts::site(const CreationKey& key) {
@@ -58,6 +63,27 @@ bool TraceFacts::selected(const Site& s, const Selector& sel) const {
   return true;
 }
 
+std::vector<TraceFacts::SiteCount> TraceFacts::site_counts() const {
+  std::vector<SiteCount> out;
+  std::unordered_map<CreationKey, size_t, CreationKeyHash> index;
+  for (const auto& [key, s] : sites_) {
+    if (s.runtime) continue;
+    index.emplace(key, out.size());
+    out.push_back(SiteCount{s.frame, s.start_function, s.created, {}});
+  }
+  for (const auto& [goid, g] : table_.goroutines()) {
+    if (g.state == GoState::Dead) continue;
+    auto it = index.find(CreationKey{g.gopc, g.start_pc});
+    if (it == index.end()) continue;
+    std::string reason;
+    if (g.state == GoState::Waiting) {
+      reason = g.wait_reason < wait_reasons_.size() ? wait_reasons_[g.wait_reason] : std::to_string(g.wait_reason);
+    }
+    out[it->second].alive[{g.state, reason}]++;
+  }
+  return out;
+}
+
 double TraceFacts::value(Quantity q, const Selector& sel) const {
   switch (q) {
     case Quantity::kLive: return static_cast<double>(peak_live_);
@@ -76,7 +102,7 @@ double TraceFacts::value(Quantity q, const Selector& sel) const {
   }
   // Per goroutine alive at the point: its site, state and wait reason.
   double n = 0;
-  const auto& reasons = reader_.header().wait_reasons;
+  const auto& reasons = wait_reasons_;
   for (const auto& [goid, g] : table_.goroutines()) {
     if (g.state == GoState::Dead) continue;
     auto it = sites_.find(CreationKey{g.gopc, g.start_pc});

@@ -2,11 +2,13 @@
 // up to a point (the end by default) computes, for the program's goroutines (never the
 // runtime's): the table at that point (alive goroutines, their states and wait reasons), how
 // many each go statement created, the peak number alive at any instant, and each go statement's
-// fastest net growth over one second (measured at each of its changes). `repro`, `check
-// --fail-if` and tests use it; live recordings answer the same questions from their own counts.
+// fastest net growth over one second (measured at each of its changes). `check --fail-if` and
+// tests use it over a trace; `record --until` feeds it each event as it is recorded (add()), so
+// a live recording answers the same questions the same way.
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,8 +26,22 @@ class TraceFacts final : public PredicateFacts {
  public:
   // Replays events [0, up_to) (all when nullopt).
   TraceFacts(const TraceReader& reader, const TraceSymbols& symbols, std::optional<uint64_t> up_to = std::nullopt);
+  // Empty, for a recording in progress: add() each event in the order it is written.
+  TraceFacts(const TraceSymbols& symbols, std::vector<std::string> wait_reasons);
+  void add(const Event& e);
 
   double value(Quantity quantity, const Selector& selector) const override;
+
+  // Per go statement of the program (the runtime's left out): what `record --metrics` serves.
+  struct SiteCount {
+    SourceFrame frame;           // the go statement
+    std::string start_function;
+    uint64_t created = 0;        // incl. found at attach
+    // Alive now, per (state, wait reason — "" unless waiting).
+    std::map<std::pair<GoState, std::string>, uint64_t> alive;
+  };
+  std::vector<SiteCount> site_counts() const;
+  int64_t live() const { return live_; }
   const GoroutineTable& table() const { return table_; }
   uint64_t peak_live() const { return peak_live_; }
 
@@ -43,8 +59,8 @@ class TraceFacts final : public PredicateFacts {
   void changed(Site& s, uint64_t time_ns, int64_t delta);
   bool selected(const Site& s, const Selector& sel) const;
 
-  const TraceReader& reader_;
   const TraceSymbols& symbols_;
+  std::vector<std::string> wait_reasons_;  // the header's, by code
   GoroutineTable table_;
   std::unordered_map<CreationKey, Site, CreationKeyHash> sites_;
   int64_t live_ = 0;

@@ -21,6 +21,7 @@ BackendStats stats_of(const DecoderStats& d) {
   s.settled_reads = d.settled_reads;
   s.settle_timeouts = d.settle_timeouts;
   s.settle_blocked = d.settle_blocked;
+  s.capped_dumps = d.capped_dumps;
   return s;
 }
 

@@ -105,11 +105,16 @@ struct BackendStats {
   uint64_t snapshot_max_read_ns = 0;
   uint64_t snapshot_retries = 0;
   uint64_t snapshots_dropped = 0;
+  uint64_t capped_dumps = 0;     // dumps with more G lines than EventDecoder::kSchedReadsPerDump
 };
 
 struct DecoderStats;
 // The counts a backend that decodes through EventDecoder (ptrace, gdb) reports.
 BackendStats stats_of(const DecoderStats& d);
+
+// poll(until) returns at most this long after until, even when the program is quiet (the
+// recorder's --until checks count on it).
+inline constexpr uint64_t kPollLatenessNs = 50'000'000;
 
 class LiveTarget;
 class GuardTable;

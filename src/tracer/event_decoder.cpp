@@ -376,6 +376,10 @@ Status EventDecoder::on_hit(ProbeRole role, uint32_t tid, const Registers& regs,
         in_flight_.erase(it);
       }
       sink_.schedtrace_g_read(goid);
+      if (++sched_reads_in_dump_ == kSchedReadsPerDump) {
+        stats_.capped_dumps++;
+        sink_.schedtrace_reads_capped();
+      }
       return Ok{};
     }
     case ProbeRole::kSchedBegin: {
@@ -390,6 +394,7 @@ Status EventDecoder::on_hit(ProbeRole role, uint32_t tid, const Registers& regs,
         timespec pause{0, kSchedSettleNs};
         nanosleep(&pause, nullptr);
       }
+      sched_reads_in_dump_ = 0;
       sink_.schedtrace_dump(monotonic_ns(), true);
       return Ok{};
     }

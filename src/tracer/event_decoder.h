@@ -39,6 +39,7 @@ struct DecoderStats {
   uint64_t settled_reads = 0;    // held back until the change landed
   uint64_t settle_timeouts = 0;  // went ahead without it: its thread did not run within the bound
   uint64_t settle_blocked = 0;   // went ahead without it: its thread sat in one of gorepro's stops
+  uint64_t capped_dumps = 0;     // dumps whose G-line reads reached kSchedReadsPerDump
 };
 
 // One goroutine as read from runtime.allgs while the program runs (snapshots): what tells a
@@ -91,6 +92,15 @@ class EventDecoder {
   // With G-line read probes: hold each read until changes already recorded for that goroutine
   // have landed in its status (see kSchedG).
   void set_settle_reads(bool on) { settle_reads_ = on; }
+  // G-line reads probed per dump (record --scheddetail). A dump lists every g the runtime keeps,
+  // dead ones included (20,000 after a burst of 20,000 goroutines), and each read is a stop:
+  // past this many, the backend lifts the read probe until the next dump begins, so a dump
+  // costs at most this many stops. Its later G lines are compared at any instant of the dump.
+  static constexpr uint64_t kSchedReadsPerDump = 500;
+  // Whether the G-line read probe should be in place now: false from the dump's
+  // kSchedReadsPerDump-th read until the next dump begins. A backend that can lift a probe
+  // while the program runs follows it after each hit.
+  bool sched_reads_wanted() const { return sched_reads_in_dump_ < kSchedReadsPerDump; }
 
  private:
   // A g read in one process_vm_readv, decoded on demand.
@@ -141,6 +151,7 @@ class EventDecoder {
   bool settle_reads_ = false;  // the G-line reads are probed (record --scheddetail)
   bool exact_reads_ = false;   // ... and this binary has the read site
   std::unordered_map<uint64_t, InFlight> in_flight_;  // goid -> the change its last event announced
+  uint64_t sched_reads_in_dump_ = 0;  // G-line reads since the last dump began
   // From the layout:
   int64_t off_goid_ = 0, off_gopc_ = 0, off_startpc_ = 0, off_status_ = 0, off_waitreason_ = 0;
   int64_t off_parent_ = -1, off_sched_sp_ = 0, off_sched_pc_ = 0, off_sched_bp_ = 0, off_schedlink_ = 0;

@@ -28,6 +28,9 @@ class EventSink {
   // Within a dump: the runtime reads goroutine goid's status for its G line now, after every
   // event emitted so far and before the next.
   virtual void schedtrace_g_read(uint64_t goid) { (void)goid; }
+  // Within a dump: reads stop being probed here (EventDecoder::kSchedReadsPerDump); the dump's
+  // later G lines have no read position.
+  virtual void schedtrace_reads_capped() {}
   // The backend's transport dropped events since it last said so (eBPF: its ring buffer was
   // full); the trace records it where it is noticed among the events.
   virtual Status events_lost(const replay::LostEvents& lost) { (void)lost; return Ok{}; }
@@ -53,6 +56,7 @@ class HoldSink : public EventSink {
   Status tick(uint64_t now_ns) override { return next_.tick(now_ns); }
   void schedtrace_dump(uint64_t now_ns, bool begin) override { next_.schedtrace_dump(now_ns, begin); }
   void schedtrace_g_read(uint64_t goid) override { next_.schedtrace_g_read(goid); }
+  void schedtrace_reads_capped() override { next_.schedtrace_reads_capped(); }
 
   std::optional<replay::Event> matched;
   std::optional<replay::Event> last;  // the last event passed on (the backend resets it)

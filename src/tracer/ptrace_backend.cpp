@@ -11,7 +11,7 @@ namespace gorepro::tracer {
 
 namespace {
 
-constexpr uint64_t kTickNs = 200'000'000;  // how often a blocking wait wakes up at the latest
+constexpr uint64_t kTickNs = kPollLatenessNs;  // how often a blocking wait wakes up at the latest
 
 void on_alarm(int) {}
 
@@ -114,6 +114,7 @@ Result<ArmResult> PtraceBackend::arm(const ArmSpec& spec, EventSink& sink) {
       }
       roles_.push_back(*role);
       past_stack_check_.push_back(p->past_stack_check);
+      if (*role == ProbeRole::kSchedG) sched_g_sites_.push_back(addr + bias);
     }
     result.probes.push_back(fmt::format("{}:{}", p->role, p->function.name));
   }
@@ -129,7 +130,16 @@ Result<ArmResult> PtraceBackend::arm(const ArmSpec& spec, EventSink& sink) {
 Status PtraceBackend::decode(const Stop& s, uint64_t now) {
   const auto id = static_cast<size_t>(s.id);
   if (past_stack_check_[id] && tracee_->breakpoint_branches(s)) return Ok{};
-  return decoder_->on_hit(roles_[id], static_cast<uint32_t>(s.tid), s.regs, now);
+  Status st = decoder_->on_hit(roles_[id], static_cast<uint32_t>(s.tid), s.regs, now);
+  // Only the thread printing a dump runs the read site, and it is stopped here (at a read or at
+  // the dump's begin): lifting or replacing the int3 now races with nobody.
+  if (!sched_g_sites_.empty() && decoder_->sched_reads_wanted() != sched_g_armed_) {
+    sched_g_armed_ = !sched_g_armed_;
+    for (uint64_t a : sched_g_sites_) {
+      if (Status armed = tracee_->set_breakpoint_armed(a, sched_g_armed_); !armed && st) st = armed;
+    }
+  }
+  return st;
 }
 
 Status PtraceBackend::release_deferred(uint64_t now, bool all) {

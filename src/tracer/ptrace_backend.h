@@ -75,6 +75,10 @@ class PtraceBackend final : public Backend, public LiveTarget {
   // that jumps to morestack is not a call yet: the function starts over later).
   std::vector<ProbeRole> roles_;
   std::vector<bool> past_stack_check_;
+  // The schedtrace G-line read probe's sites, lifted while the decoder does not want reads
+  // (a dump past EventDecoder::kSchedReadsPerDump), put back when the next dump begins.
+  std::vector<uint64_t> sched_g_sites_;
+  bool sched_g_armed_ = true;
   std::atomic<bool> stop_{false};
   std::unique_ptr<HoldSink> hold_sink_;
   std::function<bool(const replay::Event&)> hold_when_;

@@ -13,7 +13,10 @@
 
 #include <fmt/format.h>
 
+#include "replay/trace_facts.h"
+#include "replay/trace_symbols.h"
 #include "replay/trace_writer.h"
+#include "tracer/metrics_server.h"
 #include "tracer/runtime_output.h"
 #include "tracer/sched_feed.h"
 #include "tracer/tracee.h"  // process_name
@@ -91,8 +94,11 @@ class CountingSink : public EventSink {
  public:
   explicit CountingSink(EventSink& next) : next_(next) {}
   replay::StackId intern_stack(std::span<const uint64_t> pcs) override { return next_.intern_stack(pcs); }
+  // record --until: every event also goes into these facts.
+  void feed(replay::TraceFacts* facts) { facts_ = facts; }
   Status emit(const replay::Event& e) override {
     events_++;
+    if (facts_) facts_->add(e);
     switch (e.kind) {
       case replay::EventKind::Create:
         live_++;
@@ -112,6 +118,7 @@ class CountingSink : public EventSink {
   Status tick(uint64_t now_ns) override { return next_.tick(now_ns); }
   void schedtrace_dump(uint64_t now_ns, bool begin) override { next_.schedtrace_dump(now_ns, begin); }
   void schedtrace_g_read(uint64_t goid) override { next_.schedtrace_g_read(goid); }
+  void schedtrace_reads_capped() override { next_.schedtrace_reads_capped(); }
   Status events_lost(const replay::LostEvents& lost) override { return next_.events_lost(lost); }
   Status snapshot_taken(const replay::SnapshotMark& mark) override { return next_.snapshot_taken(mark); }
 
@@ -121,6 +128,7 @@ class CountingSink : public EventSink {
 
  private:
   EventSink& next_;
+  replay::TraceFacts* facts_ = nullptr;
   uint64_t events_ = 0;
   int64_t live_ = 0;
   std::unordered_map<uint64_t, uint64_t> creates_;  // gopc -> goroutines created there
@@ -157,6 +165,45 @@ class ProgressMeter {
   uint64_t last_ns_ = 0, last_events_ = 0;
   std::unordered_map<uint64_t, uint64_t> creates_at_last_;
 };
+
+// record --metrics: the live counts in Prometheus text format (version 0.0.4).
+std::string metrics_text(const replay::TraceFacts& facts, const RecordProgress& p, const BackendStats& stats,
+                         uint64_t trace_bytes) {
+  std::string out;
+  auto head = [&](const char* name, const char* type, const char* help) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+  };
+  auto site_labels = [](const replay::TraceFacts::SiteCount& s) {
+    std::string file = std::filesystem::path(s.frame.file).filename().string();
+    std::string where = s.frame.line ? fmt::format("{}:{}", file, s.frame.line) : s.frame.function;
+    return fmt::format("go_statement=\"{}\",function=\"{}\",start_function=\"{}\"", prometheus_label(where),
+                       prometheus_label(s.frame.function), prometheus_label(s.start_function));
+  };
+  const auto sites = facts.site_counts();
+  head("gorepro_goroutines", "gauge",
+       "Goroutines of the program alive now, per go statement, state and wait reason (the runtime's own left out).");
+  for (const auto& s : sites) {
+    const std::string labels = site_labels(s);
+    for (const auto& [key, n] : s.alive) {
+      out += fmt::format("gorepro_goroutines{{{},state=\"{}\"{}}} {}\n", labels, replay::go_state_name(key.first),
+                         key.second.empty() ? "" : fmt::format(",wait_reason=\"{}\"", prometheus_label(key.second)), n);
+    }
+  }
+  head("gorepro_goroutines_created_total", "counter",
+       "Goroutines created per go statement since the recording began (those found at attach included).");
+  for (const auto& s : sites) out += fmt::format("gorepro_goroutines_created_total{{{}}} {}\n", site_labels(s), s.created);
+  head("gorepro_live_goroutines", "gauge", "Goroutines of the program alive now.");
+  out += fmt::format("gorepro_live_goroutines {}\n", facts.live());
+  head("gorepro_events_total", "counter", "Events recorded.");
+  out += fmt::format("gorepro_events_total {}\n", p.events);
+  head("gorepro_events_per_second", "gauge", "Events recorded per second over the last refresh interval.");
+  out += fmt::format("gorepro_events_per_second {:.1f}\n", p.events_per_s);
+  head("gorepro_events_lost_total", "counter", "Events the backend had no room for (ebpf ring buffer full).");
+  out += fmt::format("gorepro_events_lost_total {}\n", stats.lost);
+  head("gorepro_trace_bytes", "gauge", "Bytes of the trace file written so far.");
+  out += fmt::format("gorepro_trace_bytes {}\n", trace_bytes);
+  return out;
+}
 
 std::atomic<Backend*> g_backend{nullptr};
 volatile sig_atomic_t g_child = 0;  // launched target; signals sent to gorepro by a process go to it
@@ -316,6 +363,14 @@ Result<RecordResult> record(Backend& backend, const GoBinary& binary, const Reco
     return make_error("cannot write a trace in the current directory", "choose a path with -o FILE.gtr");
   }
 
+  // Before anything starts: an address that cannot be served refuses the recording.
+  std::unique_ptr<MetricsServer> metrics;
+  if (!request.metrics_address.empty()) {
+    auto server = MetricsServer::start(request.metrics_address);
+    if (!server) return server.error();
+    metrics = std::move(*server);
+  }
+
   RecordResult result;
   result.launched = !attach;
   std::unique_ptr<RuntimeOutputCapture> capture;
@@ -371,6 +426,14 @@ Result<RecordResult> record(Backend& backend, const GoBinary& binary, const Reco
   SchedFeed sched_feed(**writer, capture.get());
   TraceSink trace_sink(**writer, sched_feed);
   CountingSink sink(trace_sink);
+  // --until and --metrics: the same facts `check --fail-if` computes over a trace, fed as
+  // events are recorded.
+  replay::TraceSymbols facts_symbols(&binary.symbolizer());
+  std::optional<replay::TraceFacts> facts;
+  if (request.until || metrics) {
+    facts.emplace(facts_symbols, header.wait_reasons);
+    sink.feed(&*facts);
+  }
 
   ArmSpec arm;
   arm.probes = probes;
@@ -392,8 +455,12 @@ Result<RecordResult> record(Backend& backend, const GoBinary& binary, const Reco
   bool status_shown = false;
   ProgressMeter meter;
   (void)meter.next(sink, monotonic_ns());
+  ProgressMeter metrics_meter;  // its own rate window: refreshes and status ticks differ
+  uint64_t next_metrics = metrics ? monotonic_ns() : UINT64_MAX;
   uint64_t last_tick = monotonic_ns();
   auto stop_asked = [&] { return RecordSignals::stop_requested() || (hooks.stop && hooks.stop->load()); };
+  uint64_t next_check = request.until ? monotonic_ns() : UINT64_MAX;
+  uint64_t events_checked = UINT64_MAX;  // the events count at the last --until check
 
   // Ends the recording on our side: detach, then learn whether the program was exiting anyway.
   auto let_go = [&](RecordResult::How how, std::string message) {
@@ -414,7 +481,7 @@ Result<RecordResult> record(Backend& backend, const GoBinary& binary, const Reco
       let_go(RecordResult::How::kStopped, "stopped on request");
       break;
     }
-    const uint64_t until = std::min(last_tick + kTickNs, deadline);
+    const uint64_t until = std::min({last_tick + kTickNs, deadline, next_check, next_metrics});
     PollResult r = backend.poll(until);
     const uint64_t now = monotonic_ns();
     using K = PollResult::Kind;
@@ -438,6 +505,31 @@ Result<RecordResult> record(Backend& backend, const GoBinary& binary, const Reco
     if (r.kind == K::kStopRequested || stop_asked()) {
       let_go(RecordResult::How::kStopped, "stopped on request");
       break;
+    }
+    if (now >= next_metrics) {
+      next_metrics = now + kMetricsRefreshNs;
+      metrics->publish(metrics_text(*facts, metrics_meter.next(sink, now), backend.stats(), (*writer)->bytes_written()));
+    }
+    if (now >= next_check) {
+      next_check = now + kTriggerCheckNs;
+      if (sink.events() != events_checked) {  // the facts change only with events
+        events_checked = sink.events();
+        if (request.until->eval(*facts)) {
+          result.trigger_ns = now - header.clock.monotonic_ns;
+          result.trigger_explained = request.until->explain(*facts);
+          let_go(RecordResult::How::kTrigger,
+                 fmt::format("--until '{}' held at {:.6f}s into the recording: {}", request.until->text(),
+                             static_cast<double>(result.trigger_ns) / 1e9, result.trigger_explained));
+          // Now, not at the end: a launched program runs on after the detach, maybe for long.
+          if (result.how == RecordResult::How::kTrigger) {
+            if (status_shown) fmt::print(stderr, "\r\x1b[K");
+            status_shown = false;
+            fmt::print(stderr, "gorepro: {}; recording ended, the program runs on{}\n", result.message,
+                       attach ? "" : " (gorepro waits for its exit)");
+          }
+          break;
+        }
+      }
     }
     if (now >= deadline) {
       let_go(RecordResult::How::kDuration, "duration reached");

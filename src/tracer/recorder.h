@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "dwarf/go_binary.h"
+#include "replay/predicate.h"
 #include "replay/trace_header.h"
 #include "tracer/backend.h"
 #include "util/result.h"
@@ -46,7 +47,20 @@ struct RecordRequest {
   std::vector<std::string> env_overrides;
   std::vector<std::pair<int, int>> fds;
   std::vector<int> cpus;
+  // Trigger: end the recording as --duration does once this holds on the goroutines recorded
+  // so far (the report instant is now); checked every kTriggerCheckNs while events arrive.
+  std::optional<replay::Predicate> until;
+  // "HOST:PORT": serve live counts as Prometheus text at http://HOST:PORT/metrics while
+  // recording (MetricsServer), refreshed every kMetricsRefreshNs.
+  std::string metrics_address;
 };
+
+inline constexpr uint64_t kMetricsRefreshNs = 200'000'000;
+
+// How often record() holds --until against the events so far. A backend's poll returns within
+// kPollLatenessNs of its deadline, so a trigger fires at most this + kPollLatenessNs (100 ms)
+// after the event that made it true.
+inline constexpr uint64_t kTriggerCheckNs = 50'000'000;
 
 // Usage errors in a request (exit status 2 in the CLI), before anything is opened or started.
 Status validate(const RecordRequest& request);
@@ -67,7 +81,7 @@ struct RecordProgress {
 };
 
 struct RecordResult {
-  enum class How { kExited, kStopped, kDuration, kExec, kFailed, kSinkFailed };
+  enum class How { kExited, kStopped, kDuration, kTrigger, kExec, kFailed, kSinkFailed };
   How how = How::kExited;
   std::string message;        // why it ended, when not by the program's exit
   bool launched = false;
@@ -77,6 +91,10 @@ struct RecordResult {
   size_t preexisting = 0;
   std::vector<std::string> probes;  // "role:function" placed
   BackendStats stats;
+  // kTrigger: when --until held, on the trace's clock (ns since its start), and the values.
+  uint64_t trigger_ns = 0;
+  std::string trigger_explained;  // e.g. "live>100 (live = 101)"
+
   bool trace_closed = true;         // false: closing the trace failed (message says why)
   std::string close_error;
   // The program's exit: by itself, or after we let go of it (launched, detached early).

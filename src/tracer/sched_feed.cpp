@@ -55,6 +55,10 @@ void SchedFeed::g_read(uint64_t goid) {
   if (!dumps_.empty() && !dumps_.back().end_ns) dumps_.back().reads.emplace_back(goid, w_.events_written());
 }
 
+void SchedFeed::reads_capped() {
+  if (!dumps_.empty() && !dumps_.back().end_ns) dumps_.back().capped = true;
+}
+
 Status SchedFeed::feed(uint64_t time_ns, bool all) {
   if (capture_ && capture_->has_blocks()) {
     for (auto& b : capture_->take(time_ns)) pending_.push_back(std::move(b));
@@ -68,10 +72,11 @@ Status SchedFeed::feed(uint64_t time_ns, bool all) {
     // block drained late must not take the next dump's reads.
     // A dead g's line may name the goroutine that reused it a moment after our read.
     const std::vector<std::pair<uint64_t, bool>> goids = g_line_goids(b.text);
+    // A capped dump's reads name the first of its G lines only.
     auto reads_match = [&](const Dump& x) {
-      return x.reads.size() == goids.size() &&
-             std::equal(goids.begin(), goids.end(), x.reads.begin(),
-                        [](const auto& g, const auto& r) { return g.first == r.first || g.second; });
+      if (x.capped ? x.reads.size() > goids.size() : x.reads.size() != goids.size()) return false;
+      return std::equal(x.reads.begin(), x.reads.end(), goids.begin(),
+                        [](const auto& r, const auto& g) { return g.first == r.first || g.second; });
     };
     bool any_match = false;
     for (const Dump& x : dumps_) any_match = any_match || (!x.paired && !goids.empty() && reads_match(x));

@@ -27,6 +27,8 @@ class SchedFeed {
   SchedFeed(replay::TraceWriter& w, RuntimeOutputCapture* c) : w_(w), capture_(c) {}
   void dump(uint64_t now_ns, bool begin);
   void g_read(uint64_t goid);
+  // The current dump's later G lines are not probed: its reads name a prefix of its G lines.
+  void reads_capped();
   Status before(uint64_t time_ns) { return feed(time_ns, false); }
   Status drain_all() { return feed(UINT64_MAX, true); }
   uint64_t appended() const { return appended_; }
@@ -38,6 +40,7 @@ class SchedFeed {
     uint64_t begin_ns = 0, end_ns = 0;
     std::vector<std::pair<uint64_t, uint64_t>> reads;  // (goid, seq of the next event) per G line
     bool paired = false;  // a block was appended with it
+    bool capped = false;  // reads() cover only the first G lines (reads_capped)
   };
   Status feed(uint64_t time_ns, bool all);
 
@@ -63,6 +66,7 @@ class TraceSink : public EventSink {
   }
   void schedtrace_dump(uint64_t now_ns, bool begin) override { sched_.dump(now_ns, begin); }
   void schedtrace_g_read(uint64_t goid) override { sched_.g_read(goid); }
+  void schedtrace_reads_capped() override { sched_.reads_capped(); }
   Status events_lost(const replay::LostEvents& lost) override { return w_.append_lost(lost); }
   Status snapshot_taken(const replay::SnapshotMark& mark) override { return w_.append_snapshot(mark); }
 

@@ -374,6 +374,12 @@ Status Tracee::patch(uint64_t address, const std::vector<uint8_t>& bytes) {
   return Ok{};
 }
 
+Status Tracee::set_breakpoint_armed(uint64_t address, bool armed) {
+  auto it = breakpoints_.find(address);
+  GOREPRO_CHECK(it != breakpoints_.end(), "arming a breakpoint that was never inserted");
+  return poke_byte(address, armed ? 0xcc : it->second.original);
+}
+
 Status Tracee::insert_breakpoint(uint64_t address, int id) {
   if (breakpoints_.count(address)) return Ok{};
   uint8_t code[16];

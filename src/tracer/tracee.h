@@ -4,7 +4,8 @@
 // on every path. All ptrace calls happen on the thread that created the Tracee.
 //
 // Invariants: a breakpoint's int3 stays in memory from insert until detach (never lifted to step
-// over it, unless its instruction cannot be emulated); every thread we know of is seized; the
+// over it, unless its instruction cannot be emulated, or its owner lifts it on purpose with
+// set_breakpoint_armed); every thread we know of is seized; the
 // target receives exactly the signals it would have received without us; a thread whose int3
 // stop has been collected is at once moved where it can run on from without us (past the
 // displaced instruction, or back at it), so that if gorepro dies at any later moment the
@@ -89,6 +90,11 @@ class Tracee final : public TargetMemory {
   // Overwrites bytes of the target's memory (every thread stopped, like insert_breakpoint);
   // detach() writes the original bytes back.
   Status patch(uint64_t address, const std::vector<uint8_t>& bytes);
+  // Takes a breakpoint's int3 out of the code (armed=false) or puts it back, with some thread
+  // stopped, while the others run. Its record stays: a hit taken just before it was lifted is
+  // still recognised, and detach() restores the original byte either way. For a probe whose
+  // every caller the caller holds stopped (the one thread printing a schedtrace dump).
+  Status set_breakpoint_armed(uint64_t address, bool armed);
   // Lets every thread run (after setup).
   void resume_all();
   // Blocks until something the caller must handle happens.

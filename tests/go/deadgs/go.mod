@@ -1,0 +1,3 @@
+module deadgs
+
+go 1.19

@@ -1,0 +1,3 @@
+module triggertarget
+
+go 1.19
