@@ -18,7 +18,11 @@ import (
 const (
 	janitors   = 3
 	warmTicks  = 3
-	tickPeriod = 2 * time.Millisecond
+	// Not faster: under the gdb backend every park and wake costs milliseconds, and 2 ms ticks
+	// kept one P busy with the janitors woken by their timers; the third janitor, created but
+	// never yet run, sat runnable behind them for as long as we watched (minutes), so main
+	// never got past warm.Wait.
+	tickPeriod = 20 * time.Millisecond
 )
 
 func main() {
