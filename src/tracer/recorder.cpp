@@ -428,10 +428,13 @@ Result<RecordResult> record(Backend& backend, const GoBinary& binary, const Reco
   CountingSink sink(trace_sink);
   // --until and --metrics: the same facts `check --fail-if` computes over a trace, fed as
   // events are recorded.
-  replay::TraceSymbols facts_symbols(&binary.symbolizer());
+  // Only then is the binary's DWARF loaded (~150 ms): a launched program already runs under
+  // --snapshot, whose first read would wait for it.
+  std::optional<replay::TraceSymbols> facts_symbols;
   std::optional<replay::TraceFacts> facts;
   if (request.until || metrics) {
-    facts.emplace(facts_symbols, header.wait_reasons);
+    facts_symbols.emplace(&binary.symbolizer());
+    facts.emplace(*facts_symbols, header.wait_reasons);
     sink.feed(&*facts);
   }
 
