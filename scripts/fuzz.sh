@@ -1,18 +1,17 @@
 #!/usr/bin/env bash
 # Fuzzes the trace reader (TraceReader::parse + Replayer + report) with libFuzzer under
-# ASan+UBSan for a bounded time, starting from a seed corpus written by TraceWriter; then the
-# schedtrace parser/splitter for as long, seeded with the captured runtime output in
-# tests/data/schedtrace/; then the GDB/MI parser for as long, seeded with captured gdb output
-# (tests/data/gdbmi/*.mi, cut into runs of lines).
+# ASan+UBSan (the sanitizer build of scripts/build-san.sh, BUILD_DIR) for a bounded time,
+# starting from a seed corpus written by TraceWriter; then the schedtrace parser/splitter for as
+# long, seeded with the captured runtime output in tests/data/schedtrace/; then the GDB/MI parser
+# for as long, seeded with captured gdb output (tests/data/gdbmi/*.mi, cut into runs of lines).
 # Usage: scripts/fuzz.sh [SECONDS]   (default $FUZZ_SECONDS, else 60, per target; needs clang)
-# Exits non-zero when the fuzzer finds a crash; the reproducer is left in build-fuzz/.
+# Exits non-zero when the fuzzer finds a crash; the reproducer is left in build-san/.
 set -euo pipefail
 seconds="${1:-${FUZZ_SECONDS:-60}}"
 root="$(cd "$(dirname "$0")/.." && pwd)"
-build="$root/build-fuzz"
-CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DGOREPRO_GO_TESTS=OFF -DGOREPRO_SANITIZE=ON \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION" >/dev/null
-cmake --build "$build" --target trace_reader_fuzz schedtrace_fuzz mi_parser_fuzz replay_make_seed_corpus
+build="${BUILD_DIR:-$root/build-san}"
+BUILD_DIR="$build" bash "$root/scripts/build-san.sh" trace_reader_fuzz schedtrace_fuzz mi_parser_fuzz \
+  replay_make_seed_corpus
 corpus="$build/fuzz-corpus"
 mkdir -p "$corpus"
 "$build/tests/fuzz/replay_make_seed_corpus" "$corpus"

@@ -2,8 +2,8 @@
 # Sets up (installs dependencies), builds and runs every test through ctest:
 #   1. the normal build: unit tests, then the end-to-end tests over real Go binaries once per
 #      supported Go version (a summary says what passed on each);
-#   2. an ASan+UBSan build of the unit tests (label "unit");
-#   3. the fuzz targets for a bounded time, when present.
+#   2. the unit tests (label "unit") again in the clang ASan+UBSan build (scripts/build-san.sh);
+#   3. the fuzz targets, from that same build, for a bounded time.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -12,8 +12,22 @@ jobs=$(nproc)
 summary=$(mktemp)
 trap 'rm -f "$summary"' EXIT
 
+# How long each phase took, printed at the end (CI's limit is on the whole).
+phases=""
+t0=0
+phase() { phases+="$(printf '%-34s %5d s' "$1" $((SECONDS - t0)))"$'\n'; t0=$SECONDS; }
+phase "setup"
+
 echo "== build (RelWithDebInfo)"
-BUILD_DIR="$root/build" bash scripts/build.sh
+BUILD_DIR="$root/build" bash scripts/build.sh -DGOREPRO_TEST_TIMEOUT=300
+phase "build"
+# The sanitizer build (unit tests and fuzz targets) compiles at the lowest priority while the
+# tests of the normal build run: they mostly wait on the programs they drive, and the compiler
+# takes only the CPU they leave (nice 19 gets ~1/70 of a core against a runnable test).
+san_log="$root/build/build-san.log"
+( nice -n 19 env BUILD_DIR="$root/build-san" bash scripts/build-san.sh > "$san_log" 2>&1
+  echo $? > "$san_log.rc" ) &
+san_pid=$!
 # The unit tests once; then every other test once per Go toolchain: GOREPRO_TEST_GO narrows each
 # test's version loop (tests/support/go_programs.h, verify_marks.py) to that toolchain, and the
 # cases named for another version are left out, so each run says what passed on one version.
@@ -51,24 +65,35 @@ run_ctest() {
 }
 echo "== unit tests"
 run_ctest "unit (no Go program)" "$root/build" -L unit
+phase "unit tests"
 versions=$(awk '{ print $1 }' "$root/build/go-toolchains.txt")
 for v in $versions; do
   others=$(for w in $versions; do [ "$w" = "$v" ] || printf '%s|' "${w/./\\.?}"; done)
   echo "== end-to-end tests on Go $v"
   GOREPRO_TEST_GO=$v run_ctest "go$v" "$root/build" -LE unit -E "go(${others%|})([^0-9]|$)"
+  phase "end-to-end on Go $v"
 done
 
 echo "== unit tests under ASan+UBSan"
-# Only the unit-test executables (and what they depend on): the end-to-end tests ran above.
-BUILD_DIR="$root/build-asan" BUILD_TARGETS=unit_tests bash scripts/build.sh -DGOREPRO_SANITIZE=ON -DGOREPRO_GO_TESTS=OFF
-ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  run_ctest "unit under ASan+UBSan" "$root/build-asan" -L unit
-
-if [ -x "$root/scripts/fuzz.sh" ]; then
-  echo "== fuzz (bounded)"
-  FUZZ_SECONDS=${FUZZ_SECONDS:-60} bash "$root/scripts/fuzz.sh"
+# The unit-test executables and the fuzz targets, in one build (started above; the end-to-end
+# tests ran in the normal build).
+wait "$san_pid" || true
+if [ "$(cat "$san_log.rc" 2>/dev/null)" != 0 ]; then
+  tail -50 "$san_log"
+  echo "FAILED: the sanitizer build (log: $san_log)"
+  exit 1
 fi
+phase "sanitizer build (what was left)"
+ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  run_ctest "unit under ASan+UBSan" "$root/build-san" -L unit
+phase "unit under ASan+UBSan"
 
+echo "== fuzz (bounded)"
+BUILD_DIR="$root/build-san" FUZZ_SECONDS=${FUZZ_SECONDS:-45} bash "$root/scripts/fuzz.sh"
+phase "fuzz"
+
+echo "== time per phase"
+printf '%s' "$phases"
 echo "== what passed, per Go version"
 cat "$per_version"
 # One closing line over every ctest run (the fuzz output above would otherwise end the log).

@@ -47,8 +47,12 @@ class TraceReader {
 
   static Result<std::unique_ptr<TraceReader>> open(const std::string& path, const EventVisitor& visit = {});
   // Parses a trace held in memory; name appears in messages. Used by open(), tests and fuzzing.
+  // kIgnore accepts any checksum so that mutated inputs reach the decoders behind it: the fuzz
+  // targets' setting, never a reader's.
+  enum class Checksums { kVerify, kIgnore };
   static Result<std::unique_ptr<TraceReader>> parse(std::vector<uint8_t> bytes, std::string name,
-                                                    const EventVisitor& visit = {});
+                                                    const EventVisitor& visit = {},
+                                                    Checksums checksums = Checksums::kVerify);
 
   const TraceHeader& header() const { return header_; }
   uint16_t format_major() const { return major_; }

@@ -11,7 +11,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace gorepro::replay;
-  auto r = TraceReader::parse(std::vector<uint8_t>(data, data + size), "fuzz.gtr");
+  auto r = TraceReader::parse(std::vector<uint8_t>(data, data + size), "fuzz.gtr", {},
+                              TraceReader::Checksums::kIgnore);
   if (!r) return 0;
   Replayer::Options opt;
   opt.checkpoint_interval = 16;
