@@ -10,7 +10,8 @@
 #   MAX=30               runs a perturbed search may take before it counts as "not found"
 #   PLAIN_MAX=60         runs a plain search may take (a miss counts as PLAIN_MAX, so the plain
 #                        median is a lower bound when it shows ≥)
-#   SEED_RUNS=10         reruns of each found seed (same-seed reproduction rate)
+#   SEED_RUNS=20         same-seed reruns per example (same-seed reproduction rate), spread round
+#                        robin over the seeds its searches found
 #   NATIVE=100           native runs per example for its leak rate (0: skip)
 #   GO_VERSION=1.26      which build of the examples (build/go-programs/goV/NAME)
 #   BUILD=<repo>/build   gorepro build tree; GOREPRO=$BUILD/src/cli/gorepro
@@ -22,7 +23,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ATTEMPTS=${ATTEMPTS:-10}
 MAX=${MAX:-30}
 PLAIN_MAX=${PLAIN_MAX:-60}
-SEED_RUNS=${SEED_RUNS:-10}
+SEED_RUNS=${SEED_RUNS:-20}
 NATIVE=${NATIVE:-100}
 GO_VERSION=${GO_VERSION:-1.26}
 BUILD=${BUILD:-$ROOT/build}
@@ -55,6 +56,7 @@ search() {
   rm -rf "$OUT/found"
 }
 
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
 printf '%-12s %18s %18s %9s %16s %14s %12s\n' example "repro runs (med)" "plain runs (med)" "ratio" "same seed" "plain rate" "native rate"
 for ex in $EXAMPLES; do
   bin=$(bin_of "$ex")
@@ -73,12 +75,11 @@ for ex in $EXAMPLES; do
   ratio=$(awk -v a="$mp" -v b="$mr" 'BEGIN {printf "%.1fx", a / b}')
   (( misses * 2 >= ATTEMPTS )) && ratio="≥$ratio"
   again=0 tries=0
-  for s in "${seeds[@]}"; do
-    for ((k = 0; k < SEED_RUNS; k++)); do
-      tries=$((tries + 1))
-      "$GOREPRO" repro -q --seed "$s" -o "$OUT/seed" -- "$bin" >/dev/null 2>&1 && again=$((again + 1))
-      rm -rf "$OUT/seed"
-    done
+  for ((k = 0; k < SEED_RUNS && ${#seeds[@]} > 0; k++)); do
+    s=${seeds[k % ${#seeds[@]}]}
+    tries=$((tries + 1))
+    "$GOREPRO" repro -q --seed "$s" -o "$OUT/seed" -- "$bin" >/dev/null 2>&1 && again=$((again + 1))
+    rm -rf "$OUT/seed"
   done
   native=-
   if (( NATIVE > 0 )); then
@@ -93,4 +94,5 @@ for ex in $EXAMPLES; do
     "$again/$tries" "$plain_found/$plain_runs" "$native"
   echo "$ex repro: ${pr[*]} | plain: ${pl[*]}" >>"$OUT/runs.log"
 done
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "(per-attempt runs in $OUT/runs.log; a miss counts as MAX+1)"

@@ -2,8 +2,11 @@
 #
 #   gorepro_go_program(NAME sendleak DIR ${CMAKE_CURRENT_SOURCE_DIR}/sendleak [STRIPPED] [PIE])
 #
-# produces ${GOREPRO_GO_OUT}/go1.NN/sendleak for each toolchain found; with STRIPPED also
-# .../sendleak.stripped (-ldflags=-s -w), with PIE also .../sendleak.pie (-buildmode=pie). Build
+#   gorepro_go_test_program(NAME hedgetest DIR ${CMAKE_CURRENT_SOURCE_DIR}/hedgetest)
+#
+# produces ${GOREPRO_GO_OUT}/go1.NN/sendleak for each toolchain found (for a test package,
+# go1.NN/hedgetest.test, built with `go test -c` as a user hands a flaky test to `gorepro
+# repro`); with STRIPPED also .../sendleak.stripped (-ldflags=-s -w), with PIE also .../sendleak.pie (-buildmode=pie). Build
 # only the variants some test runs. Each program directory is a stdlib-only module (its own
 # go.mod). GOTOOLCHAIN=local and GOPROXY=off, so a build never downloads anything. Ninja runs
 # the builds in parallel (one custom command per binary); they share GOREPRO_GO_CACHE.
@@ -95,16 +98,23 @@ endif()
 # One `go build` of the program in dir with toolchain 1.NN into out (one custom command per
 # binary, so ninja links them in parallel: a link is most of the cost with a warm cache).
 function(_gorepro_go_build v dir out flags deps)
+  set(verb build)
+  set(what build)
+  if(flags STREQUAL "test")  # `go test -c`: the package's tests as one program
+    set(verb test -c)
+    set(what "test -c")
+    set(flags "")
+  endif()
   set(env
     GOTOOLCHAIN=local GOFLAGS=-buildvcs=false GO111MODULE=on GOPROXY=off CGO_ENABLED=0
     GOCACHE=${GOREPRO_GO_CACHE}/go${v} GOPATH=${CMAKE_BINARY_DIR}/gopath)
   get_filename_component(name ${out} NAME)
   add_custom_command(
     OUTPUT ${out}
-    COMMAND ${CMAKE_COMMAND} -E env ${env} ${GOREPRO_GO_BIN_${v}} build ${flags} -o ${out} .
+    COMMAND ${CMAKE_COMMAND} -E env ${env} ${GOREPRO_GO_BIN_${v}} ${verb} ${flags} -o ${out} .
     WORKING_DIRECTORY ${dir}
     DEPENDS ${deps}
-    COMMENT "go${v} build ${name}"
+    COMMENT "go${v} ${what} ${name}"
     VERBATIM)
 endfunction()
 
@@ -131,6 +141,19 @@ function(gorepro_go_program)
       _gorepro_go_build(${v} ${GP_DIR} ${out}.pie "-buildmode=pie" "${sources};${GP_EXTRA_DEPENDS};${out}")
       list(APPEND outputs ${out}.pie)
     endif()
+  endforeach()
+  add_custom_target(go_${GP_NAME} DEPENDS ${outputs})
+  add_dependencies(go_programs go_${GP_NAME})
+endfunction()
+
+function(gorepro_go_test_program)
+  cmake_parse_arguments(GP "" "NAME;DIR" "" ${ARGN})
+  file(GLOB_RECURSE sources CONFIGURE_DEPENDS ${GP_DIR}/*.go ${GP_DIR}/go.mod)
+  set(outputs "")
+  foreach(v IN LISTS GOREPRO_GO_FOUND_VERSIONS)
+    set(out ${GOREPRO_GO_OUT}/go${v}/${GP_NAME}.test)
+    _gorepro_go_build(${v} ${GP_DIR} ${out} "test" "${sources}")
+    list(APPEND outputs ${out})
   endforeach()
   add_custom_target(go_${GP_NAME} DEPENDS ${outputs})
   add_dependencies(go_programs go_${GP_NAME})

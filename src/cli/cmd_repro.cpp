@@ -20,6 +20,7 @@ namespace {
 
 struct ReproCliOptions {
   uint64_t runs = 0;  // 0: 100, or 1 with --seed
+  uint64_t jobs = 1;
   std::string until = "leaked>0";
   std::optional<uint64_t> seed;
   std::string output = "gorepro-repro";
@@ -56,6 +57,7 @@ int run_repro(const ReproCliOptions& o) {
   r.until = o.until;
   r.seed = o.seed;
   r.runs = o.runs ? o.runs : o.seed ? 1 : 100;
+  r.jobs = o.jobs;
   r.perturb = !o.no_perturb;
   r.output_dir = o.output;
   r.base_seed = std::random_device{}();
@@ -66,8 +68,9 @@ int run_repro(const ReproCliOptions& o) {
   repro::ReproHooks hooks;
   hooks.progress = [&](const repro::ReproProgress& p) {
     if (!status) return;
-    fmt::print(stderr, "\r\x1b[Kgorepro repro: run {}/{}, {:.1f} runs/s, {} leak{} seen, seed {}", p.runs_done + 1,
-               p.runs, p.runs_per_s, p.leaks_seen, p.leaks_seen == 1 ? "" : "s", p.seed);
+    const std::string running = p.running ? fmt::format(" ({} more under way)", p.running) : "";
+    fmt::print(stderr, "\r\x1b[Kgorepro repro: {} of {} runs done, {:.1f} runs/s, {} leak{} seen, starting seed {}{}",
+               p.runs_done, p.runs, p.runs_per_s, p.leaks_seen, p.leaks_seen == 1 ? "" : "s", p.seed, running);
     status_shown = true;
   };
   hooks.run_done = [&](const repro::RunOutcome& run) {
@@ -130,6 +133,10 @@ void add_repro_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--until", o->until,
                   "Stop when this condition holds on a run's trace, in the grammar of `check --fail-if` "
                   "(docs/predicates.md), e.g. 'site=main.go:42', \"reason='chan send'\", 'live>1000'")
+      ->capture_default_str();
+  cmd->add_option("-j,--jobs", o->jobs,
+                  "Runs recorded at once, each in a process of its own; the first to reproduce wins and the "
+                  "others are stopped (their programs killed). Run N's seed depends on N only")
       ->capture_default_str();
   cmd->add_option("--seed", o->seed, "Run with this seed's perturbation (as printed by a search) instead of new ones");
   cmd->add_option("-o,--output", o->output, "Directory for the reproducing run's trace and output")

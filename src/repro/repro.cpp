@@ -1,11 +1,15 @@
 #include "repro/repro.h"
 
 #include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -60,10 +64,233 @@ Status validate(const ReproRequest& r) {
     return make_error("no program to run", "put the program and its arguments after --: gorepro repro -- ./prog ARGS");
   }
   if (r.runs == 0) return make_error("--runs 0 runs nothing", "give --runs 1 or more");
+  if (r.jobs == 0 || r.jobs > 64) {
+    return make_error(fmt::format("--jobs {} is out of range", r.jobs), "give --jobs between 1 and 64 (about one per CPU)");
+  }
   if (auto p = replay::Predicate::parse(r.until); !p) return p.error();
   if (r.output_dir.empty()) return make_error("empty output directory", "give -o DIR");
   return Ok{};
 }
+
+namespace {
+
+// What every run of one search shares.
+struct Search {
+  const ReproRequest& request;
+  const BackendFactory& make_backend;
+  const GoBinary& binary;
+  const tracer::RecordRequest& base;
+  const replay::Predicate& until;
+  const replay::Predicate& leaked;
+  std::vector<int> cpus;
+};
+
+// The files one run writes while it runs; the finding run's are renamed, the others removed.
+struct RunFiles {
+  fs::path trace, out, err;
+  void remove() const {
+    std::error_code ignored;
+    for (const auto& p : {trace, out, err}) fs::remove(p, ignored);
+  }
+};
+
+RunFiles run_files(const fs::path& dir, uint64_t number) {
+  const std::string stem = number ? fmt::format("run-{}", number) : "run";
+  return {dir / (stem + ".gtr.partial"), dir / (stem + ".stdout.partial"), dir / (stem + ".stderr.partial")};
+}
+
+struct RunReport {
+  RunOutcome outcome;
+  bool interrupted = false;  // the program was ended by SIGINT/SIGTERM (a terminal's Ctrl-C)
+};
+
+// Run `index` (0-based) of the search: one whole recording under its seed's perturbation, and
+// the conditions held against its trace.
+Result<RunReport> run_once(const Search& s, uint64_t index, uint64_t seed, const RunFiles& files) {
+  const ReproRequest& request = s.request;
+  const ChaosPlan plan = ChaosPlan::from_seed(seed, s.cpus);
+  auto out = open_output(files.out);
+  if (!out) return out.error();
+  Fd out_fd{*out};
+  auto err = open_output(files.err);
+  if (!err) return err.error();
+  Fd err_fd{*err};
+
+  tracer::RecordRequest rr = s.base;
+  rr.output = files.trace.string();
+  rr.fds = {{1, out_fd.fd}, {2, err_fd.fd}};
+  ChaosPerturber perturber(plan);
+  auto backend = s.make_backend(s.binary);
+  if (!backend) return backend.error();
+  if (request.perturb) {
+    if (!(*backend)->caps().perturb) {
+      return make_error(fmt::format("the {} backend cannot hold a thread at its stops", (*backend)->name()),
+                        "use --backend ptrace");
+    }
+    if (plan.gomaxprocs) rr.env_overrides.push_back(fmt::format("GOMAXPROCS={}", plan.gomaxprocs));
+    rr.cpus = plan.cpus;
+    (*backend)->set_perturber(&perturber);
+  }
+  auto rec = tracer::record(**backend, s.binary, rr);
+  backend->reset();
+  if (!rec) return rec.error();
+  using How = tracer::RecordResult::How;
+  if (rec->how == How::kFailed || rec->how == How::kSinkFailed || !rec->trace_closed) {
+    return make_error(fmt::format("run {} (seed {}) could not be recorded: {}", index + 1, seed,
+                                  rec->trace_closed ? rec->message : rec->close_error),
+                      "see `gorepro record` on the same program");
+  }
+  if (rec->how == How::kStopped) return make_error(fmt::format("stopped on request during run {}", index + 1), "");
+  RunReport report;
+  RunOutcome& run = report.outcome;
+  run.number = index + 1;
+  run.seed = seed;
+  run.plan = request.perturb ? plan.describe() : "no perturbation";
+  run.holds_made = perturber.holds();
+  run.exit = rec->exit;
+  auto holds = holds_on(files.trace, s.until);
+  if (!holds) return holds.error();
+  auto leak = holds_on(files.trace, s.leaked);
+  if (!leak) return leak.error();
+  run.holds = holds->holds;
+  run.leaked = leak->holds;
+  run.explanation = holds->explanation;
+  report.interrupted = rec->exit && (rec->exit->signal == SIGINT || rec->exit->signal == SIGTERM);
+  return report;
+}
+
+// A --jobs worker's answer to its parent, through a pipe: length-prefixed fields, so any byte
+// of an explanation or error survives.
+void put(std::string& buf, const std::string& field) { buf += fmt::format("{}:", field.size()) + field; }
+bool take(std::string_view& buf, std::string& field) {
+  const size_t colon = buf.find(':');
+  if (colon == std::string_view::npos) return false;
+  size_t n = 0;
+  for (char c : buf.substr(0, colon)) {
+    if (c < '0' || c > '9') return false;
+    n = n * 10 + static_cast<size_t>(c - '0');
+  }
+  if (buf.size() - colon - 1 < n) return false;
+  field.assign(buf.substr(colon + 1, n));
+  buf.remove_prefix(colon + 1 + n);
+  return true;
+}
+
+std::string encode(const Result<RunReport>& r) {
+  std::string buf;
+  if (!r) {
+    put(buf, "error");
+    put(buf, r.error().what);
+    put(buf, r.error().hint);
+    return buf;
+  }
+  const RunOutcome& o = r->outcome;
+  put(buf, "ok");
+  put(buf, fmt::format("{} {} {} {} {} {}", int(o.holds), int(o.leaked), o.holds_made, int(o.exit.has_value()),
+                       o.exit ? o.exit->exit_status : 0, o.exit ? o.exit->signal : 0));
+  put(buf, int(r->interrupted) ? "1" : "0");
+  put(buf, o.plan);
+  put(buf, o.explanation);
+  return buf;
+}
+
+Result<RunReport> decode(std::string_view buf, uint64_t index, uint64_t seed) {
+  std::string tag, a, b, c, d;
+  auto garbled = [&] {
+    return make_error(fmt::format("run {} (seed {}): its worker process ended without an answer", index + 1, seed),
+                      "rerun with --jobs 1 to see why");
+  };
+  if (!take(buf, tag)) return garbled();
+  if (tag == "error") {
+    if (!take(buf, a) || !take(buf, b)) return garbled();
+    return make_error(a, b);
+  }
+  if (tag != "ok" || !take(buf, a) || !take(buf, b) || !take(buf, c) || !take(buf, d)) return garbled();
+  RunReport r;
+  RunOutcome& o = r.outcome;
+  o.number = index + 1;
+  o.seed = seed;
+  int holds = 0, leaked = 0, has_exit = 0, status = 0, sig = 0;
+  unsigned long long made = 0;
+  if (std::sscanf(a.c_str(), "%d %d %llu %d %d %d", &holds, &leaked, &made, &has_exit, &status, &sig) != 6) {
+    return garbled();
+  }
+  o.holds = holds;
+  o.leaked = leaked;
+  o.holds_made = made;
+  if (has_exit) o.exit = tracer::TargetExit{status, sig};
+  r.interrupted = b == "1";
+  o.plan = c;
+  o.explanation = d;
+  return r;
+}
+
+// A run in a worker process of its own (--jobs): a ptrace tracer is a thread, and a thread's
+// waitpid(-1) takes its sibling threads' tracees' stops too, so parallel recordings need
+// processes. The worker dies with the search (PR_SET_DEATHSIG), and its program with it
+// (PTRACE_O_EXITKILL): stopping a run is a SIGKILL to its worker.
+struct Worker {
+  pid_t pid = -1;
+  int pipe_fd = -1;
+  uint64_t index = 0;
+  uint64_t seed = 0;
+  RunFiles files;
+  std::string answer;
+};
+
+Result<Worker> start_worker(const Search& s, uint64_t index, uint64_t seed, const RunFiles& files) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    return make_error(fmt::format("cannot start run {}: pipe: {}", index + 1, std::strerror(errno)), "");
+  }
+  std::fflush(stdout);
+  std::fflush(stderr);
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return make_error(fmt::format("cannot start run {}: fork: {}", index + 1, std::strerror(errno)),
+                      "lower --jobs");
+  }
+  if (pid == 0) {
+    ::close(fds[0]);
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(2);  // the search died before the prctl
+    const std::string answer = encode(run_once(s, index, seed, files));
+    size_t done = 0;
+    while (done < answer.size()) {
+      const ssize_t n = ::write(fds[1], answer.data() + done, answer.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) ::_exit(2);
+      done += static_cast<size_t>(n);
+    }
+    ::_exit(0);  // not exit(): the parent's atexit handlers and buffers are not ours
+  }
+  ::close(fds[1]);
+  return Worker{pid, fds[0], index, seed, files, {}};
+}
+
+// Reads what a worker wrote until it closes its end (it is exiting).
+void read_answer(Worker& w) {
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::read(w.pipe_fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    w.answer.append(buf, static_cast<size_t>(n));
+  }
+  ::close(w.pipe_fd);
+  w.pipe_fd = -1;
+}
+
+void reap(pid_t pid) {
+  int status;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+}
+
+}  // namespace
 
 Result<ReproResult> repro(const ReproRequest& request, const BackendFactory& make_backend, const ReproHooks& hooks) {
   if (auto st = validate(request); !st) return st.error();
@@ -87,94 +314,113 @@ Result<ReproResult> repro(const ReproRequest& request, const BackendFactory& mak
     return make_error(fmt::format("cannot create the output directory {}: {}", dir.string(), ec.message()),
                       "choose another one with -o DIR");
   }
-  const fs::path run_trace = dir / "run.gtr.partial", run_out = dir / "run.stdout.partial",
-                 run_err = dir / "run.stderr.partial";
+  const Search search{request, make_backend, **binary, base, *until, *leaked, usable_cpus()};
+  const bool parallel = request.jobs > 1;
+  std::vector<Worker> workers;  // --jobs: the runs under way
   auto clean_up = [&] {
+    for (Worker& w : workers) {  // stopped: the worker's death kills its program (EXITKILL)
+      ::kill(w.pid, SIGKILL);
+      if (w.pipe_fd >= 0) ::close(w.pipe_fd);
+      reap(w.pid);
+      w.files.remove();
+    }
+    workers.clear();
+    if (!parallel) run_files(dir, 0).remove();
     std::error_code ignored;
-    for (const auto& p : {run_trace, run_out, run_err}) fs::remove(p, ignored);
     if (!dir_existed) fs::remove(dir, ignored);  // only when empty
   };
 
-  const std::vector<int> cpus = usable_cpus();
   ReproResult result;
   const uint64_t started = tracer::monotonic_ns();
-  for (uint64_t i = 0; i < request.runs; i++) {
-    const uint64_t seed = request.seed.value_or(run_seed(request.base_seed, i));
-    const ChaosPlan plan = ChaosPlan::from_seed(seed, cpus);
-    if (hooks.progress) {
-      const double s = static_cast<double>(tracer::monotonic_ns() - started) / 1e9;
-      hooks.progress({i, request.runs, s > 0 ? static_cast<double>(i) / s : 0, result.leaks_seen, seed});
-    }
-    auto out = open_output(run_out);
-    if (!out) return clean_up(), out.error();
-    Fd out_fd{*out};
-    auto err = open_output(run_err);
-    if (!err) return clean_up(), err.error();
-    Fd err_fd{*err};
-
-    tracer::RecordRequest rr = base;
-    rr.output = run_trace.string();
-    rr.fds = {{1, out_fd.fd}, {2, err_fd.fd}};
-    ChaosPerturber perturber(plan);
-    auto backend = make_backend(**binary);
-    if (!backend) return clean_up(), backend.error();
-    if (request.perturb) {
-      if (!(*backend)->caps().perturb) {
-        clean_up();
-        return make_error(fmt::format("the {} backend cannot hold a thread at its stops", (*backend)->name()),
-                          "use --backend ptrace");
-      }
-      if (plan.gomaxprocs) rr.env_overrides.push_back(fmt::format("GOMAXPROCS={}", plan.gomaxprocs));
-      rr.cpus = plan.cpus;
-      (*backend)->set_perturber(&perturber);
-    }
-    auto rec = tracer::record(**backend, **binary, rr);
-    backend->reset();
-    if (!rec) return clean_up(), rec.error();
-    using How = tracer::RecordResult::How;
-    if (rec->how == How::kFailed || rec->how == How::kSinkFailed || !rec->trace_closed) {
-      clean_up();
-      return make_error(fmt::format("run {} (seed {}) could not be recorded: {}", i + 1, seed,
-                                    rec->trace_closed ? rec->message : rec->close_error),
-                        "see `gorepro record` on the same program");
-    }
-    if (rec->how == How::kStopped) {
-      clean_up();
-      return make_error(fmt::format("stopped on request after {} runs", i), "");
-    }
-    RunOutcome run;
-    run.number = i + 1;
-    run.seed = seed;
-    run.plan = request.perturb ? plan.describe() : "no perturbation";
-    run.holds_made = perturber.holds();
-    run.exit = rec->exit;
-    auto holds = holds_on(run_trace, *until);
-    if (!holds) return clean_up(), holds.error();
-    auto leak = holds_on(run_trace, *leaked);
-    if (!leak) return clean_up(), leak.error();
-    run.holds = holds->holds;
-    run.leaked = leak->holds;
-    run.explanation = holds->explanation;
-    result.runs_done = i + 1;
+  uint64_t next = 0;  // the next run to start; run i's seed depends on i only
+  auto seed_of = [&](uint64_t i) { return request.seed.value_or(run_seed(request.base_seed, i)); };
+  auto show_progress = [&](uint64_t seed) {
+    if (!hooks.progress) return;
+    const double s = static_cast<double>(tracer::monotonic_ns() - started) / 1e9;
+    hooks.progress({result.runs_done, request.runs, s > 0 ? static_cast<double>(result.runs_done) / s : 0,
+                    result.leaks_seen, seed, workers.size()});
+  };
+  // A finished run: counted, shown, and kept when the condition held. Returns an error to end
+  // the search with, or whether the search is over.
+  auto finish = [&](Result<RunReport> report, const RunFiles& files) -> Result<bool> {
+    if (!report) return report.error();
+    const RunOutcome& run = report->outcome;
+    result.runs_done++;
     if (run.leaked) result.leaks_seen++;
     if (hooks.run_done) hooks.run_done(run);
     // A terminal's Ctrl-C reached the program too (same process group): end the search.
-    if (rec->exit && (rec->exit->signal == SIGINT || rec->exit->signal == SIGTERM) && !run.holds) {
-      clean_up();
-      return make_error(fmt::format("interrupted after {} runs (the program was ended by signal {})", i + 1,
-                                    rec->exit->signal), "");
+    if (report->interrupted && !run.holds) {
+      return make_error(fmt::format("interrupted after {} runs (the program was ended by signal {})",
+                                    result.runs_done, run.exit->signal), "");
     }
-    if (run.holds) {
-      result.reproduced = true;
-      result.found = run;
-      result.trace_path = (dir / fmt::format("repro-{}.gtr", seed)).string();
-      result.stdout_path = (dir / fmt::format("repro-{}.stdout", seed)).string();
-      result.stderr_path = (dir / fmt::format("repro-{}.stderr", seed)).string();
-      fs::rename(run_trace, result.trace_path, ec);
-      if (!ec) fs::rename(run_out, result.stdout_path, ec);
-      if (!ec) fs::rename(run_err, result.stderr_path, ec);
-      if (ec) return make_error(fmt::format("cannot keep the run's files in {}: {}", dir.string(), ec.message()), "");
-      break;
+    if (!run.holds) {
+      files.remove();
+      return false;
+    }
+    result.reproduced = true;
+    result.found = run;
+    result.trace_path = (dir / fmt::format("repro-{}.gtr", run.seed)).string();
+    result.stdout_path = (dir / fmt::format("repro-{}.stdout", run.seed)).string();
+    result.stderr_path = (dir / fmt::format("repro-{}.stderr", run.seed)).string();
+    std::error_code rename_ec;
+    fs::rename(files.trace, result.trace_path, rename_ec);
+    if (!rename_ec) fs::rename(files.out, result.stdout_path, rename_ec);
+    if (!rename_ec) fs::rename(files.err, result.stderr_path, rename_ec);
+    if (rename_ec) {
+      return make_error(fmt::format("cannot keep the run's files in {}: {}", dir.string(), rename_ec.message()), "");
+    }
+    return true;
+  };
+
+  if (!parallel) {
+    for (; next < request.runs; next++) {
+      const uint64_t seed = seed_of(next);
+      show_progress(seed);
+      const RunFiles files = run_files(dir, 0);
+      auto over = finish(run_once(search, next, seed, files), files);
+      if (!over) return clean_up(), over.error();
+      if (*over) break;
+    }
+  } else {
+    bool stop_passed_on = false;
+    for (;;) {
+      while (workers.size() < request.jobs && next < request.runs && !stop_passed_on) {
+        const uint64_t seed = seed_of(next);
+        show_progress(seed);
+        // Per-run names: with one seed (--seed), parallel runs share it.
+        auto w = start_worker(search, next, seed, run_files(dir, next + 1));
+        if (!w) return clean_up(), w.error();
+        workers.push_back(std::move(*w));
+        next++;
+      }
+      if (workers.empty()) break;
+      if (tracer::RecordSignals::stop_requested() && !stop_passed_on) {
+        // A signal sent to this process only: pass it on to the runs, as `record` passes it to
+        // its program; each run then ends with its program's exit and the search with it.
+        for (Worker& w : workers) ::kill(w.pid, SIGTERM);
+        stop_passed_on = true;
+      }
+      int status = 0;
+      const pid_t pid = ::waitpid(-1, &status, 0);
+      if (pid < 0) {
+        if (errno == EINTR) continue;
+        return clean_up(), make_error(fmt::format("waiting for the runs: {}", std::strerror(errno)), "");
+      }
+      auto it = std::find_if(workers.begin(), workers.end(), [&](const Worker& w) { return w.pid == pid; });
+      if (it == workers.end()) continue;
+      Worker w = std::move(*it);
+      workers.erase(it);
+      read_answer(w);
+      auto over = finish(decode(w.answer, w.index, w.seed), w.files);
+      if (!over) {
+        w.files.remove();
+        return clean_up(), over.error();
+      }
+      if (*over) {
+        // The first run to find it wins; the rest are stopped, their programs and files gone.
+        clean_up();
+        break;
+      }
     }
   }
   result.seconds = static_cast<double>(tracer::monotonic_ns() - started) / 1e9;

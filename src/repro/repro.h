@@ -28,6 +28,7 @@ struct ReproRequest {
   std::vector<std::string> command;  // PROGRAM ARGS (PATH lookup like execvp)
   std::string until = "leaked>0";    // the condition that ends the search
   uint64_t runs = 100;               // at most this many runs
+  uint64_t jobs = 1;                 // runs under way at once (each > 1 in a process of its own)
   std::optional<uint64_t> seed;      // every run with this seed (replaying a found one)
   uint64_t base_seed = 0;            // without seed: run i uses run_seed(base_seed, i)
   bool perturb = true;               // false: plain `record` reruns (bench/repro.sh's baseline)
@@ -65,17 +66,20 @@ struct ReproProgress {
   double runs_per_s = 0;
   uint64_t leaks_seen = 0;
   uint64_t seed = 0;  // of the run starting now
+  size_t running = 0; // runs under way besides it (--jobs)
 };
 
 using BackendFactory = std::function<Result<std::unique_ptr<tracer::Backend>>(const GoBinary&)>;
 
 struct ReproHooks {
-  std::function<void(const ReproProgress&)> progress;  // before each run
-  std::function<void(const RunOutcome&)> run_done;     // after each run
+  std::function<void(const ReproProgress&)> progress;  // before each run starts
+  std::function<void(const RunOutcome&)> run_done;     // after each run, in the order they finish
 };
 
-// Runs the search. Errors are failures of gorepro (a run could not be started or its trace
-// read); a condition that never held is a result with reproduced = false.
+// Runs the search. Run i (0-based) has seed run_seed(base_seed, i) whatever the order runs
+// finish in; with jobs > 1 the first run to finish with the condition holding is the one kept,
+// and the runs still under way are stopped (their programs killed, their files removed). Errors
+// are failures of gorepro (a run could not be started or its trace read); a condition that never held is a result with reproduced = false.
 Result<ReproResult> repro(const ReproRequest& request, const BackendFactory& make_backend,
                           const ReproHooks& hooks = {});
 

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -154,6 +155,90 @@ TEST(ReproTarget, OutputExitStatusAndSignalsAreUntouched) {
   }
 }
 
+// The programs running from `path` now (their /proc/PID/exe).
+int processes_running(const std::string& path) {
+  int n = 0;
+  const fs::path target = fs::weakly_canonical(path);
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("/proc", ec)) {
+    std::error_code ignored;
+    if (fs::read_symlink(e.path() / "exe", ignored) == target) n++;
+  }
+  return n;
+}
+
+// The newest Go only, here and below: the parallel runs and the `go test -c` recipe are process
+// plumbing and a way of building a program, which no Go version changes; the forcing itself is
+// covered per version by Repro above.
+bool newest_only(std::string& v) {
+  v = testing::newest_go_version();
+  const char* only = std::getenv("GOREPRO_TEST_GO");
+  return !(only && *only && v != only);
+}
+
+TEST(ReproJobs, TwoJobsFindALeakPrintASeedThatReplaysItAndStopTheOtherRun) {
+  std::string v;
+  if (!newest_only(v)) GTEST_SKIP() << "runs with the newest Go only (" << v << ")";
+  auto marks = testing::read_leak_marks(testing::go_source_dir("examples/racetimeout"));
+  ASSERT_EQ(marks.size(), 1u);
+  const std::string site = fmt::format("main.go:{}", marks[0].line);
+  const std::string program = testing::go_program("racetimeout", v, false);
+  const std::string dir = testing::scratch_file("repro", "jobs-" + v);
+  auto r = repro({"--jobs", "2", "--runs", std::to_string(kSearchRuns), "-v"}, dir, {program});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find(site), std::string::npos) << r.out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"(reproduced on run (\d+) of \d+ \(seed (\d+),)"))) << r.out;
+  const std::string run = m[1].str(), seed = m[2].str();
+  // Each finished run is reported once with its own number and seed, in whatever order they
+  // finished; the winner among them with the seed the summary names.
+  std::set<std::string> numbers, seeds;
+  const std::regex line(R"(gorepro repro: run (\d+) seed (\d+): (HOLDS|no))");
+  for (auto it = std::sregex_iterator(r.err.begin(), r.err.end(), line); it != std::sregex_iterator(); ++it) {
+    EXPECT_TRUE(numbers.insert((*it)[1].str()).second) << "run " << (*it)[1] << " reported twice\n" << r.err;
+    EXPECT_TRUE(seeds.insert((*it)[2].str()).second) << "seed " << (*it)[2] << " used twice\n" << r.err;
+    if ((*it)[1].str() == run) {
+      EXPECT_EQ((*it)[2].str(), seed) << r.err;
+    }
+  }
+  EXPECT_TRUE(numbers.count(run)) << r.err;
+  // The run still under way was stopped: its program killed, its files gone; only the
+  // winner's three files are left.
+  EXPECT_EQ(processes_running(program), 0);
+  std::vector<std::string> left;
+  for (const auto& e : fs::directory_iterator(dir)) left.push_back(e.path().filename().string());
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, (std::vector<std::string>{"repro-" + seed + ".gtr", "repro-" + seed + ".stderr",
+                                            "repro-" + seed + ".stdout"}));
+  fs::remove_all(dir);
+  auto replayed = repro({"--seed", seed, "--runs", std::to_string(kSeedRuns), "--jobs", "2", "--until", "site=" + site},
+                        dir, {program});
+  EXPECT_EQ(replayed.exit_code, 0) << "the printed seed did not replay the leak in " << kSeedRuns << " runs\n"
+                                   << replayed.out << replayed.err;
+  EXPECT_EQ(processes_running(program), 0);
+  fs::remove_all(dir);
+}
+
+// `go test -c` binaries are ordinary programs: the recipe of docs/repro.md on examples/hedgetest.
+TEST(ReproTestBinary, GoTestCBinaryLeakIsFoundAtItsMarkedSite) {
+  std::string v;
+  if (!newest_only(v)) GTEST_SKIP() << "runs with the newest Go only (" << v << ")";
+  auto marks = testing::read_leak_marks(testing::go_source_dir("examples/hedgetest"));
+  ASSERT_EQ(marks.size(), 1u);
+  ASSERT_TRUE(marks[0].may);
+  const std::string site = fmt::format("{}:{}", fs::path(marks[0].file).filename().string(), marks[0].line);
+  const std::string program = testing::go_program("hedgetest.test", v, false);
+  const std::string dir = testing::scratch_file("repro", "hedgetest-" + v);
+  auto r = repro({"--runs", std::to_string(kSearchRuns)}, dir, {program, "-test.run", "^TestLookup$", "-test.count=1"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find(site), std::string::npos) << "the report names the marked go statement\n" << r.out;
+  EXPECT_NE(r.out.find("-- " + program + " -test.run '^TestLookup$' -test.count=1"), std::string::npos)
+      << "the replay command keeps the test's flags\n" << r.out;
+  // The test passed: the leak is found in the trace, not in the test's verdict.
+  EXPECT_NE(r.out.find("the program exited with status 0"), std::string::npos) << r.out;
+  fs::remove_all(dir);
+}
+
 TEST(ReproUsage, BadInputIsOneLineAndExit2) {
   auto none = testing::run({testing::gorepro_binary(), "repro"});
   EXPECT_EQ(none.exit_code, 2);
@@ -162,6 +247,9 @@ TEST(ReproUsage, BadInputIsOneLineAndExit2) {
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_EQ(std::count(bad.err.begin(), bad.err.end(), '\n'), 1) << bad.err;
   EXPECT_NE(bad.err.find("column 8"), std::string::npos) << bad.err;
+  auto jobs = testing::run({testing::gorepro_binary(), "repro", "--jobs", "0", "--", "/bin/true"});
+  EXPECT_EQ(jobs.exit_code, 2);
+  EXPECT_NE(jobs.err.find("--jobs 0"), std::string::npos) << jobs.err;
 }
 
 }  // namespace

@@ -1,0 +1,3 @@
+module gorepro/examples/hedgetest
+
+go 1.19
