@@ -56,6 +56,11 @@ ChaosPlan ChaosPlan::from_seed(uint64_t seed, const std::vector<int>& machine_cp
   // the channel first): never leave it unperturbed.
   p.chance[static_cast<size_t>(HoldAt::kFirstRun)] = std::max(p.chance[static_cast<size_t>(HoldAt::kFirstRun)], 0.1);
   p.max_hold_ns = kMaxHolds[draw(std::size(kMaxHolds))];
+  // With one P, a held goroutine's thread keeps the P: its partner could not run to release it.
+  constexpr double kPartnerChances[] = {0.5, 1.0};
+  const double partner = kPartnerChances[draw(std::size(kPartnerChances))];
+  p.partner_chance = p.gomaxprocs == 1 ? 0 : partner;
+  p.partner_parks = static_cast<uint32_t>(1 + draw(3));
   return p;
 }
 
@@ -66,6 +71,10 @@ std::string ChaosPlan::describe() const {
   for (size_t k = 0; k < kHoldKinds; k++) {
     if (chance[k] > 0) s += fmt::format(" {} {:g}%", hold_at_name(static_cast<HoldAt>(k)), chance[k] * 100);
   }
+  if (partner_chance > 0) {
+    s += fmt::format("; {:g}% of run holds last until the partner parks {} time{}", partner_chance * 100,
+                     partner_parks, partner_parks == 1 ? "" : "s");
+  }
   return s;
 }
 
@@ -74,8 +83,23 @@ uint64_t ChaosPerturber::identity(uint64_t goid) const {
   return it != identity_.end() ? it->second : goid;
 }
 
+bool ChaosPerturber::hold_over(uint64_t hold) {
+  auto it = partner_holds_.find(hold);
+  if (it == partner_holds_.end()) return false;
+  // A partner that has exited parks no more: waiting for it would only run out the cap.
+  if (parks_[it->second.first] < it->second.second && !exited_.count(it->second.first)) return false;
+  partner_holds_.erase(it);
+  return true;
+}
+
 uint64_t ChaosPerturber::hold_ns(const replay::Event& e) {
+  if (e.kind == replay::EventKind::Park || e.kind == replay::EventKind::Exit) parks_[e.goid]++;
+  if (e.kind == replay::EventKind::Exit) exited_.insert(e.goid);
+  if (e.kind == replay::EventKind::Create) exited_.erase(e.goid);
+  if (e.kind == replay::EventKind::Ready && e.other_goid && e.other_goid != e.goid) waker_[e.goid] = e.other_goid;
   if (e.kind == replay::EventKind::Create) {
+    parent_[e.goid] = e.other_goid;
+    waker_.erase(e.goid);  // a reused goid: not the old goroutine's
     // A goid may be reused after its goroutine exits: the latest creation names it.
     identity_[e.goid] = mix(e.pc) ^ (created_at_[e.pc]++ << 20) ^ 0x8000'0000'0000'0000ull;
   }
@@ -103,6 +127,16 @@ uint64_t ChaosPerturber::hold_ns(const replay::Event& e) {
   if (plan_.chance[k] <= 0 || held_ns_ >= plan_.budget_ns) return 0;
   const uint64_t h = mix(mix(mix(plan_.seed) ^ (k + 1)) ^ mix(who) ^ (ordinal << 32));
   if (unit(h) >= plan_.chance[k]) return 0;
+  if ((at == HoldAt::kFirstRun || at == HoldAt::kRun) && plan_.partner_chance > 0) {
+    const auto& partners = at == HoldAt::kFirstRun ? parent_ : waker_;
+    const auto p = partners.find(e.goid);
+    if (p != partners.end() && p->second && p->second != e.goid && unit(mix(h ^ 0x7061)) < plan_.partner_chance) {
+      partner_holds_[holds_] = {p->second, parks_[p->second] + plan_.partner_parks};
+      holds_++;
+      held_ns_ += plan_.partner_cap_ns;
+      return plan_.partner_cap_ns;
+    }
+  }
   // Log-uniform: as many short holds (reorderings within a few stops) as long ones (a
   // goroutine overtaken by a timeout).
   const double lo = std::log(static_cast<double>(plan_.min_hold_ns));

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "replay/event.h"
@@ -43,6 +44,14 @@ struct ChaosPlan {
   uint64_t min_hold_ns = 20'000;         // holds are log-uniform in [min_hold_ns, max_hold_ns]
   uint64_t max_hold_ns = 0;
   uint64_t budget_ns = 2'000'000'000;    // at most this much holding per run
+  // Partner holds: the chance that a hold of a goroutine about to run (its first run, or a run
+  // after a wakeup) lasts until its partner — the goroutine that created it, or the one that
+  // last woke it — has parked `partner_parks` more times, rather than a drawn time: the race
+  // the hold stands for is then decided the same way however fast the machine is today.
+  // partner_cap_ns bounds such a hold (the partner may be waiting for the held goroutine).
+  double partner_chance = 0;
+  uint32_t partner_parks = 1;
+  uint64_t partner_cap_ns = 10'000'000;
 
   // The plan of one run. `machine_cpus`: the CPUs gorepro may use (sched_getaffinity).
   static ChaosPlan from_seed(uint64_t seed, const std::vector<int>& machine_cpus);
@@ -54,6 +63,7 @@ class ChaosPerturber final : public tracer::Perturber {
  public:
   explicit ChaosPerturber(const ChaosPlan& plan) : plan_(plan) {}
   uint64_t hold_ns(const replay::Event& event) override;
+  bool hold_over(uint64_t hold) override;
   uint64_t holds() const { return holds_; }
   uint64_t held_ns() const { return held_ns_; }
 
@@ -66,6 +76,12 @@ class ChaosPerturber final : public tracer::Perturber {
   std::unordered_map<uint64_t, uint64_t> created_at_;     // creation PC → goroutines created there
   // identity → stops of each kind seen so far (the ordinal that keys each decision).
   std::unordered_map<uint64_t, std::array<uint32_t, kHoldKinds>> seen_;
+  // Partner holds still on: hold number → (partner goid, its park count that ends the hold).
+  std::unordered_map<uint64_t, std::pair<uint64_t, uint64_t>> partner_holds_;
+  std::unordered_map<uint64_t, uint64_t> parent_;  // goid → the goroutine that created it
+  std::unordered_map<uint64_t, uint64_t> waker_;   // goid → the goroutine that last woke it
+  std::unordered_map<uint64_t, uint64_t> parks_;   // goid → its parks and exits so far
+  std::unordered_set<uint64_t> exited_;            // goids that have exited (and not been reused)
   uint64_t holds_ = 0;
   uint64_t held_ns_ = 0;
 };

@@ -123,10 +123,15 @@ class GuardTable;
 // it stays stopped before it goes on (0: not at all). Holding a thread at a create stop delays
 // the parent, at an execute stop the goroutine about to run, at a ready stop the wakeup itself.
 // Called on the backend's thread; must be cheap. Only backends whose caps().perturb is true ask.
+// A hold may also end early, on what the program does meanwhile: after every later event the
+// backend asks hold_over(n) for each hold still on (n: the hold's number, counting from 0 the
+// events hold_ns answered non-zero for), so a hold can last "until that goroutine parks" whatever
+// the machine's speed; hold_ns is then its longest time.
 class Perturber {
  public:
   virtual ~Perturber() = default;
   virtual uint64_t hold_ns(const replay::Event& event) = 0;
+  virtual bool hold_over(uint64_t hold) { (void)hold; return false; }
 };
 
 class Backend {

@@ -146,7 +146,7 @@ Status PtraceBackend::release_deferred(uint64_t now, bool all) {
   uint64_t next = UINT64_MAX;
   Status result = Ok{};
   std::erase_if(deferred_, [&](const Deferred& d) {
-    if (!all && d.until_ns > now) {
+    if (!all && d.until_ns > now && !(perturber_ && perturber_->hold_over(d.hold))) {
       next = std::min(next, d.until_ns);
       return false;
     }
@@ -245,7 +245,7 @@ PollResult PtraceBackend::poll(uint64_t until_ns) {
       const uint64_t delay = st && perturber_ && hold_sink_->last ? perturber_->hold_ns(*hold_sink_->last) : 0;
       if (delay) {
         const bool first = deferred_.empty();
-        deferred_.push_back({s, now + delay});
+        deferred_.push_back({s, now + delay, holds_granted_++});
         if (first && timer_) timer_->wake_in(delay);
         if (now >= until_ns) return r;
         continue;

@@ -90,7 +90,9 @@ class PtraceBackend final : public Backend, public LiveTarget {
   struct Deferred {
     Stop stop;
     uint64_t until_ns;
+    uint64_t hold;  // its number, for Perturber::hold_over
   };
+  uint64_t holds_granted_ = 0;
   std::vector<Deferred> deferred_;  // threads held by the perturber, each until its time
 };
 

@@ -81,5 +81,48 @@ TEST(ChaosPerturber, HoldsSomeFirstRunsWithinTheBoundsAndTheBudget) {
   EXPECT_EQ(p.holds(), held);
 }
 
+// A partner hold ends on the partner's parks, not on the clock: the same race is decided the
+// same way in a rerun however fast the machine is.
+TEST(ChaosPerturber, APartnerHoldEndsWhenTheCreatorHasParkedEnoughTimes) {
+  ChaosPlan plan = ChaosPlan::from_seed(5, {0, 1});
+  plan.chance[static_cast<size_t>(HoldAt::kFirstRun)] = 1.0;
+  plan.chance[static_cast<size_t>(HoldAt::kPark)] = 0;
+  plan.chance[static_cast<size_t>(HoldAt::kCreate)] = 0;
+  plan.chance[static_cast<size_t>(HoldAt::kExit)] = 0;
+  plan.partner_chance = 1.0;
+  plan.partner_parks = 2;
+  ChaosPerturber p(plan);
+  replay::Event park;
+  park.kind = replay::EventKind::Park;
+  park.goid = 1;
+  EXPECT_EQ(p.hold_ns(replay::Event::create(0, 0, /*parent=*/1, 7, 0x401000, 0x402000, 0)), 0u);
+  EXPECT_EQ(p.hold_ns(first_run(7)), plan.partner_cap_ns) << "the cap bounds a partner hold";
+  EXPECT_FALSE(p.hold_over(0));
+  p.hold_ns(park);
+  EXPECT_FALSE(p.hold_over(0)) << "one park of two";
+  p.hold_ns(park);
+  EXPECT_TRUE(p.hold_over(0));
+  // A partner that exits parks no more: its hold ends then.
+  EXPECT_EQ(p.hold_ns(replay::Event::create(0, 0, /*parent=*/1, 8, 0x401000, 0x402000, 0)), 0u);
+  EXPECT_EQ(p.hold_ns(first_run(8)), plan.partner_cap_ns);
+  replay::Event exit;
+  exit.kind = replay::EventKind::Exit;
+  exit.goid = 1;
+  EXPECT_FALSE(p.hold_over(1));
+  p.hold_ns(exit);
+  EXPECT_TRUE(p.hold_over(1));
+}
+
+TEST(ChaosPlan, NoPartnerHoldsWithOneP) {
+  for (uint64_t i = 0; i < 200; i++) {
+    auto p = ChaosPlan::from_seed(run_seed(3, i), {0, 1});
+    if (p.gomaxprocs == 1) {
+      EXPECT_EQ(p.partner_chance, 0) << "the held thread would keep the only P";
+    }
+    EXPECT_GE(p.partner_parks, 1u);
+    EXPECT_LE(p.partner_parks, 3u);
+  }
+}
+
 }  // namespace
 }  // namespace gorepro::repro
