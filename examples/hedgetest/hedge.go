@@ -8,8 +8,10 @@
 // against a 1 ms hedge, so the leak needs the first replica held back (descheduled, or its
 // thread stopped) for longer than that.
 //
-// Measured with Go 1.26 on a 2-vCPU VM shared with other builds (a run leaks when any of its
-// lookups does): natively 0 of 100 runs; under plain `gorepro record`, see docs/repro.md.
+// Measured with Go 1.26 on a 2-vCPU VM at load average 15-19 (a run leaks when any of its
+// lookups does): natively 1 of 100 runs; under plain `gorepro record`, 10 of 30 — tracing's own
+// delays often exceed the 1 ms hedge, so this example shows the `go test -c` recipe, not a leak
+// that only perturbation finds (examples/race* are those).
 package hedge
 
 import (
