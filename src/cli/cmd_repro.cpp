@@ -119,16 +119,18 @@ void add_repro_command(CLI::App& app, int& exit_code) {
   cmd->footer(
       "Each run records the program (like `gorepro record`) while holding its threads at random stops for\n"
       "random times — after a goroutine is created (the parent waits), before a new goroutine first runs,\n"
-      "before one runs again, after one parks or exits, before a wakeup takes effect — and with a random\n"
-      "GOMAXPROCS (default, 1, 2 or 4) and CPU affinity (every CPU, or one). Every choice comes from the run's\n"
-      "seed (docs/repro.md). The program's output goes to files, its bytes, signals and exit status\n"
+      "before one runs again, after one parks or exits, before a wakeup takes effect; a goroutine about to\n"
+      "run may instead be held until the goroutine that created or woke it has parked 1-3 times (at most\n"
+      "10 ms) — and with a random GOMAXPROCS (default, 1, 2 or 4) and CPU affinity (every CPU, or one).\n"
+      "Every choice comes from the run's seed (docs/repro.md). The program's output goes to files, its bytes, signals and exit status\n"
       "untouched. When the condition holds, the run's trace and output are kept in the output directory,\n"
       "the leak report is printed with the seed and the command that replays it.\n"
       "Exit status: 0 reproduced, 1 not within --runs (nothing kept), 2 usage error or gorepro failure.\n"
       "Examples:\n"
       "  gorepro repro -- ./server-test -test.run TestShutdown -test.count=1\n"
       "  gorepro repro --until 'site=main.go:42' --runs 500 -- ./prog\n"
-      "  gorepro repro --seed 3141592 -- ./prog          # replay a run a search found");
+      "  gorepro repro --seed 3141592 -- ./prog          # replay a run a search found\n"
+      "  gorepro repro --jobs 2 -- ./prog                 # two runs at once (one per CPU)");
   cmd->add_option("-n,--runs", o->runs, "Give up after this many runs (default 100; 1 with --seed)");
   cmd->add_option("--until", o->until,
                   "Stop when this condition holds on a run's trace, in the grammar of `check --fail-if` "
