@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "replay/byte_codec.h"
+#include "replay/growth.h"
 
 namespace gorepro::replay {
 
@@ -90,21 +91,6 @@ std::string gorepro_view(const Goroutine* g, const TraceHeader& h) {
   if (!g) return "absent";
   if (g->state == GoState::Waiting) return fmt::format("waiting ({})", h.wait_reason_name(g->wait_reason));
   return std::string(go_state_name(g->state));
-}
-
-// Least-squares slope (per second) and R² of counts over times.
-std::pair<double, double> fit(const std::vector<std::pair<uint64_t, int64_t>>& pts, size_t from, size_t to) {
-  double n = static_cast<double>(to - from), sx = 0, sy = 0, sxx = 0, sxy = 0, syy = 0;
-  const double t0 = static_cast<double>(pts[from].first);
-  for (size_t i = from; i < to; i++) {
-    double x = (static_cast<double>(pts[i].first) - t0) / 1e9, y = static_cast<double>(pts[i].second);
-    sx += x, sy += y, sxx += x * x, sxy += x * y, syy += y * y;
-  }
-  double vx = n * sxx - sx * sx, vy = n * syy - sy * sy, cov = n * sxy - sx * sy;
-  if (vx <= 0) return {0, 0};
-  double slope = cov / vx;
-  double r2 = vy > 0 ? (cov * cov) / (vx * vy) : 0;
-  return {slope, r2};
 }
 
 std::string site_name(const TraceSymbols& sym, uint64_t gopc) {
@@ -474,28 +460,12 @@ Result<Correlation> correlate(TraceSession& session, const CorrelateOptions& o) 
   for (const CorrelatedSample& s : out.samples) {
     series.emplace_back(s.time_ns, s.runtime_goroutines >= 0 ? s.runtime_goroutines : static_cast<int64_t>(s.gorepro_live));
   }
-  std::vector<std::pair<size_t, size_t>> marked;  // [from, to) sample ranges
-  for (size_t i = 0, j = 0; i < series.size(); i++) {
-    j = std::max(j, i);
-    while (j < series.size() && series[j].first - series[i].first <= o.growth_window_ns) j++;
-    if (j - i < 3) continue;
-    auto [slope, r2] = fit(series, i, j);
-    if (slope >= o.growth_min_slope && r2 >= o.growth_min_r2 && series[j - 1].second > series[i].second) {
-      // One rise interrupted by a stretch too noisy to fit (a loaded machine delays samples)
-      // is one window: join ranges less than half a window apart; the fit below is redone
-      // over the joined range.
-      const bool joins = !marked.empty() &&
-                         (i < marked.back().second ||
-                          series[i].first - series[marked.back().second - 1].first <= o.growth_window_ns / 2);
-      if (joins) marked.back().second = std::max(marked.back().second, j);
-      else marked.emplace_back(i, j);
-    }
-  }
-  for (auto [from, to] : marked) {
+  for (const GrowthRange& r : find_growth(series, {o.growth_window_ns, o.growth_min_slope, o.growth_min_r2})) {
+    const size_t from = r.from, to = r.to;
     GrowthWindow w;
     w.start_ns = series[from].first - out.clock_base_ns;
     w.end_ns = series[to - 1].first - out.clock_base_ns;
-    std::tie(w.slope_per_s, w.r2) = fit(series, from, to);
+    w.slope_per_s = r.slope_per_s, w.r2 = r.r2;
     w.count_start = series[from].second, w.count_end = series[to - 1].second;
     rep.seek_time(series[from].first);
     auto before = live_by_site(rep.table());

@@ -10,6 +10,7 @@
 
 #include "replay/duration.h"
 #include "replay/frame_json.h"
+#include "util/markup.h"
 
 namespace gorepro::replay {
 namespace {
@@ -78,20 +79,6 @@ struct GroupBuilder {
   std::vector<uint64_t> goids;
   const Goroutine* representative = nullptr;
 };
-
-std::string xml_escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
 
 }  // namespace
 

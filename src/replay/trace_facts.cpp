@@ -21,11 +21,11 @@ void TraceFacts::add(const Event& e) {
   if (e.kind == EventKind::Create || e.kind == EventKind::Preexisting) {
     Site& s = site(CreationKey{e.pc, e.start_pc});
     s.created++;
-    if (!s.runtime) changed(s, e.time_ns, +1);
+    if (!s.runtime) changed(s, e.pc, e.time_ns, +1);
   } else if (e.kind == EventKind::Exit) {
     if (auto key = table_.creation_of(e.goid)) {
       Site& s = site(*key);
-      if (!s.runtime && table_.find(e.goid)->state != GoState::Dead) changed(s, e.time_ns, -1);
+      if (!s.runtime && table_.find(e.goid)->state != GoState::Dead) changed(s, key->gopc, e.time_ns, -1);
     }
   }
   table_.apply(e);
@@ -41,8 +41,9 @@ TraceFacts::Site& TraceFacts::site(const CreationKey& key) {
   return it->second;
 }
 
-void TraceFacts::changed(Site& s, uint64_t t, int64_t delta) {
+void TraceFacts::changed(Site& s, uint64_t gopc, uint64_t t, int64_t delta) {
   s.alive += delta;
+  if (on_change_) on_change_(gopc, t, s.alive);
   live_ += delta;
   peak_live_ = std::max<uint64_t>(peak_live_, static_cast<uint64_t>(std::max<int64_t>(live_, 0)));
   // Net growth over the second ending now: alive now minus alive one second ago (the last

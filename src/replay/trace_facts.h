@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -44,6 +45,13 @@ class TraceFacts final : public PredicateFacts {
   int64_t live() const { return live_; }
   const GoroutineTable& table() const { return table_; }
   uint64_t peak_live() const { return peak_live_; }
+  // Called at each change of a program go statement's alive count, after it: its creation PC,
+  // the event's time and the count now (what `export --format html` charts).
+  void on_site_change(std::function<void(uint64_t gopc, uint64_t time_ns, int64_t alive)> hook) {
+    on_change_ = std::move(hook);
+  }
+  // The table's state observer (GoroutineTable::set_state_observer): every goroutine's states.
+  void on_state_change(GoroutineTable::StateObserver observer) { table_.set_state_observer(std::move(observer)); }
 
  private:
   struct Site {
@@ -56,7 +64,7 @@ class TraceFacts final : public PredicateFacts {
     std::vector<std::pair<uint64_t, int64_t>> recent;  // (time, alive) over the last second
   };
   Site& site(const CreationKey& key);
-  void changed(Site& s, uint64_t time_ns, int64_t delta);
+  void changed(Site& s, uint64_t gopc, uint64_t time_ns, int64_t delta);
   bool selected(const Site& s, const Selector& sel) const;
 
   const TraceSymbols& symbols_;
@@ -65,6 +73,7 @@ class TraceFacts final : public PredicateFacts {
   std::unordered_map<CreationKey, Site, CreationKeyHash> sites_;
   int64_t live_ = 0;
   uint64_t peak_live_ = 0;
+  std::function<void(uint64_t, uint64_t, int64_t)> on_change_;
 };
 
 }  // namespace gorepro::replay
