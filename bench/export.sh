@@ -51,7 +51,7 @@ row() {  # name secs mb file
     "$(python3 -c "print(f'{$(size "$4") / max($events, 1):.2f}')")" "$ratio"
 }
 row "report (baseline)" "$base_s" "$base_m" "$OUT/report.txt"
-for f in pprof folded perfetto; do
+for f in pprof folded perfetto html; do
   read -r s m < <(measure /dev/null "$GOREPRO" export --format "$f" -o "$OUT/churn.$f" "$TRACE")
   row "export --format $f" "$s" "$m" "$OUT/churn.$f"
 done

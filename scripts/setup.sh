@@ -31,6 +31,18 @@ ensure_go_toolchains() {
   done
 }
 
+# The HTML report's chart and flame-graph libraries and its browser test's driver, pinned in
+# web/package-lock.json; reinstalled only when the lock file is newer than what npm last installed.
+ensure_web() {
+  local web
+  web=$(cd "$(dirname "${BASH_SOURCE[0]}")/../web" && pwd)
+  if [ -f "$web/node_modules/.package-lock.json" ] && [ "$web/node_modules/.package-lock.json" -nt "$web/package-lock.json" ]; then
+    return
+  fi
+  echo "setup: npm ci in $web"
+  (cd "$web" && npm ci --no-audit --no-fund)
+}
+
 GO_VERSIONS=(1.19 1.21 1.22 1.23)
 PACKAGES=(
   build-essential cmake pkg-config ninja-build ccache
@@ -42,7 +54,11 @@ PACKAGES=(
   libbpf-dev clang llvm bpftool libclang-rt-dev
   libedit-dev libprotobuf-dev protobuf-compiler
   gdb bpftrace python3
+  chromium
 )
+# npm installs web/ (the HTML report's libraries). A machine whose nodejs already ships npm
+# (a nodejs package built with it) must not get Debian's npm, which conflicts with it.
+command -v npm >/dev/null || PACKAGES+=(npm)
 for v in "${GO_VERSIONS[@]}"; do PACKAGES+=("golang-$v-go"); done
 
 SUDO=""
@@ -56,6 +72,7 @@ for p in "${PACKAGES[@]}"; do
 done
 if [ ${#missing[@]} -eq 0 ]; then
   ensure_go_toolchains
+  ensure_web
   echo "setup: all ${#PACKAGES[@]} packages and $((${#GO_VERSIONS[@]} + 1 + ${#FETCHED_GO[@]})) Go toolchains present"
   exit 0
 fi
@@ -90,4 +107,5 @@ for v in "${GO_VERSIONS[@]}"; do
   [ -x "/usr/lib/go-$v/bin/go" ] || { echo "setup: /usr/lib/go-$v/bin/go missing after install" >&2; exit 1; }
 done
 ensure_go_toolchains
+ensure_web
 echo "setup: done"

@@ -1,4 +1,4 @@
-// gorepro export --format pprof|folded|perfetto TRACE: the trace as a file other tools open.
+// gorepro export --format pprof|folded|perfetto|html TRACE: the trace as a file other tools open.
 // Wiring only; src/export has the writers.
 #include <unistd.h>
 
@@ -19,14 +19,16 @@ void add_export_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand(
       "export",
-      "Write a trace as a pprof goroutine profile (go tool pprof), folded stacks (flame graphs) or a Chrome "
-      "trace-event timeline (Perfetto UI, chrome://tracing)");
+      "Write a trace as a pprof goroutine profile (go tool pprof), folded stacks (flame graphs), a Chrome "
+      "trace-event timeline (Perfetto UI, chrome://tracing) or a self-contained HTML report (any browser)");
   cmd->add_option("trace", args->trace, "Trace file written by 'gorepro record'")->required();
   cmd->add_option("--format", args->format,
                   "pprof: gzipped profile.proto of the goroutines alive at --at; folded: their stacks, one "
-                  "'root;...;leaf count' line each; perfetto: a timeline of every goroutine's states up to --at")
+                  "'root;...;leaf count' line each; perfetto: a timeline of every goroutine's states up to --at; "
+                  "html: one page with the leak report, live goroutines over time per go statement, flame graphs "
+                  "and goroutine timelines, up to --at")
       ->required()
-      ->check(CLI::IsMember({"pprof", "folded", "perfetto"}));
+      ->check(CLI::IsMember({"pprof", "folded", "perfetto", "html"}));
   cmd->add_option("--at", args->at,
                   "Export as of event N (--at 1234) or a time since the trace's start (--at 1.5s); default: the end");
   cmd->add_option("--stack", args->stack, "pprof, folded: the goroutines' block stacks or creation stacks")
@@ -37,7 +39,7 @@ void add_export_command(CLI::App& app, int& exit_code) {
   cmd->callback([args, &exit_code] {
     static const std::map<std::string, exporting::Format> formats = {
         {"pprof", exporting::Format::Pprof}, {"folded", exporting::Format::Folded},
-        {"perfetto", exporting::Format::Perfetto}};
+        {"perfetto", exporting::Format::Perfetto}, {"html", exporting::Format::Html}};
     exporting::Options options;
     options.format = formats.at(args->format);
     options.stack = args->stack == "creation" ? exporting::StackKind::Creation : exporting::StackKind::Block;

@@ -1,5 +1,6 @@
 #include "export/export.h"
 
+#include "export/html_export.h"
 #include "export/perfetto_export.h"
 #include "export/pprof_export.h"
 #include "replay/trace_session.h"
@@ -24,6 +25,8 @@ Status export_trace(const std::string& trace_path, const Options& options, std::
   switch (options.format) {
     case Format::Perfetto:
       return write_perfetto(s.reader(), s.symbols(), s.replayer().position(), options.include_runtime, out);
+    case Format::Html:
+      return write_html(s, *now, options.include_runtime, out);
     case Format::Pprof:
     case Format::Folded: {
       auto stacks = collect_stacks(s.reader(), table, s.symbols(), options.stack, options.include_runtime);

@@ -9,6 +9,8 @@
 //             complete slices, live goroutines per go statement and schedtrace samples as
 //             counters. Written as it is computed: memory holds the live goroutines, never the
 //             JSON.
+//   html      one self-contained page (html_export.h): the leak report, live goroutines over
+//             time per go statement with growth windows, flame graphs, goroutine timelines.
 // The point is chosen like `report --at` (TraceSession); goroutines are the ones `report`
 // shows (the runtime's own hidden unless include_runtime), so a folded file's counts sum to
 // the report's live goroutines at the same point.
@@ -22,7 +24,7 @@
 
 namespace gorepro::exporting {
 
-enum class Format { Pprof, Folded, Perfetto };
+enum class Format { Pprof, Folded, Perfetto, Html };
 enum class StackKind { Block, Creation };
 
 struct Options {
