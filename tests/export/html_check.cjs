@@ -24,7 +24,8 @@ const { chromium } = require(path.join(webDir, 'node_modules', 'playwright-core'
   page.on('request', (r) => { if (r.url() !== url) requests.push(r.url()); });
   await page.route('**/*', (route) => (route.request().url() === url ? route.continue() : route.abort()));
   await page.goto(url, { waitUntil: 'load' });
-  await page.waitForFunction(() => window.gorepro && window.gorepro.flame, null, { timeout: 20000 });
+  // Generous: the machine running it may be loaded (CI shares its cores with builds).
+  await page.waitForFunction(() => window.gorepro && window.gorepro.flame, null, { timeout: 90000 });
 
   const series = await page.evaluate(() => {
     const u = window.gorepro.chart, d = window.gorepro.data;
