@@ -48,13 +48,16 @@ void TraceFacts::changed(Site& s, uint64_t gopc, uint64_t t, int64_t delta) {
   peak_live_ = std::max<uint64_t>(peak_live_, static_cast<uint64_t>(std::max<int64_t>(live_, 0)));
   // Net growth over the second ending now: alive now minus alive one second ago (the last
   // change at or before then; before the first change the site had none alive).
+  // The changes before the last one at or before `since` no longer matter; they are dropped in
+  // bulk once they are half the window, so a change costs a binary search, not a shift of the
+  // whole window (that shift was 68% of `export --format html` on a 1 M-event trace).
   auto& r = s.recent;
   const uint64_t since = t >= kGrowthWindowNs ? t - kGrowthWindowNs : 0;
-  size_t drop = 0;
-  while (drop + 1 < r.size() && r[drop + 1].first <= since) drop++;
-  r.erase(r.begin(), r.begin() + static_cast<std::ptrdiff_t>(drop));
-  const int64_t before = !r.empty() && r.front().first <= since ? r.front().second : 0;
+  auto after = std::upper_bound(r.begin(), r.end(), since, [](uint64_t x, const auto& c) { return x < c.first; });
+  const size_t last = after == r.begin() ? 0 : static_cast<size_t>(after - r.begin()) - 1;
+  const int64_t before = !r.empty() && r[last].first <= since ? r[last].second : 0;
   s.max_growth = std::max(s.max_growth, static_cast<double>(s.alive - before));
+  if (last > r.size() / 2) r.erase(r.begin(), r.begin() + static_cast<std::ptrdiff_t>(last));
   r.emplace_back(t, s.alive);
 }
 
