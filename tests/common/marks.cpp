@@ -37,12 +37,51 @@ std::string trim(const std::string& s) {
   throw MarkError(file + ":" + std::to_string(line) + ": " + what);
 }
 
+// "a | b|c" → {"a", "b", "c"}; an empty alternative is an error naming `what` and `form`.
+std::vector<std::string> split_alternatives(const std::string& alternatives, const std::string& file, int line,
+                                            const std::string& what, const char* form) {
+  std::vector<std::string> out;
+  for (size_t start = 0;;) {
+    size_t bar = alternatives.find('|', start);
+    std::string r = trim(alternatives.substr(start, bar == std::string::npos ? std::string::npos : bar - start));
+    if (r.empty()) fail(file, line, "empty " + what + ": expected " + form);
+    out.push_back(r);
+    if (bar == std::string::npos) break;
+    start = bar + 1;
+  }
+  return out;
+}
+
+// The .go files directly in a directory, sorted, as absolute paths.
+std::vector<fs::path> go_files(const std::string& go_source_dir) {
+  std::error_code ec;
+  fs::path dir = fs::absolute(go_source_dir, ec).lexically_normal();
+  if (ec || !fs::is_directory(dir, ec)) throw MarkError(go_source_dir + ": not a directory");
+  std::vector<fs::path> files;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir)) {
+    if (e.is_regular_file() && e.path().extension() == ".go") files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw MarkError(path + ": cannot read");
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// The marks `parse` finds in every .go file directly in a directory, by file, then line.
+template <class Mark>
+std::vector<Mark> read_marks(const std::string& go_source_dir,
+                             std::vector<Mark> (*parse)(std::string_view, const std::string&)) {
+  std::vector<Mark> marks;
+  for (const fs::path& p : go_files(go_source_dir)) {
+    for (Mark& m : parse(read_file(p.string()), p.string())) marks.push_back(std::move(m));
+  }
+  return marks;
 }
 
 }  // namespace
@@ -74,15 +113,7 @@ std::vector<LeakMark> parse_leak_marks(std::string_view source, const std::strin
       mark.count = 0;
     }
     if (mark.count <= 0) fail(file, number, "leak mark count must be a positive number: " + f[1].str());
-    std::string alternatives = f[2].str();
-    for (size_t start = 0;;) {
-      size_t bar = alternatives.find('|', start);
-      std::string r = trim(alternatives.substr(start, bar == std::string::npos ? std::string::npos : bar - start));
-      if (r.empty()) fail(file, number, "empty wait reason in leak mark: expected " + std::string(kLeakForm));
-      mark.reasons.push_back(r);
-      if (bar == std::string::npos) break;
-      start = bar + 1;
-    }
+    mark.reasons = split_alternatives(f[2].str(), file, number, "wait reason in leak mark", kLeakForm);
     if (!std::regex_search(code, go_statement)) {
       fail(file, number, "leak mark is not on the line of a go statement");
     }
@@ -92,19 +123,53 @@ std::vector<LeakMark> parse_leak_marks(std::string_view source, const std::strin
 }
 
 std::vector<LeakMark> read_leak_marks(const std::string& go_source_dir) {
-  std::error_code ec;
-  fs::path dir = fs::absolute(go_source_dir, ec).lexically_normal();
-  if (ec || !fs::is_directory(dir, ec)) throw MarkError(go_source_dir + ": not a directory");
-  std::vector<fs::path> files;
-  for (const fs::directory_entry& e : fs::directory_iterator(dir)) {
-    if (e.is_regular_file() && e.path().extension() == ".go") files.push_back(e.path());
-  }
-  std::sort(files.begin(), files.end());
-  std::vector<LeakMark> marks;
-  for (const fs::path& p : files) {
-    for (LeakMark& m : parse_leak_marks(read_file(p.string()), p.string())) marks.push_back(std::move(m));
-  }
+  return read_marks(go_source_dir, parse_leak_marks);
+}
+
+bool WaitMark::accepts(std::string_view reason) const {
+  return std::find(reasons.begin(), reasons.end(), reason) != reasons.end();
+}
+
+bool WaitMark::accepts_verdict(std::string_view verdict) const {
+  return std::find(verdicts.begin(), verdicts.end(), verdict) != verdicts.end();
+}
+
+std::vector<WaitMark> parse_wait_marks(std::string_view source, const std::string& file) {
+  static const char kForm[] = "'// waits: N x REASON[|REASON...] -> VERDICT[|VERDICT]' (VERDICT: leaked, time_io, may_wake)";
+  static const std::regex attempt(R"(//\s*waits:(.*)$)");
+  static const std::regex form(R"(^(\d+)\s+x\s+(\S.*?)\s*->\s*(\S.*)$)");
+  std::vector<WaitMark> marks;
+  for_each_line(source, [&](int number, const std::string& text) {
+    std::smatch m;
+    if (!std::regex_search(text, m, attempt)) return;
+    std::string rest = trim(m[1].str());
+    std::smatch f;
+    if (!std::regex_match(rest, f, form)) {
+      fail(file, number, "malformed wait mark '" + trim(m[0].str()) + "': expected " + kForm);
+    }
+    WaitMark mark{file, number, 0, {}, {}};
+    try {
+      mark.count = std::stoi(f[1].str());
+    } catch (const std::out_of_range&) {
+      mark.count = 0;
+    }
+    if (mark.count <= 0) fail(file, number, "wait mark count must be a positive number: " + f[1].str());
+    mark.reasons = split_alternatives(f[2].str(), file, number, "wait reason in wait mark", kForm);
+    mark.verdicts = split_alternatives(f[3].str(), file, number, "verdict in wait mark", kForm);
+    for (const std::string& v : mark.verdicts) {
+      if (v != "leaked" && v != "time_io" && v != "may_wake") fail(file, number, "unknown verdict '" + v + "': expected " + kForm);
+    }
+    if (mark.verdicts.size() > 1 && mark.accepts_verdict("leaked")) {
+      fail(file, number, "a wait mark is leaked or not: 'leaked' cannot be one of several verdicts");
+    }
+    if (trim(text.substr(0, m.position(0))).empty()) fail(file, number, "wait mark is not on a line of code");
+    marks.push_back(std::move(mark));
+  });
   return marks;
+}
+
+std::vector<WaitMark> read_wait_marks(const std::string& go_source_dir) {
+  return read_marks(go_source_dir, parse_wait_marks);
 }
 
 std::map<std::string, int> parse_marked_lines(std::string_view source, const std::string& file) {

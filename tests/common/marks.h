@@ -13,6 +13,18 @@
 // intermittent leak: from 0 to N goroutines of that statement are left, depending on the
 // schedule (examples/race*; `gorepro repro` forces them). See examples/README.md.
 //
+// A wait mark sits on the line a goroutine blocks on — the innermost frame of its stack in the
+// program's own source — and says how many goroutines block there when the program exits, in
+// which wait reason, and the verdict a tracer must give them (tests/go/verdict, docs/verdicts.md):
+//
+//   answer <- id * 2 // waits: 4 x chan send -> leaked
+//   time.Sleep(time.Hour) // waits: 3 x sleep -> time_io
+//   for range t.C { // waits: 1 x chan receive -> time_io|may_wake
+//
+// Verdicts are `leaked` (can never wake), `time_io` (waits on a timer, the netpoller, a
+// syscall) and `may_wake` (a live goroutine can still reach what it waits on); alternatives
+// separated by `|` name the verdicts a correct judge may give (either is right, neither is a leak).
+//
 // A malformed mark is a mistake in a test program, not an expected condition: the readers
 // throw MarkError naming file:line and the expected form, which fails the test that read it.
 #pragma once
@@ -35,6 +47,18 @@ struct LeakMark {
   bool accepts(std::string_view reason) const;
 };
 
+struct WaitMark {
+  std::string file;                   // absolute path of the .go file
+  int line = 0;                       // 1-based line the goroutines block on
+  int count = 0;                      // goroutines blocked there at exit, > 0
+  std::vector<std::string> reasons;   // accepted wait reasons, at least one
+  std::vector<std::string> verdicts;  // accepted verdicts, at least one
+
+  bool accepts(std::string_view reason) const;
+  bool accepts_verdict(std::string_view verdict) const;
+  bool leaked() const { return verdicts.size() == 1 && verdicts[0] == "leaked"; }
+};
+
 class MarkError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -46,6 +70,11 @@ std::vector<LeakMark> parse_leak_marks(std::string_view source, const std::strin
 // The leak marks of every .go file directly in `go_source_dir`, ordered by file, then line.
 // No marks is a valid answer (a program that leaks nothing).
 std::vector<LeakMark> read_leak_marks(const std::string& go_source_dir);
+
+// The wait marks of one Go source text, and of every .go file directly in a directory (ordered
+// by file, then line).
+std::vector<WaitMark> parse_wait_marks(std::string_view source, const std::string& file);
+std::vector<WaitMark> read_wait_marks(const std::string& go_source_dir);
 
 // NAME → 1-based line for each `// mark: NAME` in a source text; a repeated NAME is an error.
 std::map<std::string, int> parse_marked_lines(std::string_view source, const std::string& file);

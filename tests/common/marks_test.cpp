@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <algorithm>
 #include <fstream>
 
 #include "support/go_programs.h"
@@ -12,14 +13,18 @@
 namespace gorepro::testing {
 namespace {
 
-std::string error_of(std::string_view source) {
+// The MarkError a parser throws on source (as /src/main.go), or "".
+template <class Parse>
+std::string error_of(std::string_view source, Parse parse) {
   try {
-    (void)parse_leak_marks(source, "/src/main.go");
+    (void)parse(source, "/src/main.go");
   } catch (const MarkError& e) {
     return e.what();
   }
   return "";
 }
+std::string error_of(std::string_view source) { return error_of(source, parse_leak_marks); }
+std::string wait_error_of(std::string_view source) { return error_of(source, parse_wait_marks); }
 
 TEST(LeakMarks, ReadCountReasonAndLineOfGoStatement) {
   auto marks = parse_leak_marks(
@@ -141,6 +146,65 @@ TEST(LeakMarks, EveryExampleAndTestProgramParses) {
   for (const char* name : {"plain", "inlined", "inlined_caller", "method", "closure"}) {
     EXPECT_TRUE(sym.count(name)) << name;
   }
+}
+
+TEST(WaitMarks, ReadCountReasonsVerdictsAndTheBlockingLine) {
+  auto marks = parse_wait_marks(
+      "package main\n"
+      "\n"
+      "\tanswer <- id * 2 // waits: 4 x chan send -> leaked\n"
+      "\tc.mu.Lock() //waits:2 x semacquire | sync.Mutex.Lock->may_wake\n"
+      "\tfor range t.C { // waits: 1 x chan receive -> time_io|may_wake\n"
+      "\t// Exit waits for the exit state: prose, not a mark\n",
+      "/src/main.go");
+  ASSERT_EQ(marks.size(), 3u);
+  EXPECT_EQ(marks[0].line, 3);
+  EXPECT_EQ(marks[0].count, 4);
+  EXPECT_EQ(marks[0].reasons, std::vector<std::string>{"chan send"});
+  EXPECT_TRUE(marks[0].leaked());
+  EXPECT_EQ(marks[1].reasons, (std::vector<std::string>{"semacquire", "sync.Mutex.Lock"}));
+  EXPECT_EQ(marks[1].verdicts, std::vector<std::string>{"may_wake"});
+  EXPECT_FALSE(marks[1].leaked());
+  EXPECT_TRUE(marks[2].accepts_verdict("time_io"));
+  EXPECT_TRUE(marks[2].accepts_verdict("may_wake"));
+  EXPECT_FALSE(marks[2].accepts_verdict("leaked"));
+}
+
+TEST(WaitMarks, KeepReasonsWithParentheses) {
+  auto marks = parse_wait_marks("\ts.out <- v // waits: 1 x chan send (nil chan) -> leaked\n", "f.go");
+  ASSERT_EQ(marks.size(), 1u);
+  EXPECT_EQ(marks[0].reasons, std::vector<std::string>{"chan send (nil chan)"});
+}
+
+TEST(WaitMarks, RejectMalformedMarksNamingFileAndLine) {
+  EXPECT_NE(wait_error_of("x\n<-ch // waits: chan receive -> leaked\n").find("main.go:2: malformed wait mark"), std::string::npos);
+  EXPECT_NE(wait_error_of("<-ch // waits: 1 x chan receive\n").find("malformed wait mark"), std::string::npos);
+  EXPECT_NE(wait_error_of("<-ch // waits: 0 x chan receive -> leaked\n").find("positive"), std::string::npos);
+  EXPECT_NE(wait_error_of("<-ch // waits: 1 x chan receive -> gone\n").find("unknown verdict 'gone'"), std::string::npos);
+  EXPECT_NE(wait_error_of("<-ch // waits: 1 x chan receive -> leaked|may_wake\n").find("leaked or not"), std::string::npos);
+  EXPECT_NE(wait_error_of("<-ch // waits: 1 x a||b -> leaked\n").find("empty wait reason"), std::string::npos);
+  EXPECT_NE(wait_error_of("\t// waits: 1 x sleep -> time_io\n").find("not on a line of code"), std::string::npos);
+}
+
+// The verdict programs (tests/go/verdict/{leaking,waiting}/NAME): every one parses, marks at
+// least one blocked goroutine, and the leaking set marks at least one leak in all but the
+// documented limit (globalleak: reachable from a global, so may_wake).
+TEST(WaitMarks, EveryVerdictProgramParses) {
+  namespace fs = std::filesystem;
+  int programs = 0;
+  for (const char* set : {"leaking", "waiting"}) {
+    for (const fs::directory_entry& e : fs::directory_iterator(go_source_dir("tests/go/verdict/") + set)) {
+      auto marks = read_wait_marks(e.path().string());
+      EXPECT_FALSE(marks.empty()) << e.path();
+      const bool leaks = std::any_of(marks.begin(), marks.end(), [](const WaitMark& m) { return m.leaked(); });
+      const bool leaking_set = std::string(set) == "leaking";
+      if (e.path().filename() != "globalleak") {
+        EXPECT_EQ(leaks, leaking_set) << e.path();
+      }
+      ++programs;
+    }
+  }
+  EXPECT_GE(programs, 20);
 }
 
 }  // namespace
