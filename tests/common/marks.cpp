@@ -52,6 +52,17 @@ std::vector<std::string> split_alternatives(const std::string& alternatives, con
   return out;
 }
 
+// The N of a mark, > 0; anything else (0, out of range) is an error naming the `kind` of mark.
+int positive_count(const std::string& digits, const std::string& file, int line, const std::string& kind) {
+  int n = 0;
+  try {
+    n = std::stoi(digits);
+  } catch (const std::out_of_range&) {
+  }
+  if (n <= 0) fail(file, line, kind + " count must be a positive number: " + digits);
+  return n;
+}
+
 // The .go files directly in a directory, sorted, as absolute paths.
 std::vector<fs::path> go_files(const std::string& go_source_dir) {
   std::error_code ec;
@@ -107,12 +118,7 @@ std::vector<LeakMark> parse_leak_marks(std::string_view source, const std::strin
       fail(file, number, "malformed leak mark '" + trim(text.substr(m.position(0))) + "': expected " + kLeakForm);
     }
     LeakMark mark{file, number, 0, {}, m[1].str() == "may"};
-    try {
-      mark.count = std::stoi(f[1].str());
-    } catch (const std::out_of_range&) {
-      mark.count = 0;
-    }
-    if (mark.count <= 0) fail(file, number, "leak mark count must be a positive number: " + f[1].str());
+    mark.count = positive_count(f[1].str(), file, number, "leak mark");
     mark.reasons = split_alternatives(f[2].str(), file, number, "wait reason in leak mark", kLeakForm);
     if (!std::regex_search(code, go_statement)) {
       fail(file, number, "leak mark is not on the line of a go statement");
@@ -148,12 +154,7 @@ std::vector<WaitMark> parse_wait_marks(std::string_view source, const std::strin
       fail(file, number, "malformed wait mark '" + trim(m[0].str()) + "': expected " + kForm);
     }
     WaitMark mark{file, number, 0, {}, {}};
-    try {
-      mark.count = std::stoi(f[1].str());
-    } catch (const std::out_of_range&) {
-      mark.count = 0;
-    }
-    if (mark.count <= 0) fail(file, number, "wait mark count must be a positive number: " + f[1].str());
+    mark.count = positive_count(f[1].str(), file, number, "wait mark");
     mark.reasons = split_alternatives(f[2].str(), file, number, "wait reason in wait mark", kForm);
     mark.verdicts = split_alternatives(f[3].str(), file, number, "verdict in wait mark", kForm);
     for (const std::string& v : mark.verdicts) {
