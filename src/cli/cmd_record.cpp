@@ -35,6 +35,7 @@ struct RecordCliOptions {
   bool scheddetail = false;
   bool show_schedtrace = false;
   std::string ring_size;        // ebpf: --ring-size
+  std::vector<std::string> ring;  // --ring 5m and/or --ring 500MB (flight recorder)
   std::string snapshot;         // --snapshot INTERVAL: sample the goroutine list, no probes
   bool backend_given = false;   // --backend was on the command line
   std::string binary;           // --binary PATH (with --all)
@@ -58,6 +59,41 @@ Result<uint64_t> parse_ring_size(const std::string& text) {
 }
 
 constexpr int kDefaultSchedtraceMs = 100;
+constexpr uint64_t kMinRingBytes = 256 * 1024;     // a few chunks (64 KiB each)
+constexpr uint64_t kMinRingNs = 1'000'000'000;     // a few chunks (250 ms each at most)
+
+// --ring 5m, --ring 500MB, both (given twice or as "5m,500MB"): the flight recorder's bounds.
+Status parse_ring(const std::vector<std::string>& values, tracer::RecordRequest& r) {
+  for (const std::string& all : values) {
+    size_t start = 0;
+    while (start <= all.size()) {
+      size_t comma = all.find(',', start);
+      if (comma == std::string::npos) comma = all.size();
+      const std::string text = all.substr(start, comma - start);
+      start = comma + 1;
+      char* end = nullptr;
+      const double v = std::strtod(text.c_str(), &end);
+      const std::string unit = end ? end : "";
+      const uint64_t scale = unit == "B" ? 1 : unit == "KB" || unit == "K" ? 1ull << 10 : unit == "MB" || unit == "M" ? 1ull << 20
+                             : unit == "GB" || unit == "G" ? 1ull << 30 : 0;
+      if (end != text.c_str() && scale && v > 0) {
+        r.ring_bytes = static_cast<uint64_t>(v * static_cast<double>(scale));
+        if (r.ring_bytes < kMinRingBytes) {
+          return make_error(fmt::format("--ring {} is too small", text), "give at least 256KB, e.g. --ring 100MB");
+        }
+        continue;
+      }
+      auto ns = replay::parse_duration(text);
+      if (!ns) {
+        return make_error(fmt::format("invalid --ring '{}'", text),
+                          "give a time window (5m, 30s), a size (500MB, 1GB), or both: --ring 5m --ring 500MB");
+      }
+      if (*ns < kMinRingNs) return make_error(fmt::format("--ring {} is too short", text), "give at least 1s, e.g. --ring 5m");
+      r.ring_window_ns = *ns;
+    }
+  }
+  return Ok{};
+}
 
 // The request the options describe, or a usage error (exit 2).
 Result<tracer::RecordRequest> request_of(const RecordCliOptions& o) {
@@ -95,6 +131,7 @@ Result<tracer::RecordRequest> request_of(const RecordCliOptions& o) {
     if (!predicate) return predicate.error();
     r.until = std::move(*predicate);
   }
+  if (auto st = parse_ring(o.ring, r); !st) return st.error();
   if (auto st = tracer::validate(r); !st) return st.error();
   return r;
 }
@@ -105,8 +142,17 @@ void print_summary(const tracer::RecordResult& r) {
   if (!r.trace_closed) fmt::print(stderr, "gorepro: {}\n", r.close_error);
   // A trigger's message was printed when it fired (a launched program then runs on).
   if (r.how != How::kExited && r.how != How::kTrigger) fmt::print(stderr, "gorepro: {}\n", r.message);
-  fmt::print(stderr, "gorepro: {} events{} written to {}\n", r.events_written,
-             r.preexisting ? fmt::format(" ({} goroutines found at attach)", r.preexisting) : "", r.trace_path);
+  if (r.ring && r.trace_closed) {
+    const replay::RingStats& w = r.window;
+    fmt::print(stderr, "gorepro: flight recorder: the last {:.1f} s of the recording written to {} ({} events, "
+               "{} bytes, {} goroutines alive at the window's start; {} earlier events left out){}\n",
+               static_cast<double>(w.window_end_ns - w.window_start_ns) / 1e9, r.trace_path, w.window_events,
+               w.file_bytes, w.preexisting, w.dropped_events,
+               r.dumps.empty() ? "" : fmt::format("; {} dumps asked by SIGUSR1", r.dumps.size()));
+  } else {
+    fmt::print(stderr, "gorepro: {} events{} written to {}\n", r.events_written,
+               r.preexisting ? fmt::format(" ({} goroutines found at attach)", r.preexisting) : "", r.trace_path);
+  }
   if (r.stats.lost) {
     fmt::print(stderr, "gorepro: warning: {} events were lost (the backend had no room for them); `report` says "
                "which goroutines' histories are incomplete\n", r.stats.lost);
@@ -186,8 +232,8 @@ int run_record_all(const RecordCliOptions& o) {
     return fail(make_error("--all records every process running --binary: give no --pid, program or --schedtrace",
                            "use `gorepro record --backend ebpf --binary PATH --all`"), 2);
   }
-  if (!o.until.empty() || !o.metrics.empty()) {
-    return fail(make_error("--until and --metrics are for one recording; --all records many processes at once",
+  if (!o.until.empty() || !o.metrics.empty() || !o.ring.empty()) {
+    return fail(make_error("--until, --metrics and --ring are for one recording; --all records many processes at once",
                            "record one process with --pid and --until"), 2);
   }
   if (o.backend != "ebpf") {
@@ -313,6 +359,7 @@ void add_record_command(CLI::App& app, int& exit_code) {
       "  gorepro record --backend ebpf --binary /usr/bin/server --all -o s.gtr\n"
       "  gorepro record --snapshot 1s --pid 4242          # sampled: no probes, no stops, any event rate\n"
       "  gorepro record --until 'site=main.go:42 alive>500' -- ./server\n"
+      "  gorepro record --ring 5m --ring 500MB --pid 4242    # flight recorder: keep the last 5 min\n"
       "Launched programs run until they exit; gorepro then exits with their status (after --duration or\n"
       "--until, gorepro detaches, lets the program run on and waits for it). A launched program\n"
       "is killed if gorepro is killed (PTRACE_O_EXITKILL, as under rr) — except with --snapshot, which\n"
@@ -369,6 +416,17 @@ void add_record_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--ring-size", o->ring_size,
                   "ebpf: size of the ring buffer the probes write into (a power of two, e.g. 64M; default 16M); "
                   "events it has no room for are counted as lost and named in the trace");
+  cmd->add_option("--ring", o->ring,
+                  "Flight recorder: keep only the last WINDOW of the recording — a time (5m, 30s), a size (500MB, "
+                  "1GB; KB/MB/GB are powers of 1024), or both (--ring 5m --ring 500MB) — in memory, in whole chunks "
+                  "(64 KiB or 250 ms each), so memory and the trace stay bounded for hours. The trace (-o) is "
+                  "written when the recording ends (the program exits, --duration, --until, Ctrl-C, SIGTERM): the "
+                  "goroutines alive at the window's start are in it as found at attach, and it says where the "
+                  "window starts. SIGUSR1 writes the current window to TRACE.1.gtr, TRACE.2.gtr, ... and recording "
+                  "goes on. A killed gorepro leaves only the header (docs/ring.md). Not with --schedtrace")
+      ->type_name("WINDOW")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("--snapshot", o->snapshot,
                   "Sample instead of tracing: no probes; every INTERVAL (e.g. 1s, 100ms) read the goroutine list "
                   "(status, wait reason, creation site, parent, stack of each newly blocked one) with "

@@ -113,6 +113,11 @@ Result<LeakReport> build_report(const TraceReader& reader, const GoroutineTable&
   for (uint64_t t : snaps.times) {
     if (t <= now_ns) report.snapshot_at_ns = t > start ? t - start : 0;
   }
+  if (const auto& w = reader.window()) {
+    report.window = true;
+    report.window_start_ns = w->time_ns > start ? w->time_ns - start : 0;
+    report.window_dropped_events = w->dropped_events;
+  }
 
   std::map<std::string, GroupBuilder> groups;
   for (const auto& [goid, g] : table.goroutines()) {
@@ -199,6 +204,11 @@ std::string format_report_text(const LeakReport& r) {
                        "the trace\n", r.snapshots, format_duration(r.snapshot_interval_ns),
                        format_duration(r.snapshot_at_ns));
   }
+  if (r.window) {
+    out += fmt::format("flight-recorder window (record --ring): the recording's last part, from {} in; {} earlier "
+                       "events were left out, and the goroutines alive at the window's start count as preexisting "
+                       "(created before it)\n", format_duration(r.window_start_ns), r.window_dropped_events);
+  }
   if (r.lost_events) {
     constexpr size_t kListed = 20;
     const size_t n = r.incomplete_goids.size();
@@ -268,7 +278,10 @@ nlohmann::json report_to_json(const LeakReport& r) {
             {"sampled", r.snapshots ? nlohmann::json{{"snapshots", r.snapshots},
                                                      {"interval_ns", r.snapshot_interval_ns},
                                                      {"at_snapshot_ns", r.snapshot_at_ns}}
-                                    : nlohmann::json(nullptr)}}},
+                                    : nlohmann::json(nullptr)},
+            {"window", r.window ? nlohmann::json{{"start_ns", r.window_start_ns},
+                                                 {"dropped_events", r.window_dropped_events}}
+                                : nlohmann::json(nullptr)}}},
           {"hidden", {{"runtime", r.hidden_runtime}, {"younger_than_min_age", r.hidden_young}, {"ignored", r.ignored}}},
           {"lost",
            {{"events", r.lost_events}, {"unattributed", r.lost_unattributed}, {"incomplete_goroutines", r.incomplete_goids}}},

@@ -66,6 +66,11 @@ struct LeakReport {
   uint64_t snapshots = 0;             // 0: the trace followed every event
   uint64_t snapshot_interval_ns = 0;
   uint64_t snapshot_at_ns = 0;        // the snapshot the report reflects, since the trace's start
+  // A flight-recorder dump (record --ring): the trace is the recording's last window; what
+  // was alive at its start is listed as preexisting, what happened before it is not known.
+  bool window = false;
+  uint64_t window_start_ns = 0;       // since the recording's start
+  uint64_t window_dropped_events = 0; // recorded before the window, left out
 
   uint64_t alive() const;
 };

@@ -13,7 +13,9 @@ std::vector<uint8_t> encode_snapshot_mark(const SnapshotMark& m) {
   const std::pair<uint64_t, uint64_t> fields[] = {
       {format::kSnapFieldTime, m.time_ns},         {format::kSnapFieldInterval, m.interval_ns},
       {format::kSnapFieldReadNs, m.read_ns},       {format::kSnapFieldGoroutines, m.goroutines},
-      {format::kSnapFieldRetries, m.retries},
+      {format::kSnapFieldRetries, m.retries},      {format::kSnapFieldWindow, m.window ? 1u : 0u},
+      {format::kSnapFieldDropped, m.dropped_events}, {format::kSnapFieldWindowNs, m.window_ns},
+      {format::kSnapFieldWindowBytes, m.window_bytes},
   };
   for (auto [field, value] : fields) {
     if (!value && field != format::kSnapFieldTime) continue;  // absent = 0
@@ -42,6 +44,10 @@ bool decode_snapshot_mark(std::span<const uint8_t> body, SnapshotMark& out) {
       case format::kSnapFieldReadNs: out.read_ns = v; break;
       case format::kSnapFieldGoroutines: out.goroutines = v; break;
       case format::kSnapFieldRetries: out.retries = v; break;
+      case format::kSnapFieldWindow: out.window = v == 1; break;
+      case format::kSnapFieldDropped: out.dropped_events = v; break;
+      case format::kSnapFieldWindowNs: out.window_ns = v; break;
+      case format::kSnapFieldWindowBytes: out.window_bytes = v; break;
       default: break;
     }
   }

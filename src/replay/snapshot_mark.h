@@ -18,6 +18,13 @@ struct SnapshotMark {
   uint64_t read_ns = 0;      // how long the read took (the window it is spread over)
   uint64_t goroutines = 0;   // live goroutines it saw
   uint64_t retries = 0;      // reads redone because the goroutine list moved meanwhile
+  // A flight-recorder window's start (record --ring) rather than a snapshot: the trace holds
+  // only the recording's last window; time_ns is where it starts and `goroutines` the ones
+  // alive then, written just before this mark as preexisting records.
+  bool window = false;
+  uint64_t dropped_events = 0;  // events recorded before the window and left out
+  uint64_t window_ns = 0;       // the --ring time bound (0: none)
+  uint64_t window_bytes = 0;    // the --ring size bound (0: none)
 
   bool operator==(const SnapshotMark&) const = default;
 };

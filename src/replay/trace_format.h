@@ -47,6 +47,13 @@ inline constexpr uint64_t kSnapFieldInterval = 2;    // ns between snapshots
 inline constexpr uint64_t kSnapFieldReadNs = 3;      // ns the read took
 inline constexpr uint64_t kSnapFieldGoroutines = 4;  // live goroutines seen
 inline constexpr uint64_t kSnapFieldRetries = 5;     // reads redone: the list moved meanwhile
+// A kind-12 record with field 6 = 1 opens a flight-recorder window (record --ring) instead:
+// field 1 is then the window's start, field 4 the goroutines alive then (the preexisting
+// records before the mark), and fields 7-9 say what the recording left out and why.
+inline constexpr uint64_t kSnapFieldWindow = 6;        // 1: flight-recorder window start
+inline constexpr uint64_t kSnapFieldDropped = 7;       // events recorded before the window, left out
+inline constexpr uint64_t kSnapFieldWindowNs = 8;      // --ring time bound, ns (absent: none)
+inline constexpr uint64_t kSnapFieldWindowBytes = 9;   // --ring size bound, bytes (absent: none)
 
 // Lost-events record body fields (key = field << 1 | wire, as in sched bodies).
 inline constexpr uint64_t kLostFieldCount = 1;         // varint: events dropped

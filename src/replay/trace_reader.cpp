@@ -44,7 +44,11 @@ class TraceDecoder {
       } else {
         SnapshotMark mark;
         if (!decode_snapshot_mark(body, mark)) return fail(why, "bad snapshot record");
-        r.snapshots_.add(mark);
+        if (mark.window) {
+          r.window_ = mark;
+        } else {
+          r.snapshots_.add(mark);
+        }
       }
       return Outcome::Definition;
     }
@@ -478,6 +482,30 @@ bool TraceReader::Cursor::next(Event& e) {
       return true;
     }
   }
+}
+
+ChunkStream::ChunkStream() : r_(new TraceReader()) { r_->major_ = format::kMajorVersion; }
+ChunkStream::~ChunkStream() = default;
+
+Status ChunkStream::decode(std::span<const uint8_t> records, uint64_t base_time,
+                           const TraceReader::EventVisitor& visit) {
+  ByteSource src(records);
+  TraceReader::Deltas d;
+  d.time = base_time;
+  Event e;
+  const char* why = nullptr;
+  while (!src.empty()) {
+    r_->defining_seq_ = r_->event_count_;
+    auto outcome = TraceDecoder::record(src, d, *r_, /*defining=*/true, e, why);
+    if (outcome == TraceDecoder::Outcome::Error)
+      return make_error(fmt::format("flight recorder: a chunk it dropped does not decode ({})", why),
+                        "this is a gorepro bug; record without --ring");
+    if (outcome == TraceDecoder::Outcome::Event) {
+      e.seq = r_->event_count_++;
+      if (visit) visit(e);
+    }
+  }
+  return Ok{};
 }
 
 }  // namespace gorepro::replay

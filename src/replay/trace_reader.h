@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -65,6 +66,9 @@ class TraceReader {
   // The snapshots of a sampled recording (`record --snapshot`); count 0 when the trace
   // followed every event.
   const SnapshotSummary& snapshots() const { return snapshots_; }
+  // A flight-recorder dump (`record --ring`): where its window starts and what was left out
+  // before it; nullopt for a trace of a whole recording.
+  const std::optional<SnapshotMark>& window() const { return window_; }
   bool has_end_marker() const { return has_end_; }
   uint64_t first_time_ns() const;  // of event 0 (clock base if there are none)
   uint64_t last_time_ns() const;   // of the last event (clock base if there are none)
@@ -74,6 +78,7 @@ class TraceReader {
 
   std::span<const uint64_t> stack(StackId id) const;  // empty for unknown ids
   const std::string& string(StringId id) const;       // "" for unknown ids
+  size_t string_count() const { return strings_.size(); }  // including the empty string 0
   size_t stack_count() const { return stack_begin_.size() - 1; }  // including the empty stack 0
   const std::vector<Chunk>& chunks() const { return chunks_; }
   // The index of the chunk holding event seq (chunks().size() if seq >= event_count()).
@@ -104,6 +109,7 @@ class TraceReader {
 
  private:
   friend class TraceDecoder;
+  friend class ChunkStream;
   TraceReader() = default;
 
   std::vector<uint8_t> file_;
@@ -116,11 +122,36 @@ class TraceReader {
   uint16_t major_ = 0;  // format version of the file (record kinds differ between 1.x and 2.x)
   LossSummary losses_;
   SnapshotSummary snapshots_;
+  std::optional<SnapshotMark> window_;
   uint64_t defining_seq_ = 0;  // defining pass: the seq of the next event (where a loss record sits)
   std::vector<uint64_t> pcs_;  // PC table in order of first appearance
   std::vector<uint64_t> stack_pcs_;
   std::vector<size_t> stack_begin_{0, 0};
   std::vector<std::string> strings_{""};
+};
+
+}  // namespace gorepro::replay
+
+namespace gorepro::replay {
+
+// Decodes events chunks one after another as a writer produced them, without a file: the
+// flight recorder (TraceWriter with a ring) feeds it each chunk it drops, oldest first, so its
+// tables are the trace's intern tables up to the window's start.
+class ChunkStream {
+ public:
+  ChunkStream();
+  ~ChunkStream();
+  // records: an events chunk's records (after its prefix); base_time: its prefix's. Defines
+  // what the records define and calls visit with each event (seq counted from 0 over all
+  // chunks fed). An error means the bytes are not what a TraceWriter writes.
+  Status decode(std::span<const uint8_t> records, uint64_t base_time, const TraceReader::EventVisitor& visit);
+  // The intern tables so far (stack(), string(), stack_count(), string_count()).
+  const TraceReader& tables() const { return *r_; }
+  // The PC table so far, in order of first appearance.
+  const std::vector<uint64_t>& pcs() const { return r_->pcs_; }
+
+ private:
+  std::unique_ptr<TraceReader> r_;
 };
 
 }  // namespace gorepro::replay

@@ -5,12 +5,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <deque>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <zstd.h>
 
 #include "replay/byte_codec.h"
 #include "replay/crc32c.h"
+#include "replay/goroutine_table.h"
+#include "replay/trace_reader.h"
 #include "replay/trace_format.h"
 
 #ifndef GOREPRO_VERSION
@@ -26,7 +31,143 @@ uint64_t hash_pcs(std::span<const uint64_t> pcs) {
   return h;
 }
 
+bool write_fd(int fd, const uint8_t* data, size_t size) {
+  while (size > 0) {
+    ssize_t n = ::write(fd, data, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+  return true;
+}
+
+void put_prefix(std::vector<uint8_t>& out, uint64_t first_seq, uint64_t events, uint64_t base_time) {
+  ByteSink sink(out);
+  sink.varint(first_seq);
+  sink.varint(events);
+  sink.varint(events ? base_time : 0);
+}
+
 }  // namespace
+
+// The flight recorder's memory: the chunks of the current window, in order, and what the chunks
+// dropped before it leave behind — their intern tables and the goroutines alive at the window's
+// start — from which a dump's prologue is written (docs/ring.md).
+struct TraceWriter::Ring {
+  struct Chunk {
+    std::vector<uint8_t> records;  // after the prefix, never compressed
+    uint64_t first_seq = 0, events = 0, base_time = 0, last_time = 0;
+    size_t file_size() const {
+      return format::kChunkHeaderSize + ByteSink::varint_size(first_seq) + ByteSink::varint_size(events) +
+             ByteSink::varint_size(events ? base_time : 0) + records.size();
+    }
+  };
+  uint64_t window_ns = 0, max_bytes = 0;
+  std::vector<uint8_t> head;  // preamble + header chunk, as written at create()
+  std::deque<Chunk> chunks;
+  uint64_t chunk_bytes = 0;   // the chunks' bytes in a file
+  ChunkStream dropped;        // every dropped chunk, decoded in order: the tables at the window
+  GoroutineTable base;        // the goroutines alive at the window's start
+  uint64_t dropped_events = 0;
+  uint64_t defs_bytes = 0;    // what the tables take in a prologue
+  RingStats stats;
+
+  // A prologue's size, a little over: the tables and a preexisting record per goroutine.
+  uint64_t estimate() const {
+    return head.size() + 2 * format::kChunkHeaderSize + 64 + defs_bytes + 24 * base.goroutines().size() + chunk_bytes;
+  }
+
+  Status drop_front() {
+    Chunk c = std::move(chunks.front());
+    chunks.pop_front();
+    chunk_bytes -= c.file_size();
+    const TraceReader& t = dropped.tables();
+    const size_t strings = t.string_count(), stacks = t.stack_count(), pcs = dropped.pcs().size();
+    if (Status st = dropped.decode(c.records, c.base_time, [&](const Event& e) { base.apply(e); }); !st) return st;
+    for (size_t i = strings; i < t.string_count(); ++i) defs_bytes += 11 + t.string(static_cast<StringId>(i)).size();
+    for (size_t i = stacks; i < t.stack_count(); ++i) defs_bytes += 11 + 3 * t.stack(static_cast<StackId>(i)).size();
+    defs_bytes += 10 * (dropped.pcs().size() - pcs);
+    dropped_events += c.events;
+    return Ok{};
+  }
+
+  // Drops the oldest chunks the bounds leave out (the newest one always stays).
+  Status evict() {
+    while (chunks.size() > 1) {
+      const bool old = window_ns && chunks.front().last_time + window_ns < chunks.back().last_time;
+      const bool big = max_bytes && estimate() > max_bytes;
+      if (!old && !big) break;
+      if (Status st = drop_front(); !st) return st;
+    }
+    return Ok{};
+  }
+
+  // The records that open a window: the intern tables as the dropped chunks left them — strings,
+  // then stacks in id order, each PC a literal where it first appears, which rebuilds the PC
+  // table exactly because a ring's writer grows it only through stack records (define_pc) — then
+  // a preexisting record per goroutine alive at start_ns, then the window mark.
+  std::vector<uint8_t> prologue(uint64_t start_ns, uint64_t& events) {
+    std::vector<uint8_t> out;
+    ByteSink sink(out);
+    const TraceReader& t = dropped.tables();
+    for (size_t i = 1; i < t.string_count(); ++i) {
+      const std::string& str = t.string(static_cast<StringId>(i));
+      sink.u8(format::kRecString);
+      sink.varint(str.size());
+      sink.bytes(str);
+    }
+    std::unordered_map<uint64_t, uint64_t> pc_index;
+    auto pcref = [&](uint64_t pc, bool may_define) {
+      auto [it, inserted] = pc_index.try_emplace(pc, pc_index.size());
+      GOREPRO_CHECK(may_define || !inserted, "flight recorder: a goroutine's PC is not in the window's tables");
+      if (inserted) {
+        sink.u8(0);
+        sink.varint(pc);
+      } else {
+        sink.varint(it->second + 1);
+      }
+    };
+    for (size_t i = 1; i < t.stack_count(); ++i) {
+      auto pcs = t.stack(static_cast<StackId>(i));
+      sink.u8(format::kRecStack);
+      sink.varint(pcs.size());
+      for (uint64_t pc : pcs) pcref(pc, true);
+    }
+    GOREPRO_CHECK(pc_index.size() == dropped.pcs().size(), "flight recorder: the PC table did not rebuild");
+    std::vector<const Goroutine*> alive;
+    for (const auto& [goid, g] : base.goroutines())
+      if (g.state != GoState::Dead) alive.push_back(&g);
+    std::sort(alive.begin(), alive.end(), [](const Goroutine* a, const Goroutine* b) { return a->goid < b->goid; });
+    uint64_t prev_goid = 0;
+    for (const Goroutine* g : alive) {
+      const bool waiting = g->state == GoState::Waiting;
+      sink.u8(static_cast<uint8_t>(EventKind::Preexisting) | (g->parent ? format::kFlagOptional : 0));
+      sink.varint(zigzag_delta(start_ns, start_ns));  // every one at the window's start
+      sink.varint(zigzag_delta(g->goid, prev_goid));
+      if (g->parent) sink.varint(zigzag_delta(g->parent, g->goid));
+      sink.u8(static_cast<uint8_t>(g->state));
+      sink.varint(waiting ? g->wait_reason : 0);
+      pcref(g->gopc, false);
+      pcref(g->start_pc, false);
+      sink.varint(waiting ? g->block_stack : 0);
+      prev_goid = g->goid;
+    }
+    SnapshotMark mark;
+    mark.window = true;
+    mark.time_ns = start_ns;
+    mark.goroutines = alive.size();
+    mark.dropped_events = dropped_events;
+    mark.window_ns = window_ns;
+    mark.window_bytes = max_bytes;
+    std::vector<uint8_t> body = encode_snapshot_mark(mark);
+    sink.u8(format::kRecSnapshot);
+    sink.varint(body.size());
+    out.insert(out.end(), body.begin(), body.end());
+    events = alive.size();
+    return out;
+  }
+};
 
 Result<std::unique_ptr<TraceWriter>> TraceWriter::create(const std::string& path, TraceHeader header,
                                                          TraceWriterOptions options) {
@@ -53,6 +194,10 @@ Result<std::unique_ptr<TraceWriter>> TraceWriter::create(const std::string& path
                                 {reinterpret_cast<const uint8_t*>(json.data()), json.size()});
       !s)
     return s.error();
+  if (w->ring_) {
+    w->ring_->head = preamble;
+    w->ring_->head.insert(w->ring_->head.end(), w->out_.begin(), w->out_.end());
+  }
   return w;
 }
 
@@ -64,10 +209,27 @@ TraceWriter::TraceWriter(int fd, std::string path, TraceWriterOptions options)
   out_.reserve(options_.chunk_bytes + 4096 + 64);
   stack_begin_.push_back(0);
   stack_begin_.push_back(0);  // stack 0: empty
+  if (options_.ring_window_ns || options_.ring_bytes) {
+    ring_ = std::make_unique<Ring>();
+    ring_->window_ns = options_.ring_window_ns;
+    ring_->max_bytes = options_.ring_bytes;
+    define_pc(0);  // a goroutine known only from a later event has gopc 0: the prologue names it
+  }
 }
 
 TraceWriter::~TraceWriter() {
   if (fd_ >= 0) (void)close();
+}
+
+void TraceWriter::define_pc(uint64_t pc) {
+  if (!pc_index_.contains(pc)) (void)intern_stack({&pc, 1});
+}
+
+uint64_t TraceWriter::bytes_written() const { return ring_ ? ring_->estimate() : file_bytes_; }
+
+const RingStats& TraceWriter::ring_stats() const {
+  static const RingStats none;
+  return ring_ ? ring_->stats : none;
 }
 
 void TraceWriter::reset_deltas() {
@@ -128,6 +290,10 @@ Status TraceWriter::append(const Event& e) {
     chunk_first_seq_ = next_seq_;
     chunk_base_time_ = e.time_ns;
     reset_deltas();
+  }
+  if (ring_ && (e.kind == EventKind::Create || e.kind == EventKind::Preexisting)) {
+    define_pc(e.pc);
+    define_pc(e.start_pc);
   }
   ByteSink sink(body_);
   bool optional = false;
@@ -259,6 +425,20 @@ Status TraceWriter::flush_if_due(uint64_t now_ns) {
 Status TraceWriter::flush() {
   if (failed_) return *failed_;
   if (chunk_events_ == 0 && body_.empty()) return Ok{};
+  if (ring_) {
+    Ring::Chunk c;
+    c.first_seq = chunk_events_ ? chunk_first_seq_ : next_seq_;
+    c.events = chunk_events_;
+    c.base_time = chunk_events_ ? chunk_base_time_ : 0;
+    c.last_time = prev_time_;
+    c.records = body_;
+    body_.clear();
+    chunk_events_ = 0;
+    ring_->chunk_bytes += c.file_size();
+    ring_->chunks.push_back(std::move(c));
+    if (Status st = ring_->evict(); !st) failed_ = std::make_unique<Error>(st.error());
+    return failed_ ? Status(*failed_) : Status(Ok{});
+  }
   // Payload = chunk prefix (first seq, event count, base time) + records. Assembled after the
   // records because the count is only known now.
   std::vector<uint8_t> prefix;
@@ -313,9 +493,70 @@ std::vector<uint8_t> TraceWriter::end_payload() const {
   return end;
 }
 
+Status TraceWriter::write_window(int fd, const std::string& path) {
+  Ring& r = *ring_;
+  // The window's start: its first event; the goroutines alive then are its prologue.
+  uint64_t events = 0;
+  std::vector<uint8_t> prologue;
+  auto start_of = [&] {
+    for (const Ring::Chunk& c : r.chunks)
+      if (c.events) return c.base_time;
+    return r.base.time_ns();
+  };
+  while (true) {
+    prologue = r.prologue(start_of(), events);
+    const uint64_t total = r.head.size() + 2 * format::kChunkHeaderSize + 32 + prologue.size() + r.chunk_bytes;
+    if (!r.max_bytes || total <= r.max_bytes || r.chunks.size() <= 1) break;
+    if (Status st = r.drop_front(); !st) return st;
+  }
+  const uint64_t start = start_of();
+  const std::string failed = fmt::format("cannot write the trace file {}", path);
+  auto io_error = [&] {
+    return make_error(fmt::format("{}: {}", failed, strerror(errno)), "free disk space or choose another path");
+  };
+  uint64_t bytes = 0;
+  auto put_chunk = [&](uint8_t type, std::span<const uint8_t> payload) {
+    encode_chunk(type, payload);
+    bytes += out_.size();
+    return write_fd(fd, out_.data(), out_.size());
+  };
+  if (!write_fd(fd, r.head.data(), r.head.size())) return io_error();
+  bytes += r.head.size();
+  std::vector<uint8_t> payload;
+  put_prefix(payload, 0, events, start);
+  payload.insert(payload.end(), prologue.begin(), prologue.end());
+  if (!put_chunk(format::kChunkEvents, payload)) return io_error();
+  // Sequence numbers restart at 0 with the prologue's preexisting records.
+  uint64_t seq = events, last_time = start;
+  for (const Ring::Chunk& c : r.chunks) {
+    payload.clear();
+    put_prefix(payload, seq, c.events, c.base_time);
+    payload.insert(payload.end(), c.records.begin(), c.records.end());
+    if (!put_chunk(format::kChunkEvents, payload)) return io_error();
+    seq += c.events;
+    if (c.events) last_time = c.last_time;
+  }
+  payload.clear();
+  ByteSink end(payload);
+  end.varint(seq);
+  end.varint(last_time);
+  if (!put_chunk(format::kChunkEnd, payload)) return io_error();
+  r.stats = RingStats{seq, events, r.dropped_events, start, last_time, bytes};
+  return Ok{};
+}
+
 Status TraceWriter::copy_to(const std::string& path) {
   if (fd_ < 0) return make_error(fmt::format("the trace {} is closed", path_), "");
   if (Status st = flush(); !st) return st;
+  if (ring_) {
+    int out = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (out < 0)
+      return make_error(fmt::format("cannot write the trace file {}: {}", path, strerror(errno)), "choose another path");
+    Status st = write_window(out, path);
+    if (::close(out) != 0 && st)
+      st = make_error(fmt::format("cannot write the trace file {}: {}", path, strerror(errno)), "free disk space");
+    return st;
+  }
   const std::string failed = fmt::format("cannot write the trace file {}", path);
   int in = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) return make_error(fmt::format("cannot read back {}: {}", path_, strerror(errno)), "");
@@ -377,7 +618,15 @@ Status TraceWriter::write_all(const uint8_t* data, size_t size) {
 Status TraceWriter::close() {
   if (fd_ < 0) return failed_ ? Status(*failed_) : Status(Ok{});
   Status s = flush();
-  if (s) s = write_chunk(format::kChunkEnd, end_payload());
+  if (s && ring_) {
+    // The file held only the header so far: it becomes the window.
+    if (::ftruncate(fd_, 0) != 0 || ::lseek(fd_, 0, SEEK_SET) != 0)
+      s = make_error(fmt::format("cannot rewrite trace {}: {}", path_, strerror(errno)), "choose another path");
+    if (s) s = write_window(fd_, path_);
+    if (s) file_bytes_ = ring_->stats.file_bytes;
+  } else if (s) {
+    s = write_chunk(format::kChunkEnd, end_payload());
+  }
   if (::close(fd_) != 0 && s) {
     failed_ = std::make_unique<Error>(
         make_error(fmt::format("cannot close trace {}: {}", path_, strerror(errno)),

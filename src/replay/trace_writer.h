@@ -27,6 +27,21 @@ struct TraceWriterOptions {
   size_t chunk_bytes = 64 * 1024;            // flush when the encoded chunk reaches this size
   uint64_t chunk_max_age_ns = 250'000'000;   // ... or when its first event is this old
   int zstd_level = 0;                        // 0: store chunks uncompressed
+  // Flight recorder (record --ring): either bound non-zero keeps only the last window of whole
+  // chunks in memory, dropping the oldest chunk while the newest event is more than
+  // ring_window_ns after the oldest chunk's last one, or while the window's file would exceed
+  // ring_bytes; the file is written (the window, docs/ring.md) by close() and copy_to().
+  uint64_t ring_window_ns = 0;
+  uint64_t ring_bytes = 0;
+};
+
+// What the last flight-recorder dump held (TraceWriter::ring_stats).
+struct RingStats {
+  uint64_t window_events = 0;   // events in the file, the preexisting ones included
+  uint64_t preexisting = 0;     // goroutines alive at the window's start
+  uint64_t dropped_events = 0;  // events recorded before the window
+  uint64_t window_start_ns = 0, window_end_ns = 0;
+  uint64_t file_bytes = 0;
 };
 
 class TraceWriter {
@@ -62,7 +77,10 @@ class TraceWriter {
   Status copy_to(const std::string& path);
 
   uint64_t events_written() const { return next_seq_; }  // = the next event's seq
-  uint64_t bytes_written() const { return file_bytes_; }
+  // Bytes of the file so far; with a ring, the bytes the window holds in memory.
+  uint64_t bytes_written() const;
+  bool ring() const { return ring_ != nullptr; }
+  const RingStats& ring_stats() const;  // of the last close() or copy_to() (ring only)
 
  private:
   TraceWriter(int fd, std::string path, TraceWriterOptions options);
@@ -74,6 +92,14 @@ class TraceWriter {
   Status write_all(const uint8_t* data, size_t size);
   void encode_pc(uint64_t pc);
   void reset_deltas();
+  // Ring: defines pc in the PC table through a one-frame stack record if it is new, so that
+  // the table grows only by stack records and a window's prologue can rebuild it (docs/ring.md).
+  void define_pc(uint64_t pc);
+  // Ring: writes the window as a whole trace to fd (from its current offset); path for messages.
+  Status write_window(int fd, const std::string& path);
+
+  struct Ring;
+  std::unique_ptr<Ring> ring_;
 
   int fd_;
   std::string path_;

@@ -208,6 +208,34 @@ std::string metrics_text(const replay::TraceFacts& facts, const RecordProgress& 
 std::atomic<Backend*> g_backend{nullptr};
 volatile sig_atomic_t g_child = 0;  // launched target; signals sent to gorepro by a process go to it
 std::atomic<bool> g_stop{false};
+std::atomic<uint64_t> g_dump_requests{0};  // SIGUSR1s while a --ring recording runs
+
+void on_dump_signal(int) { g_dump_requests.fetch_add(1); }
+
+// While a --ring recording runs, SIGUSR1 asks for a dump of the window (else it would kill us).
+class DumpSignal {
+ public:
+  explicit DumpSignal(bool on) : on_(on) {
+    if (!on_) return;
+    struct sigaction sa = {};
+    sa.sa_handler = on_dump_signal;  // no SA_RESTART: a blocking wait returns and the loop looks
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, &old_);
+  }
+  ~DumpSignal() {
+    if (on_) sigaction(SIGUSR1, &old_, nullptr);
+  }
+
+ private:
+  bool on_;
+  struct sigaction old_ = {};
+};
+
+// TRACE.gtr -> TRACE.N.gtr: where the Nth dump asked by SIGUSR1 goes.
+std::string dump_path(const std::string& trace, int n) {
+  const bool gtr = trace.size() > 4 && trace.ends_with(".gtr");
+  return fmt::format("{}.{}.gtr", gtr ? trace.substr(0, trace.size() - 4) : trace, n);
+}
 
 void on_signal(int sig, siginfo_t* info, void*) {
   if (g_child > 0) {
@@ -294,6 +322,11 @@ Status validate(const RecordRequest& r) {
   }
   if (r.duration_ns && *r.duration_ns == 0) {
     return make_error("invalid --duration 0", "use a Go duration such as 30s, 500ms or 2m");
+  }
+  if ((r.ring_window_ns || r.ring_bytes) && r.schedtrace_ms) {
+    return make_error("--ring cannot go with --schedtrace: every scheduler dump is a new string the trace keeps for "
+                      "the whole recording, so memory would grow without bound",
+                      "record the flight window without --schedtrace, or --schedtrace without --ring");
   }
   return Ok{};
 }
@@ -417,7 +450,13 @@ Result<RecordResult> record(Backend& backend, const GoBinary& binary, const Reco
   result.trace_path = request.output.empty() ? fmt::format("gorepro-{}-{}.gtr", program_name, backend.pid())
                                              : request.output;
   header.clock = replay::ClockBase::now();
-  auto writer = replay::TraceWriter::create(result.trace_path, header);
+  replay::TraceWriterOptions writer_options;
+  writer_options.ring_window_ns = request.ring_window_ns;
+  writer_options.ring_bytes = request.ring_bytes;
+  result.ring = request.ring_window_ns || request.ring_bytes;
+  DumpSignal dump_signal(result.ring);
+  uint64_t dumps_done = g_dump_requests.load();
+  auto writer = replay::TraceWriter::create(result.trace_path, header, writer_options);
   if (!writer) {
     if (!attach) kill(backend.pid(), SIGKILL);  // it has not run a single instruction yet
     (void)backend.detach();
@@ -509,6 +548,19 @@ Result<RecordResult> record(Backend& backend, const GoBinary& binary, const Reco
       let_go(RecordResult::How::kStopped, "stopped on request");
       break;
     }
+    if (result.ring && g_dump_requests.load() != dumps_done) {
+      dumps_done = g_dump_requests.load();
+      const std::string to = dump_path(result.trace_path, static_cast<int>(result.dumps.size()) + 1);
+      if (Status st = (*writer)->copy_to(to); !st) {
+        fmt::print(stderr, "\r\x1b[Kgorepro: SIGUSR1: {}\n", st.error().message());
+      } else {
+        const replay::RingStats& w = (*writer)->ring_stats();
+        fmt::print(stderr, "\r\x1b[Kgorepro: SIGUSR1: the last {:.1f} s ({} events) written to {}; recording goes on\n",
+                   static_cast<double>(w.window_end_ns - w.window_start_ns) / 1e9, w.window_events, to);
+        result.dumps.push_back(to);
+      }
+      status_shown = false;
+    }
     if (now >= next_metrics) {
       next_metrics = now + kMetricsRefreshNs;
       metrics->publish(metrics_text(*facts, metrics_meter.next(sink, now), backend.stats(), (*writer)->bytes_written()));
@@ -568,6 +620,7 @@ Result<RecordResult> record(Backend& backend, const GoBinary& binary, const Reco
   result.trace_closed = closed.ok();
   if (!closed) result.close_error = closed.error().message();
   result.events_written = (*writer)->events_written();
+  if (result.ring) result.window = (*writer)->ring_stats();
   if (capture) {
     result.schedtrace = true;
     result.sched_samples = sched_feed.appended();

@@ -26,6 +26,7 @@
 #include "dwarf/go_binary.h"
 #include "replay/predicate.h"
 #include "replay/trace_header.h"
+#include "replay/trace_writer.h"
 #include "tracer/backend.h"
 #include "util/result.h"
 
@@ -53,6 +54,10 @@ struct RecordRequest {
   // "HOST:PORT": serve live counts as Prometheus text at http://HOST:PORT/metrics while
   // recording (MetricsServer), refreshed every kMetricsRefreshNs.
   std::string metrics_address;
+  // Flight recorder (--ring): keep only the last window of this long and/or this many bytes;
+  // the trace file is the window, written at the end; SIGUSR1 writes it to TRACE.N.gtr too.
+  uint64_t ring_window_ns = 0;
+  uint64_t ring_bytes = 0;
 };
 
 inline constexpr uint64_t kMetricsRefreshNs = 200'000'000;
@@ -106,6 +111,10 @@ struct RecordResult {
   bool sched_cut_short = false;     // the program exited in the middle of the last dump
   bool sched_whole_stderr = false;  // the program's whole stderr went through gorepro
   std::string sched_error;          // a failure appending the last samples
+  // --ring: what the file holds (the window) and the dumps SIGUSR1 asked for on the way.
+  bool ring = false;
+  replay::RingStats window;
+  std::vector<std::string> dumps;   // paths written
 
   // The exit status `gorepro record` ends with: the launched program's own, 1 when the trace
   // could not be written, else 0.

@@ -26,10 +26,14 @@ TEST(SnapshotMark, BodyRoundTripsSkipsNewerFieldsAndNeedsATime) {
   EXPECT_EQ(back, bare);
   std::vector<uint8_t> newer = encode_snapshot_mark(m);
   ByteSink n(newer);
-  n.varint(9 << 1), n.varint(77);
+  n.varint(13 << 1), n.varint(77);  // fields 6-9 are the flight-recorder window's
   n.varint(10 << 1 | 1), n.varint(3), n.bytes("abc");
   ASSERT_TRUE(decode_snapshot_mark(newer, back));
   EXPECT_EQ(back, m);
+  SnapshotMark window{.time_ns = 5, .goroutines = 3, .window = true, .dropped_events = 1000,
+                      .window_ns = 300'000'000'000, .window_bytes = 1 << 20};
+  ASSERT_TRUE(decode_snapshot_mark(encode_snapshot_mark(window), back));
+  EXPECT_EQ(back, window);
   std::vector<uint8_t> truncated = encode_snapshot_mark(m);
   truncated.pop_back();
   EXPECT_FALSE(decode_snapshot_mark(truncated, back));

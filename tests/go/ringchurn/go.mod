@@ -1,0 +1,3 @@
+module ringchurn
+
+go 1.19
