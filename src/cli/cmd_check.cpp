@@ -41,11 +41,17 @@ void add_check_command(CLI::App& app, int& exit_code) {
     uint64_t max_leaked = 0;
     std::string junit;
     std::string fail_if;
+    std::string count = "leaked";
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("check", "Fail (exit 1) when a trace leaks more goroutines than allowed");
   args->common.add_to(*cmd);
   cmd->add_option("--max-leaked", args->max_leaked, "Goroutines allowed to be left alive")->capture_default_str();
+  cmd->add_option("--count", args->count,
+                  "What --max-leaked counts: 'leaked' — with leak verdicts in the trace, the goroutines that can "
+                  "never wake, else every goroutine alive —, or 'alive' — every goroutine alive")
+      ->check(CLI::IsMember({"leaked", "alive"}))
+      ->capture_default_str();
   cmd->add_option("--ignore-site", args->common.report.ignore_sites,
                   "Ignore goroutines created at FILE:LINE (FILE matches by suffix); repeatable");
   cmd->add_option("--ignore-func", args->common.report.ignore_funcs,
@@ -71,9 +77,10 @@ void add_check_command(CLI::App& app, int& exit_code) {
         return;
       }
     }
-    const uint64_t leaked = report->alive();
+    const uint64_t leaked = args->count == "alive" ? report->alive() : report->leaked();
     if (leaked <= args->max_leaked) {
-      fmt::print("gorepro check: ok — {} goroutine{} left alive (allowed: {})\n", leaked, leaked == 1 ? "" : "s",
+      fmt::print("gorepro check: ok — {} goroutine{} {} (allowed: {})\n", leaked, leaked == 1 ? "" : "s",
+                 report->has_verdicts && args->count != "alive" ? "leaked (can never wake)" : "left alive",
                  args->max_leaked);
       exit_code = 0;
       return;

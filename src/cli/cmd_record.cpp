@@ -27,6 +27,7 @@ struct RecordCliOptions {
   std::string until;            // --until CONDITION
   std::string metrics;          // --metrics HOST:PORT
   bool quiet = false;
+  bool no_verdict = false;
   int stack_depth = 32;
   bool probe_execute = false;
   bool probe_states = false;
@@ -107,6 +108,7 @@ Result<tracer::RecordRequest> request_of(const RecordCliOptions& o) {
   r.scheddetail = o.scheddetail;
   r.show_schedtrace = o.show_schedtrace;
   r.status_line = !o.quiet;
+  r.verdicts = !o.no_verdict;
   r.metrics_address = o.metrics;
   if (o.schedtrace) {
     r.schedtrace_ms = kDefaultSchedtraceMs;
@@ -193,6 +195,14 @@ void print_summary(const tracer::RecordResult& r) {
                    : "",
                r.sched_cut_short ? "; the program exited in the middle of the last one" : "",
                r.sched_whole_stderr ? " (the program's whole stderr went through gorepro)" : "");
+  }
+  if (r.verdicts) {
+    fmt::print(stderr, "gorepro: verdicts: {} goroutines leaked, {} waiting on time/I/O, {} may still wake "
+               "(scan {:.2f} s, {:.0f} MiB; the program was stopped meanwhile)\n", r.verdicts->leaked,
+               r.verdicts->time_io, r.verdicts->may_wake, static_cast<double>(r.verdicts->scan_ns) / 1e9,
+               static_cast<double>(r.verdicts->bytes_scanned) / (1 << 20));
+  } else if (!r.verdict_error.empty()) {
+    fmt::print(stderr, "gorepro: {}\n", r.verdict_error);
   }
   fmt::print(stderr, "gorepro: see the leaks with: gorepro report {}\n", r.trace_path);
 }
@@ -393,6 +403,10 @@ void add_record_command(CLI::App& app, int& exit_code) {
                               tracer::kMetricsRefreshNs / 1'000'000))
       ->type_name("HOST:PORT");
   cmd->add_flag("-q,--quiet", o->quiet, "No live status line on stderr");
+  cmd->add_flag("--no-verdict", o->no_verdict,
+                "Skip the leak verdicts: by default the ptrace backend stops the program at its exit (or before "
+                "detaching) and scans its heap to tell leaked goroutines (can never wake) from waiting ones. "
+                "The gdb and ebpf backends take no verdicts (ebpf never stops the program)");
   cmd->add_option("--stack-depth", o->stack_depth, "Frames kept per creation/block stack")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();

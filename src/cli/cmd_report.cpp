@@ -13,12 +13,15 @@ void add_report_command(CLI::App& app, int& exit_code) {
   struct Args {
     TraceReportArgs common;
     std::string format = "text";
+    bool json = false;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("report", "Report the goroutines alive in a trace, grouped by leak site");
   args->common.add_to(*cmd);
   cmd->add_option("--format", args->format, "Output format")->check(CLI::IsMember({"text", "json"}))->capture_default_str();
+  cmd->add_flag("--json", args->json, "Same as --format json");
   cmd->callback([args, &exit_code] {
+    if (args->json) args->format = "json";
     auto report = args->common.run(exit_code);
     if (!report) return;
     if (args->format == "json")

@@ -49,6 +49,24 @@ const std::vector<FieldSpec>& field_specs() {
       // Where function entries are counted from: pcHeader's textStart is 0 from Go 1.26 on (the
       // linker no longer relocates it), and the runtime reads moduledata.text instead.
       {"moduledata.text", "runtime.moduledata", "text", true},
+      // The leak-verdict heap scan (src/verdict): the heap's span tables, the sudogs a blocked
+      // goroutine waits with, and the semaphore table. Not required: a binary whose DWARF lacks
+      // one still records; its verdicts say what is missing.
+      {"mheap.arenas", "runtime.mheap", "arenas", false},
+      // Every arena mapped for the heap: allArenas, renamed heapArenas in Go 1.26.
+      {"mheap.allArenas", "runtime.mheap", "allArenas|heapArenas", false},
+      {"heapArena.spans", "runtime.heapArena", "spans", false},
+      {"mspan.startAddr", "runtime.mspan", "startAddr", false},
+      {"mspan.npages", "runtime.mspan", "npages", false},
+      {"mspan.nelems", "runtime.mspan", "nelems", false},
+      {"mspan.elemsize", "runtime.mspan", "elemsize", false},
+      {"mspan.spanclass", "runtime.mspan", "spanclass", false},
+      {"mspan.state", "runtime.mspan", "state", false},
+      {"sudog.g", "runtime.sudog", "g", false},
+      {"sudog.next", "runtime.sudog", "next", false},
+      {"sudog.prev", "runtime.sudog", "prev", false},
+      {"sudog.waitlink", "runtime.sudog", "waitlink", false},
+      {"semaRoot.treap", "runtime.semaRoot", "treap", false},
   };
   return specs;
 }
@@ -85,6 +103,12 @@ namespace {
 // Runtime constants worth carrying: the goroutine states (_Gidle, _Grunnable, …, _Gscan).
 // Their names are "_G" + lower case ("_Gscanwaiting"), unlike e.g. _GoidCacheBatch.
 bool wanted_constant(const std::string& short_name) {
+  // The heap's geometry and the span state the verdict scan reads (src/verdict).
+  static const char* const kHeap[] = {"_PageShift", "logHeapArenaBytes", "arenaBaseOffset", "arenaL1Bits",
+                                      "mSpanInUse"};
+  for (const char* name : kHeap) {
+    if (short_name == name) return true;
+  }
   if (short_name.size() <= 2 || short_name.compare(0, 2, "_G") != 0) return false;
   for (size_t i = 2; i < short_name.size(); i++) {
     char c = short_name[i];
@@ -120,7 +144,7 @@ Result<RuntimeLayout> RuntimeLayout::from_dwarf(const ElfFile& elf, const std::s
   for (const FunctionSpec& f : function_specs()) {
     for (std::string_view name : alternatives(f.function)) wanted.functions.insert(std::string(name));
   }
-  wanted.variables = {"runtime.waitReasonStrings"};
+  wanted.variables = {"runtime.waitReasonStrings", "runtime.semtable"};
   wanted.constant_prefix = "runtime.";
   auto types = DwarfTypes::load(elf.path(), wanted);
   if (!types) return types.error();
@@ -163,6 +187,10 @@ Result<RuntimeLayout> RuntimeLayout::from_dwarf(const ElfFile& elf, const std::s
   for (const auto& [name, value] : (*types)->constants()) {
     std::string short_name = name.substr(std::strlen("runtime."));
     if (wanted_constant(short_name)) l.constants[short_name] = value;
+  }
+  // semtable's entries are semaRoots padded to a cache line: their stride, for the verdict scan.
+  if (auto st = (*types)->variable("runtime.semtable"); st && st->array_count && *st->array_count) {
+    l.constants["semtable.stride"] = static_cast<int64_t>(st->byte_size / *st->array_count);
   }
   auto wr = (*types)->variable("runtime.waitReasonStrings");
   if (!wr) return make_error(fmt::format("{}: runtime.waitReasonStrings not found in DWARF", elf.path()), rebuild);

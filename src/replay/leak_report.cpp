@@ -88,6 +88,14 @@ uint64_t LeakReport::alive() const {
   return n;
 }
 
+uint64_t LeakReport::alive_with(Verdict v) const {
+  uint64_t n = 0;
+  for (const auto& g : groups) n += g.verdict == v ? g.alive : 0;
+  return n;
+}
+
+uint64_t LeakReport::leaked() const { return has_verdicts ? alive_with(Verdict::kLeaked) : alive(); }
+
 Result<LeakReport> build_report(const TraceReader& reader, const GoroutineTable& table,
                                 const TraceSymbols& symbols, const ReportOptions& options, uint64_t now_ns) {
   auto rules = IgnoreRules::parse(options);
@@ -119,9 +127,24 @@ Result<LeakReport> build_report(const TraceReader& reader, const GoroutineTable&
     report.window_dropped_events = w->dropped_events;
   }
 
+  // The verdicts describe the end of the recording only.
+  std::unordered_map<uint64_t, const GoroutineVerdict*> verdicts;
+  if (reader.verdicts() && table.events_applied() >= reader.event_count()) {
+    report.has_verdicts = true;
+    report.verdict_scan_ns = reader.verdicts()->scan_ns;
+    report.verdict_bytes = reader.verdicts()->bytes_scanned;
+    for (const GoroutineVerdict& v : reader.verdicts()->goroutines) verdicts[v.goid] = &v;
+  }
+
   std::map<std::string, GroupBuilder> groups;
   for (const auto& [goid, g] : table.goroutines()) {
     if (g.state == GoState::Dead) continue;
+    const GoroutineVerdict* verdict = nullptr;
+    if (auto v = verdicts.find(goid); v != verdicts.end()) verdict = v->second;
+    if (options.only_verdict && report.has_verdicts && (!verdict || verdict->verdict != *options.only_verdict)) {
+      ++report.ignored;
+      continue;
+    }
     SourceFrame site = symbols.creation_site(g.gopc);
     std::string start_fn = symbols.function_at(g.start_pc);
     if (!options.include_runtime && symbols.is_runtime_goroutine(site, start_fn)) {
@@ -143,8 +166,9 @@ Result<LeakReport> build_report(const TraceReader& reader, const GoroutineTable&
     bool waiting = g.state == GoState::Waiting;
     SourceFrame block = waiting ? symbols.block_site(reader.stack(g.block_stack)) : SourceFrame{};
     std::string reason = waiting ? h.wait_reason_name(g.wait_reason) : "";
-    std::string key = fmt::format("{}\x1e{}\x1e{}\x1e{}\x1e{}", site_key(site), start_fn,
-                                  static_cast<int>(g.state), reason, site_key(block));
+    std::string key = fmt::format("{}\x1e{}\x1e{}\x1e{}\x1e{}\x1e{}", site_key(site), start_fn,
+                                  static_cast<int>(g.state), reason, site_key(block),
+                                  verdict ? static_cast<int>(verdict->verdict) : -1);
     auto [it, inserted] = groups.try_emplace(key);
     GroupBuilder& b = it->second;
     if (inserted) {
@@ -153,7 +177,9 @@ Result<LeakReport> build_report(const TraceReader& reader, const GoroutineTable&
       b.group.state = g.state;
       b.group.wait_reason = reason;
       b.group.block_site = block;
+      if (verdict) b.group.verdict = verdict->verdict;
     }
+    if (verdict) b.group.members.push_back(*verdict);
     ++b.group.alive;
     if (g.preexisting) ++b.group.preexisting;
     if (losses.goids.count(goid)) ++b.group.incomplete;
@@ -178,10 +204,26 @@ Result<LeakReport> build_report(const TraceReader& reader, const GoroutineTable&
     g.goids = std::move(b.goids);
     g.creation_stack = symbols.frames(reader.stack(b.representative->creation_stack), false);
     if (g.state == GoState::Waiting) g.block_stack = symbols.frames(reader.stack(b.representative->block_stack), true);
+    std::sort(g.members.begin(), g.members.end(), [](auto& x, auto& y) { return x.goid < y.goid; });
+    if (!g.members.empty()) {
+      g.verdict_evidence = g.members.front().evidence;
+      g.objects = g.members.front().objects;
+    }
     report.groups.push_back(std::move(g));
   }
-  std::stable_sort(report.groups.begin(), report.groups.end(),
-                   [](const LeakGroup& a, const LeakGroup& b) { return a.alive > b.alive; });
+  // Leaked first, then waits on time/I/O, may-wake, the others; by size within each.
+  auto rank = [](const LeakGroup& g) {
+    if (!g.verdict) return 5;
+    switch (*g.verdict) {
+      case Verdict::kLeaked: return 0;
+      case Verdict::kTimeIo: return 1;
+      case Verdict::kMayWake: return 2;
+      default: return 3;
+    }
+  };
+  std::stable_sort(report.groups.begin(), report.groups.end(), [&](const LeakGroup& a, const LeakGroup& b) {
+    return rank(a) != rank(b) ? rank(a) < rank(b) : a.alive > b.alive;
+  });
   return report;
 }
 
@@ -222,16 +264,36 @@ std::string format_report_text(const LeakReport& r) {
     out += "\n";
   }
 
+  if (r.has_verdicts) {
+    out += fmt::format("verdicts (heap scan at the end of the recording, {:.2f} s over {:.0f} MiB): {} leaked (can never "
+                       "wake), {} waiting on time/I/O, {} may still wake, {} running or runnable\n",
+                       static_cast<double>(r.verdict_scan_ns) / 1e9, static_cast<double>(r.verdict_bytes) / (1 << 20),
+                       r.alive_with(Verdict::kLeaked), r.alive_with(Verdict::kTimeIo), r.alive_with(Verdict::kMayWake),
+                       r.alive_with(Verdict::kRunning) + r.alive_with(Verdict::kRunnable));
+  }
+  bool folded_header = false;
   for (const auto& g : r.groups) {
     std::string state(go_state_name(g.state));
     if (!g.wait_reason.empty()) state += ": " + g.wait_reason;
-    out += fmt::format("\n{} alive / {} created{}{}  {}  for {} (min {}, max {})\n", g.alive, g.created,
+    if (g.verdict && *g.verdict != Verdict::kLeaked) {
+      // Folded: one line per group that is not a leak.
+      if (!folded_header) out += "\nnot leaked (one line per group):\n";
+      folded_header = true;
+      out += fmt::format("  {} {}  {}  go statement {}  start {}{}{}\n", g.alive, to_string(*g.verdict), state,
+                         format_frame(g.creation_site), g.start_function,
+                         g.block_site.function.empty() ? "" : "  blocked at " + format_frame(g.block_site),
+                         g.verdict_evidence.empty() ? "" : "  — " + g.verdict_evidence);
+      continue;
+    }
+    out += fmt::format("\n{}{} alive / {} created{}{}  {}  for {} (min {}, max {})\n",
+                       g.verdict ? "LEAKED: " : "", g.alive, g.created,
                        g.preexisting ? fmt::format(" ({} preexisting)", g.preexisting) : "",
                        g.incomplete ? fmt::format(" ({} with incomplete histories)", g.incomplete) : "", state,
                        format_duration(g.age.median), format_duration(g.age.min), format_duration(g.age.max));
     out += fmt::format("  go statement:  {}\n", format_frame(g.creation_site));
     out += fmt::format("  start:         {}\n", g.start_function);
     if (!g.block_site.function.empty()) out += fmt::format("  blocked at:    {}\n", format_frame(g.block_site));
+    if (g.verdict) out += fmt::format("  verdict:       leaked — {}\n", g.verdict_evidence);
     out += fmt::format("  goroutines:    {}{}\n", fmt::join(g.goids, " "),
                        g.alive > g.goids.size() ? fmt::format(" (+{} more)", g.alive - g.goids.size()) : "");
     if (!g.creation_stack.empty()) {
@@ -264,6 +326,16 @@ nlohmann::json report_to_json(const LeakReport& r) {
         {"creation_stack", frames_to_json(g.creation_stack)},
         {"block_stack", frames_to_json(g.block_stack)},
     };
+    if (r.has_verdicts) {
+      j["verdict"] = g.verdict ? nlohmann::json(to_string(*g.verdict)) : nlohmann::json(nullptr);
+      j["verdict_evidence"] = g.verdict_evidence;
+      auto members = nlohmann::json::array();
+      for (const GoroutineVerdict& m : g.members) {
+        members.push_back({{"goid", m.goid}, {"verdict", to_string(m.verdict)}, {"verdict_evidence", m.evidence},
+                           {"objects", m.objects}});
+      }
+      j["goroutines"] = std::move(members);
+    }
     groups.push_back(std::move(j));
   }
   return {{"trace",
@@ -285,11 +357,17 @@ nlohmann::json report_to_json(const LeakReport& r) {
           {"hidden", {{"runtime", r.hidden_runtime}, {"younger_than_min_age", r.hidden_young}, {"ignored", r.ignored}}},
           {"lost",
            {{"events", r.lost_events}, {"unattributed", r.lost_unattributed}, {"incomplete_goroutines", r.incomplete_goids}}},
+          {"verdicts", r.has_verdicts ? nlohmann::json{{"leaked", r.alive_with(Verdict::kLeaked)},
+                                                       {"time_io", r.alive_with(Verdict::kTimeIo)},
+                                                       {"may_wake", r.alive_with(Verdict::kMayWake)},
+                                                       {"scan_ns", r.verdict_scan_ns},
+                                                       {"bytes_scanned", r.verdict_bytes}}
+                                      : nlohmann::json(nullptr)},
           {"groups", groups}};
 }
 
 std::string format_junit(const LeakReport& r, uint64_t max_leaked) {
-  const bool failed = r.alive() > max_leaked;
+  const bool failed = r.leaked() > max_leaked;
   std::string cases;
   for (const auto& g : r.groups) {
     std::string name = fmt::format("{} {} ({})", format_site(g.creation_site), g.start_function,

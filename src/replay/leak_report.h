@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,8 @@ struct ReportOptions {
   // ECMAScript regexes; a goroutine is ignored when one matches (searches) any function of its
   // creation stack or block stack, its creation site or its start function.
   std::vector<std::string> ignore_funcs;
+  // report --verdict leaked: only goroutines with this verdict (traces with verdicts only).
+  std::optional<Verdict> only_verdict;
 };
 
 struct AgeStats {
@@ -46,6 +49,12 @@ struct LeakGroup {
   AgeStats age;             // time in the current state
   std::vector<uint64_t> goids;  // ascending, at most max_ids
   std::vector<SourceFrame> creation_stack, block_stack;  // of the lowest goid
+  // When the trace has leak verdicts (and the report is at its end): the group's verdict, the
+  // lowest goid's evidence and objects, and every member's own verdict.
+  std::optional<Verdict> verdict;
+  std::string verdict_evidence;
+  std::vector<uint64_t> objects;
+  std::vector<GoroutineVerdict> members;  // ascending goid
 };
 
 struct LeakReport {
@@ -72,7 +81,16 @@ struct LeakReport {
   uint64_t window_start_ns = 0;       // since the recording's start
   uint64_t window_dropped_events = 0; // recorded before the window, left out
 
+  // Leak verdicts (record's heap scan at the report instant), when the trace has them and the
+  // report is at the trace's end.
+  bool has_verdicts = false;
+  uint64_t verdict_scan_ns = 0, verdict_bytes = 0;
+
   uint64_t alive() const;
+  // What `check --max-leaked` counts: with verdicts, the goroutines that can never wake; without,
+  // every goroutine alive.
+  uint64_t leaked() const;
+  uint64_t alive_with(Verdict v) const;
 };
 
 // now_ns: the CLOCK_MONOTONIC time ages are measured at.

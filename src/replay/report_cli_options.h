@@ -20,6 +20,7 @@ struct TraceReportArgs {
   std::string trace;
   std::string at;
   std::string min_age;
+  std::string verdict = "all";
   replay::ReportOptions report;
 
   void add_to(CLI::App& cmd) {
@@ -28,6 +29,12 @@ struct TraceReportArgs {
     cmd.add_option("--min-age", min_age, "Hide goroutines in their current state for less than this (e.g. 500ms)");
     cmd.add_flag("--all", report.include_runtime, "Also show the runtime's own goroutines");
     cmd.add_option("--max-ids", report.max_ids, "Goroutine ids listed per group")->capture_default_str();
+    cmd.add_option("--verdict", verdict,
+                   "With leak verdicts in the trace (record's heap scan): 'leaked' shows only the goroutines that "
+                   "can never wake; 'all' shows them first, then one line per group that waits on time/I/O or "
+                   "may still wake")
+        ->check(CLI::IsMember({"leaked", "all"}))
+        ->capture_default_str();
   }
   // Builds the report the options ask for, printing warnings; on failure prints the error and
   // sets exit_code to 2.
@@ -50,6 +57,7 @@ struct TraceReportArgs {
  private:
   // Converts the strings CLI11 cannot check by itself; false after printing a usage error.
   bool finish() {
+    if (verdict == "leaked") report.only_verdict = replay::Verdict::kLeaked;
     if (min_age.empty()) return true;
     auto ns = replay::parse_duration(min_age);
     if (!ns) {

@@ -12,6 +12,11 @@ TraceFacts::TraceFacts(const TraceReader& reader, const TraceSymbols& symbols, s
     : symbols_(symbols), wait_reasons_(reader.header().wait_reasons) {
   Event e;
   for (auto cur = reader.cursor(); (!up_to || cur.position() < *up_to) && cur.next(e);) add(e);
+  // The verdicts were taken at the end of the recording: they describe the end only.
+  if (reader.verdicts() && (!up_to || *up_to >= reader.event_count())) {
+    verdicts_.emplace();
+    for (const GoroutineVerdict& g : reader.verdicts()->goroutines) (*verdicts_)[g.goid] = g.verdict;
+  }
 }
 
 TraceFacts::TraceFacts(const TraceSymbols& symbols, std::vector<std::string> wait_reasons)
@@ -113,6 +118,10 @@ double TraceFacts::value(Quantity q, const Selector& sel) const {
     if (it == sites_.end() || !selected(it->second, sel)) continue;  // placeholders: creation unknown
     const bool waiting = g.state == GoState::Waiting;
     if (q == Quantity::kLeaked && !waiting) continue;
+    if (q == Quantity::kLeaked && verdicts_) {  // only those that can never wake
+      auto v = verdicts_->find(goid);
+      if (v != verdicts_->end() && v->second != Verdict::kLeaked) continue;
+    }
     if (!sel.reason.empty()) {
       if (!waiting || g.wait_reason >= reasons.size() || reasons[g.wait_reason] != sel.reason) continue;
     }

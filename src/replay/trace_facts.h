@@ -71,6 +71,8 @@ class TraceFacts final : public PredicateFacts {
   std::vector<std::string> wait_reasons_;  // the header's, by code
   GoroutineTable table_;
   std::unordered_map<CreationKey, Site, CreationKeyHash> sites_;
+  // The trace's leak verdicts, when it has them and the facts reach its end: goid → verdict.
+  std::optional<std::unordered_map<uint64_t, Verdict>> verdicts_;
   int64_t live_ = 0;
   uint64_t peak_live_ = 0;
   std::function<void(uint64_t, uint64_t, int64_t)> on_change_;

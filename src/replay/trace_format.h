@@ -37,6 +37,7 @@ enum RecordKind : uint8_t {
   // 2..8: EventKind values (8, state, since 2.0)
   kRecFirstLengthPrefixedV1 = 8,  // format 1.x: kinds 8..15 are tag, varint length, body
   kRecFirstLengthPrefixed = 9,    // format 2.x: kinds 9..15 — skipped if unknown
+  kRecVerdicts = 10,              // 2.x extension: leak verdicts at the report instant (leak_verdicts.h)
   kRecLostEvents = 11,            // 2.x extension: events the transport dropped (lost_events.h)
   kRecSnapshot = 12,              // 2.x extension: a goroutine snapshot was taken (snapshot_mark.h)
 };
@@ -54,6 +55,13 @@ inline constexpr uint64_t kSnapFieldWindow = 6;        // 1: flight-recorder win
 inline constexpr uint64_t kSnapFieldDropped = 7;       // events recorded before the window, left out
 inline constexpr uint64_t kSnapFieldWindowNs = 8;      // --ring time bound, ns (absent: none)
 inline constexpr uint64_t kSnapFieldWindowBytes = 9;   // --ring size bound, bytes (absent: none)
+
+// Leak-verdicts record body fields (key = field << 1 | wire, as in sched bodies).
+inline constexpr uint64_t kVerdictFieldTime = 1;       // varint: CLOCK_MONOTONIC ns of the scan (required)
+inline constexpr uint64_t kVerdictFieldScanNs = 2;     // varint: ns the scan took
+inline constexpr uint64_t kVerdictFieldBytes = 3;      // varint: bytes scanned
+inline constexpr uint64_t kVerdictFieldHeap = 4;       // varint: bytes of in-use heap spans
+inline constexpr uint64_t kVerdictFieldGoroutine = 5;  // bytes, repeated: one goroutine's verdict
 
 // Lost-events record body fields (key = field << 1 | wire, as in sched bodies).
 inline constexpr uint64_t kLostFieldCount = 1;         // varint: events dropped

@@ -32,7 +32,8 @@ class TraceDecoder {
     uint8_t kind = tag & format::kKindMask;
     if (kind == format::kRecString) return string_def(src, r, defining, why);
     if (kind == format::kRecStack) return stack_def(src, r, defining, why);
-    if (r.major_ >= 2 && (kind == format::kRecLostEvents || kind == format::kRecSnapshot)) {
+    if (r.major_ >= 2 && (kind == format::kRecLostEvents || kind == format::kRecSnapshot ||
+                           kind == format::kRecVerdicts)) {
       uint64_t len;
       std::span<const uint8_t> body;
       if (!src.varint(len) || !src.bytes(len, body)) return fail(why, "extension record overruns its chunk");
@@ -41,6 +42,15 @@ class TraceDecoder {
         LostEvents lost;
         if (!decode_lost_events(body, lost)) return fail(why, "bad lost-events record");
         r.losses_.add(lost, r.defining_seq_);
+      } else if (kind == format::kRecVerdicts) {
+        LeakVerdicts v;
+        std::vector<uint64_t> ids;
+        if (!decode_leak_verdicts(body, v, ids)) return fail(why, "bad leak-verdicts record");
+        for (size_t i = 0; i < ids.size(); i++) {
+          if (ids[i] >= r.strings_.size()) return fail(why, "leak-verdicts record names an undefined string");
+          v.goroutines[i].evidence = r.strings_[ids[i]];
+        }
+        r.verdicts_ = std::move(v);  // the last one wins: the latest report instant
       } else {
         SnapshotMark mark;
         if (!decode_snapshot_mark(body, mark)) return fail(why, "bad snapshot record");

@@ -17,6 +17,7 @@
 
 #include "replay/event.h"
 #include "replay/lost_events.h"
+#include "replay/leak_verdicts.h"
 #include "replay/snapshot_mark.h"
 #include "replay/trace_header.h"
 #include "util/result.h"
@@ -69,6 +70,8 @@ class TraceReader {
   // A flight-recorder dump (`record --ring`): where its window starts and what was left out
   // before it; nullopt for a trace of a whole recording.
   const std::optional<SnapshotMark>& window() const { return window_; }
+  // The leak verdicts taken at the report instant (kind 10), when the recording made them.
+  const std::optional<LeakVerdicts>& verdicts() const { return verdicts_; }
   bool has_end_marker() const { return has_end_; }
   uint64_t first_time_ns() const;  // of event 0 (clock base if there are none)
   uint64_t last_time_ns() const;   // of the last event (clock base if there are none)
@@ -123,6 +126,7 @@ class TraceReader {
   LossSummary losses_;
   SnapshotSummary snapshots_;
   std::optional<SnapshotMark> window_;
+  std::optional<LeakVerdicts> verdicts_;
   uint64_t defining_seq_ = 0;  // defining pass: the seq of the next event (where a loss record sits)
   std::vector<uint64_t> pcs_;  // PC table in order of first appearance
   std::vector<uint64_t> stack_pcs_;

@@ -416,6 +416,13 @@ Status TraceWriter::append_snapshot(const SnapshotMark& mark) {
   return append_extension(format::kRecSnapshot, encode_snapshot_mark(mark));
 }
 
+Status TraceWriter::append_verdicts(const LeakVerdicts& verdicts) {
+  std::vector<uint64_t> ids;
+  ids.reserve(verdicts.goroutines.size());
+  for (const GoroutineVerdict& g : verdicts.goroutines) ids.push_back(intern_string(g.evidence));
+  return append_extension(format::kRecVerdicts, encode_leak_verdicts(verdicts, ids));
+}
+
 Status TraceWriter::flush_if_due(uint64_t now_ns) {
   if (failed_) return *failed_;
   if (chunk_events_ > 0 && now_ns - chunk_base_time_ >= options_.chunk_max_age_ns) return flush();

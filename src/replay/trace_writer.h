@@ -17,6 +17,7 @@
 
 #include "replay/event.h"
 #include "replay/lost_events.h"
+#include "replay/leak_verdicts.h"
 #include "replay/snapshot_mark.h"
 #include "replay/trace_header.h"
 #include "util/result.h"
@@ -66,6 +67,8 @@ class TraceWriter {
   Status append_lost(const LostEvents& lost);
   // Records that a goroutine snapshot was taken, after the events it produced (kind 12).
   Status append_snapshot(const SnapshotMark& mark);
+  // Records the leak verdicts of the report instant (kind 10); evidence strings are interned.
+  Status append_verdicts(const LeakVerdicts& verdicts);
   // Flushes the current chunk if its first event is older than the age bound at now_ns
   // (CLOCK_MONOTONIC) — backends call it when idle, so quiet periods still reach the disk.
   Status flush_if_due(uint64_t now_ns);

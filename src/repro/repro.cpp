@@ -302,6 +302,9 @@ Result<ReproResult> repro(const ReproRequest& request, const BackendFactory& mak
   base.command = request.command;
   base.stack_depth = request.stack_depth;
   base.status_line = false;
+  // No heap scan per run: `leaked` keeps counting every goroutine blocked at the exit, as the
+  // repro examples' `may leak` marks do. (Verdicts here would also cost a scan per run.)
+  base.verdicts = false;
   // Where new goroutines first run is the perturbation's main lever (chaos.h).
   base.probes.probe_execute = request.perturb;
   auto binary = tracer::open_target_binary(base);

@@ -41,6 +41,8 @@ struct BackendCaps {
   bool sched_probes = false;           // can probe schedtrace dumps in order with the events
   bool perturb = false;                // can hold a thread at a stop for a while (repro)
   bool live_stop = false;              // implements LiveTarget (debug)
+  bool verdicts = false;               // can stop the whole program at its exit / before detach and
+                                       // take leak verdicts (ArmSpec::verdicts)
   bool probes = true;                  // places probes; false: samples the goroutine list instead
                                        // (snapshots: chosen_probes() is empty, the trace is sampled)
 };
@@ -58,6 +60,8 @@ struct ArmSpec {
   bool enumerate_preexisting = false;  // attach: a preexisting event per live goroutine first
   bool settle_reads = false;           // schedtrace G-line reads wait for in-flight changes
   bool start_held = false;             // caps().live_stop: arm leaves the program held (resume() runs it)
+  bool verdicts = false;               // caps().verdicts: scan for leak verdicts at the report instant
+                                       // (the program's exit; before detaching) into the sink
 };
 
 struct ArmResult {
@@ -173,6 +177,8 @@ class Backend {
   virtual void set_perturber(Perturber* perturber) { (void)perturber; }
   // The live-stop abilities `gorepro debug` needs, when caps().live_stop; else nullptr.
   virtual LiveTarget* live() { return nullptr; }
+  // Why the verdicts ArmSpec::verdicts asked for were not taken ("" when they were, or not asked).
+  virtual std::string verdict_error() const { return ""; }
 };
 
 // Optional abilities of a backend that can hold the whole program (every thread stopped) at a

@@ -9,6 +9,7 @@
 #include <span>
 
 #include "replay/event.h"
+#include "replay/leak_verdicts.h"
 #include "replay/lost_events.h"
 #include "replay/snapshot_mark.h"
 #include "util/result.h"
@@ -37,6 +38,9 @@ class EventSink {
   // A snapshot recording read the goroutine list and emitted what changed since the last one;
   // the trace marks the point (the events before it are exact as of mark.time_ns).
   virtual Status snapshot_taken(const replay::SnapshotMark& mark) { (void)mark; return Ok{}; }
+  // The leak verdicts of the report instant (the program's exit, the end of an attach), taken
+  // with the program stopped; the trace records them (kind 10).
+  virtual Status verdicts_taken(const replay::LeakVerdicts& verdicts) { (void)verdicts; return Ok{}; }
 };
 
 // Passes events on and remembers the first one `when` asks to hold at: how a LiveTarget backend
@@ -57,6 +61,7 @@ class HoldSink : public EventSink {
   void schedtrace_dump(uint64_t now_ns, bool begin) override { next_.schedtrace_dump(now_ns, begin); }
   void schedtrace_g_read(uint64_t goid) override { next_.schedtrace_g_read(goid); }
   void schedtrace_reads_capped() override { next_.schedtrace_reads_capped(); }
+  Status verdicts_taken(const replay::LeakVerdicts& v) override { return next_.verdicts_taken(v); }
 
   std::optional<replay::Event> matched;
   std::optional<replay::Event> last;  // the last event passed on (the backend resets it)

@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "verdict/heap_scan.h"
+
 namespace gorepro::tracer {
 
 namespace {
@@ -56,7 +58,10 @@ class PtraceBackend::TickTimer {
 
 PtraceBackend::PtraceBackend(const GoBinary& binary) : binary_(binary) {}
 
-PtraceBackend::~PtraceBackend() { (void)detach(); }
+PtraceBackend::~PtraceBackend() {
+  verdicts_wanted_ = false;  // the sink may be gone already
+  (void)detach();
+}
 
 Status PtraceBackend::launch(const LaunchSpec& spec) {
   GOREPRO_CHECK(!tracee_, "launch after launch or attach");
@@ -117,6 +122,13 @@ Result<ArmResult> PtraceBackend::arm(const ArmSpec& spec, EventSink& sink) {
       if (*role == ProbeRole::kSchedG) sched_g_sites_.push_back(addr + bias);
     }
     result.probes.push_back(fmt::format("{}:{}", p->role, p->function.name));
+  }
+  if (spec.verdicts) {
+    if (auto st = tracee_->stop_at_exit(); !st) {
+      (void)tracee_->detach();
+      return st.error();
+    }
+    verdicts_wanted_ = true;
   }
   if (spec.start_held) {
     holding_ = true;  // every thread is still stopped from launch/attach
@@ -266,6 +278,9 @@ PollResult PtraceBackend::poll(uint64_t until_ns) {
       r.exit_status = s.exit_status;
       r.signal = s.signal;
       return r;
+    } else if (s.kind == Stop::Kind::kExiting) {
+      if (verdicts_wanted_) take_verdicts(&s);
+      tracee_->resume_exiting(s.tid);
     } else if (s.kind == Stop::Kind::kExec) {
       r.kind = PollResult::Kind::kExec;
       r.message = "the program called exec; the new program image is not traced, recording ends";
@@ -275,7 +290,43 @@ PollResult PtraceBackend::poll(uint64_t until_ns) {
   }
 }
 
+void PtraceBackend::take_verdicts(const Stop* exiting) {
+  verdicts_wanted_ = false;
+  std::vector<verdict::ThreadRoots> threads;
+  auto add = [&](pid_t tid, const Registers& regs) {
+    const user_regs_struct& r = regs.r;
+    threads.push_back({static_cast<uint64_t>(tid), r.rsp,
+                       {r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8, r.r9, r.r10, r.r11, r.r12,
+                        r.r13, r.r14, r.r15}});
+  };
+  if (exiting) {
+    add(exiting->tid, exiting->regs);
+  } else {
+    for (const auto& [tid, regs] : tracee_->stopped_registers()) add(tid, regs);
+  }
+  // Batched reads (Tracee reads one range per call); at the exit, through the exiting thread,
+  // whose mm still holds the address space when the leader's is gone.
+  ProcessMemory memory(exiting ? exiting->tid : tracee_->pid());
+  auto v = verdict::scan_verdicts(binary_, memory, load_bias(), threads, {.now_ns = monotonic_ns()});
+  if (!v) {
+    verdict_error_ = v.error().message();
+    return;
+  }
+  if (Status st = hold_sink_->verdicts_taken(*v); !st) verdict_error_ = st.error().message();
+}
+
 Status PtraceBackend::detach() {
+  // The end of a recording that did not see the program exit: the verdicts of this instant,
+  // with every thread stopped (hits caught meanwhile are decoded first, as for a hold).
+  if (verdicts_wanted_ && tracee_ && tracee_->alive() && decoder_ && !holding_) {
+    (void)release_deferred(0, true);
+    if (auto hits = tracee_->stop_all()) {
+      const uint64_t now = monotonic_ns();
+      for (const Stop& s : *hits) (void)decode(s, now);
+      take_verdicts(nullptr);
+    }
+    verdicts_wanted_ = false;
+  }
   timer_.reset();
   holding_ = false;
   held_.clear();

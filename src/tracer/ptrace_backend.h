@@ -30,7 +30,7 @@ class PtraceBackend final : public Backend, public LiveTarget {
   const char* name() const override { return "ptrace"; }
   BackendCaps caps() const override {
     return BackendCaps{.stops_target = true, .survives_tracer_death = false, .can_patch = true, .sched_probes = true,
-                       .perturb = true, .live_stop = true};
+                       .perturb = true, .live_stop = true, .verdicts = true};
   }
   Status launch(const LaunchSpec& spec) override;
   Status attach(pid_t pid) override;
@@ -56,8 +56,12 @@ class PtraceBackend final : public Backend, public LiveTarget {
   Status resume() override;
   const TargetMemory& memory() const override { return *tracee_; }
   Status kill() override;
+  std::string verdict_error() const override { return verdict_error_; }
 
  private:
+  // ArmSpec::verdicts: the leak-verdict scan (src/verdict) with every thread stopped — at the
+  // program's exit (exiting: its thread and registers) or before a detach — into the sink.
+  void take_verdicts(const Stop* exiting);
   class TickTimer;
   // Decodes a breakpoint hit (unless it is a stack-check jump that jumps); the hold sink notes
   // whether an event asked to hold.
@@ -94,6 +98,8 @@ class PtraceBackend final : public Backend, public LiveTarget {
   };
   uint64_t holds_granted_ = 0;
   std::vector<Deferred> deferred_;  // threads held by the perturber, each until its time
+  bool verdicts_wanted_ = false;  // not taken yet
+  std::string verdict_error_;
 };
 
 }  // namespace gorepro::tracer

@@ -121,6 +121,11 @@ class CountingSink : public EventSink {
   void schedtrace_reads_capped() override { next_.schedtrace_reads_capped(); }
   Status events_lost(const replay::LostEvents& lost) override { return next_.events_lost(lost); }
   Status snapshot_taken(const replay::SnapshotMark& mark) override { return next_.snapshot_taken(mark); }
+  Status verdicts_taken(const replay::LeakVerdicts& v) override {
+    verdicts_ = v;
+    return next_.verdicts_taken(v);
+  }
+  const std::optional<replay::LeakVerdicts>& verdicts() const { return verdicts_; }
 
   uint64_t events() const { return events_; }
   int64_t live() const { return live_; }
@@ -132,6 +137,7 @@ class CountingSink : public EventSink {
   uint64_t events_ = 0;
   int64_t live_ = 0;
   std::unordered_map<uint64_t, uint64_t> creates_;  // gopc -> goroutines created there
+  std::optional<replay::LeakVerdicts> verdicts_;
 };
 
 // The status line's numbers between two ticks.
@@ -482,6 +488,7 @@ Result<RecordResult> record(Backend& backend, const GoBinary& binary, const Reco
   arm.stack_depth = request.stack_depth;
   arm.enumerate_preexisting = attach;
   arm.settle_reads = probe_options.probe_sched_reads;
+  arm.verdicts = request.verdicts && caps.verdicts;
   auto armed = backend.arm(arm, sink);
   if (!armed) {
     if (!attach) kill(backend.pid(), SIGKILL);
@@ -610,6 +617,15 @@ Result<RecordResult> record(Backend& backend, const GoBinary& binary, const Reco
   }
   if (status_shown) fmt::print(stderr, "\r\x1b[K");
   result.stats = backend.stats();
+  if (sink.verdicts()) {
+    result.verdicts.emplace();
+    result.verdicts->leaked = sink.verdicts()->count(replay::Verdict::kLeaked);
+    result.verdicts->time_io = sink.verdicts()->count(replay::Verdict::kTimeIo);
+    result.verdicts->may_wake = sink.verdicts()->count(replay::Verdict::kMayWake);
+    result.verdicts->scan_ns = sink.verdicts()->scan_ns;
+    result.verdicts->bytes_scanned = sink.verdicts()->bytes_scanned;
+  }
+  result.verdict_error = backend.verdict_error();
 
   const bool exited = result.how == RecordResult::How::kExited;
   // The program is gone: its last blocks are in the pipe (a child of it may hold the pipe open,

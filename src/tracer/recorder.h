@@ -43,6 +43,8 @@ struct RecordRequest {
   bool scheddetail = false;           // with schedtrace: scheddetail=1 (every P, M and G line)
   bool show_schedtrace = false;       // with schedtrace: also show the SCHED lines on stderr
   bool status_line = true;            // live status on stderr when it is a terminal
+  bool verdicts = true;               // leak verdicts at the report instant, where the backend can
+                                      // (caps().verdicts); `record --no-verdict` turns them off
   // Launch only: KEY=VALUE entries set in the program's environment (over gorepro's own), its
   // descriptors (e.g. {1, fd}: stdout into a file) and the CPUs it may run on (repro varies them).
   std::vector<std::string> env_overrides;
@@ -115,6 +117,14 @@ struct RecordResult {
   bool ring = false;
   replay::RingStats window;
   std::vector<std::string> dumps;   // paths written
+
+  // Leak verdicts taken at the report instant (none: --no-verdict, or the backend cannot).
+  struct VerdictCounts {
+    size_t leaked = 0, time_io = 0, may_wake = 0;
+    uint64_t scan_ns = 0, bytes_scanned = 0;
+  };
+  std::optional<VerdictCounts> verdicts;
+  std::string verdict_error;  // why verdicts were asked for and not taken
 
   // The exit status `gorepro record` ends with: the launched program's own, 1 when the trace
   // could not be written, else 0.

@@ -69,6 +69,7 @@ class TraceSink : public EventSink {
   void schedtrace_reads_capped() override { sched_.reads_capped(); }
   Status events_lost(const replay::LostEvents& lost) override { return w_.append_lost(lost); }
   Status snapshot_taken(const replay::SnapshotMark& mark) override { return w_.append_snapshot(mark); }
+  Status verdicts_taken(const replay::LeakVerdicts& v) override { return w_.append_verdicts(v); }
 
  private:
   replay::TraceWriter& w_;

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/ptrace.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -413,6 +414,27 @@ void Tracee::cont(pid_t tid, int sig) {
   }
 }
 
+Status Tracee::stop_at_exit() {
+  for (auto& [tid, th] : threads_) {
+    if (ptrace(PTRACE_SETOPTIONS, tid, nullptr, kSeizeOptions | PTRACE_O_TRACEEXIT | (launched_ ? PTRACE_O_EXITKILL : 0)) !=
+            0 &&
+        errno != ESRCH) {
+      return make_error(fmt::format("cannot ask to stop at the program's exit: {}", std::strerror(errno)), "");
+    }
+  }
+  stop_at_exit_ = true;
+  return Ok{};
+}
+
+std::vector<std::pair<pid_t, Registers>> Tracee::stopped_registers() const {
+  std::vector<std::pair<pid_t, Registers>> out;
+  for (const auto& [tid, th] : threads_) {
+    Registers regs;
+    if (th.stopped && ptrace(PTRACE_GETREGS, tid, nullptr, &regs.r) == 0) out.emplace_back(tid, regs);
+  }
+  return out;
+}
+
 void Tracee::resume_all() {
   for (auto& [tid, th] : threads_) {
     if (th.stopped) cont(tid, th.pending_signal);
@@ -451,6 +473,22 @@ bool Tracee::handle_internal(pid_t tid, int status, Stop* out) {
       out->kind = Stop::Kind::kExec;
       out->tid = tid;
       return false;
+    }
+    case PTRACE_EVENT_EXIT: {
+      // stop_at_exit: the thread that called exit_group is reported, memory intact (its own mm
+      // holds the address space: read it by its tid), with the registers of the goroutine that
+      // ended the program; every other one goes on. A death by signal is not reported.
+      Registers regs;
+      const bool have = ptrace(PTRACE_GETREGS, tid, nullptr, &regs.r) == 0;
+      if (stop_at_exit_ && !exit_reported_ && have && regs.r.orig_rax == SYS_exit_group) {
+        exit_reported_ = true;
+        out->kind = Stop::Kind::kExiting;
+        out->tid = tid;
+        out->regs = regs;
+        return false;
+      }
+      cont(tid, 0);
+      return true;
     }
     case PTRACE_EVENT_STOP:
       if (is_group_stop_signal(sig)) {
@@ -618,7 +656,7 @@ Stop Tracee::kill_and_wait() {
   while (alive_) {
     Stop s = wait();
     if (s.kind == Stop::Kind::kExited) return s;
-    if (s.kind == Stop::Kind::kBreakpoint) cont(s.tid, 0);
+    if (s.kind == Stop::Kind::kBreakpoint || s.kind == Stop::Kind::kExiting) cont(s.tid, 0);
   }
   if (exit_stop_) return *exit_stop_;
   Stop exited;

@@ -46,6 +46,10 @@ struct Stop {
     kExited,       // the process exited (status) or was killed (signal)
     kExec,         // the process called exec: the image we probed is gone
     kInterrupted,  // wait was interrupted by a signal to gorepro (EINTR): check your flags
+    kExiting,      // (stop_at_exit) the process is exiting: thread tid (regs), which called
+                   // exit_group, is stopped at its exit while the address space is still there
+                   // (read it through tid: the leader may be gone); resume_exiting(tid) lets it
+                   // go on. Reported once per process; not for a death by signal.
   };
   Kind kind = Kind::kInterrupted;
   pid_t tid = 0;
@@ -97,6 +101,13 @@ class Tracee final : public TargetMemory {
   Status set_breakpoint_armed(uint64_t address, bool armed);
   // Lets every thread run (after setup).
   void resume_all();
+  // From now on, the process's exit is reported as a kExiting stop first (PTRACE_O_TRACEEXIT on
+  // every thread, inherited by new ones). Requires every thread stopped, like insert_breakpoint.
+  Status stop_at_exit();
+  // After kExiting: the thread goes on exiting (the kExited stop follows).
+  void resume_exiting(pid_t tid) { cont(tid, 0); }
+  // The registers of every thread in a ptrace-stop (after stop_all), by thread id.
+  std::vector<std::pair<pid_t, Registers>> stopped_registers() const;
   // Blocks until something the caller must handle happens.
   Stop wait();
   // Continues a thread stopped at a breakpoint, executing the displaced instruction (already
@@ -166,6 +177,8 @@ class Tracee final : public TargetMemory {
   // exit_group, whose SIGKILL ends ptrace stops. Its exit comes with the next wait().
   bool exiting_ = false;
   bool detached_ = false;
+  bool stop_at_exit_ = false;
+  bool exit_reported_ = false;  // the kExiting stop was returned
   uint64_t entry_address_ = 0;
   std::map<pid_t, Thread> threads_;
   std::map<uint64_t, Breakpoint> breakpoints_;

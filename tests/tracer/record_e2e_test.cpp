@@ -87,6 +87,30 @@ TEST_P(RecordExample, ReportsExactlyTheMarkedLeaksAndCountsEveryGoStatement) {
     EXPECT_EQ((alive_at[{m.file, m.line}]), m.count) << m.file << ":" << m.line;
   }
 
+  // Leak verdicts (record's heap scan of the program stopped at its exit; none for a stripped
+  // binary: it has no runtime.mheap_ symbol). Every group is at a mark, and every marked goroutine
+  // can never wake — but where something that can run still reaches what it waits on, which the
+  // verdict calls may_wake: tickerleak's janitors wait on live tickers (the runtime's timers reach
+  // their channels), and nestedleak's odd sessions wait on the global main.shutdown while their
+  // stacks hold their streams' channel (2 sessions + their 8 streams).
+  if (!c.stripped) {
+    ASSERT_FALSE(j["verdicts"].is_null()) << "no verdicts in the trace: " << rec.err;
+    int marked = 0;
+    for (const auto& m : marks) marked += m.count;
+    const std::map<std::string, int> reachable = {{"tickerleak", 3}, {"nestedleak", 10}};
+    const int want_may_wake = reachable.count(c.example) ? reachable.at(c.example) : 0;
+    std::map<std::string, int> verdicts;
+    for (const auto& g : j["groups"]) {
+      for (const auto& m : g["goroutines"]) verdicts[m["verdict"].get<std::string>()]++;
+    }
+    // Never more than the truth (a conservative scan can only hide a leak), never a goroutine
+    // without a verdict. Only a bound: in ~1 run of 60 a stale word still pointing at a leaked
+    // goroutine's channel or WaitGroup hides some or all of them (may_wake) — seen on nestedleak,
+    // ctxleak, wgleak and mutexleak; exact on the other runs.
+    EXPECT_LE(verdicts["leaked"], marked - want_may_wake) << rep.out;
+    EXPECT_EQ(verdicts["leaked"] + verdicts["may_wake"], marked) << rep.out;
+  }
+
   // Creations per go statement, decoded from the trace and symbolized, equal what ran.
   auto expected = printed_counts(rec.out);
   ASSERT_FALSE(expected.empty()) << "the example printed no gorepro-count lines: " << rec.out;

@@ -1,0 +1,3 @@
+module gorepro/bench/bigheap
+
+go 1.19

@@ -1,0 +1,607 @@
+#include "verdict/heap_scan.h"
+
+#include <elf.h>
+#include <time.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+
+#include <fmt/format.h>
+
+namespace gorepro::verdict {
+
+namespace {
+
+using replay::Verdict;
+
+uint64_t mono_ns() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+uint64_t u64_at(const std::vector<uint8_t>& b, size_t off) {
+  uint64_t v = 0;
+  if (off + 8 <= b.size()) std::memcpy(&v, b.data() + off, 8);
+  return v;
+}
+
+// What a wait reason means for the verdict.
+enum class WaitKind {
+  kChannel,   // chan send/receive, select: the channels of g.waiting's sudogs
+  kNothing,   // nil channel, select {}: nothing can ever wake it
+  kSema,      // Mutex, RWMutex, WaitGroup, semacquire: the semaphore in runtime.semtable
+  kTimeIo,    // sleep, timers, the netpoller: the runtime wakes it
+  kOther,     // the runtime's own waits, sync.Cond, coroutines…: cannot tell; assumed to wake
+};
+
+WaitKind wait_kind(const std::string& reason) {
+  if (reason == "chan receive (nil chan)" || reason == "chan send (nil chan)" || reason == "select (no cases)") {
+    return WaitKind::kNothing;
+  }
+  if (reason == "chan receive" || reason == "chan send" || reason == "select") return WaitKind::kChannel;
+  if (reason == "semacquire" || reason == "sync.Mutex.Lock" || reason == "sync.RWMutex.RLock" ||
+      reason == "sync.RWMutex.Lock" || reason == "sync.WaitGroup.Wait") {
+    return WaitKind::kSema;
+  }
+  if (reason == "sleep" || reason == "IO wait" || reason == "timer goroutine (idle)") {
+    return WaitKind::kTimeIo;
+  }
+  return WaitKind::kOther;
+}
+
+struct Span {
+  uint64_t start = 0, limit = 0, elemsize = 0;
+  uint64_t first_bit = 0;  // this span's slots' index in the mark bitmap
+  bool noscan = false;
+};
+
+struct G {
+  uint64_t addr = 0, goid = 0, status = 0, reason = 0;
+  uint64_t stack_lo = 0, stack_hi = 0, sched_sp = 0, waiting = 0, m = 0;
+};
+
+class Scanner {
+ public:
+  Scanner(const GoBinary& b, const TargetMemory& m, uint64_t bias) : binary_(b), mem_(m), bias_(bias), l_(b.layout()) {}
+
+  Result<replay::LeakVerdicts> run(std::span<const ThreadRoots> threads, const ScanOptions& options);
+
+ private:
+  int64_t off(const char* key) const { return *l_.offset(key); }
+  Status check_layout() const;
+  Status read_heap();
+  Status read_goroutines();
+  void read_semaphores();
+  // The object slot holding p, as a global index, or -1.
+  int64_t object_of(uint64_t p) const;
+  // Marks what p points to; queues it for scanning when it is new and may hold pointers.
+  void mark_word(uint64_t p);
+  void scan_words(const uint8_t* data, size_t len);
+  // Reads and scans everything queued, until the queue is empty.
+  void drain();
+  void scan_range(uint64_t addr, uint64_t len);  // queues a root range and drains
+  void scan_globals();
+  void scan_stack_of(const G& g, uint64_t sp);
+
+  const GoBinary& binary_;
+  const TargetMemory& mem_;
+  uint64_t bias_;
+  const RuntimeLayout& l_;
+  // linux/amd64's values in every supported version; the layout's constants win where DWARF has
+  // them (arenaBaseOffset never is: a uint64 constant Go leaves out of DWARF; _PageShift moved to
+  // internal/runtime/gc in Go 1.26).
+  uint64_t page_shift_ = 13, arena_shift_ = 26, arena_base_offset_ = 0xffff800000000000ull;
+  // Arena index - first_arena_ → per-page span index (-1: no in-use span); empty: not heap.
+  std::vector<std::vector<int32_t>> arenas_;
+  uint64_t first_arena_ = 0;
+  const std::vector<int32_t>* arena_of(uint64_t p) const {
+    const uint64_t i = ((p - arena_base_offset_) >> arena_shift_) - first_arena_;
+    return i < arenas_.size() && !arenas_[i].empty() ? &arenas_[i] : nullptr;
+  }
+  static bool bit(const std::vector<uint64_t>& bits, int64_t i) { return (bits[uint64_t(i) / 64] >> (i % 64)) & 1; }
+  static void set_bit(std::vector<uint64_t>& bits, int64_t i) { bits[uint64_t(i) / 64] |= 1ull << (i % 64); }
+  uint64_t heap_lo_ = UINT64_MAX, heap_hi_ = 0;
+  std::vector<Span> spans_;
+  std::vector<uint64_t> marks_;
+  std::vector<uint64_t> opaque_;        // bits: g structs and sudogs, marked but never scanned
+  std::vector<uint64_t> wait_objects_;  // bits: objects blocked goroutines wait on
+  std::unordered_map<int64_t, std::string> reached_by_;  // wait objects: who marked them first
+  struct Range {
+    uint64_t addr, len;
+  };
+  std::vector<Range> queue_;
+  std::string label_;
+  uint64_t bytes_scanned_ = 0, heap_bytes_ = 0;
+  std::vector<G> gs_;
+  std::unordered_map<uint64_t, std::vector<uint64_t>> sema_of_;  // g address → semaphore addresses
+  std::vector<uint64_t> sudogs_;
+};
+
+Status Scanner::check_layout() const {
+  static const char* const kNeeded[] = {
+      "mheap.arenas",  "mheap.allArenas", "heapArena.spans", "mspan.startAddr", "mspan.npages", "mspan.elemsize",
+      "mspan.spanclass", "mspan.state",   "sudog.g",         "sudog.next",      "sudog.prev",   "sudog.waitlink",
+      "sudog.c",       "sudog.elem",      "g.waiting",       "g.stack.lo",      "g.stack.hi",   "g.sched.sp",
+  };
+  for (const char* k : kNeeded) {
+    if (!l_.offset(k)) {
+      return make_error(fmt::format("no leak verdicts: the runtime layout of {} lacks {}", l_.go_minor, k),
+                        "regenerate the layout table (scripts/gen-layout-table.sh) or build with DWARF");
+    }
+  }
+  if (!binary_.global("runtime.mheap_")) {
+    return make_error("no leak verdicts: runtime.mheap_ is not in the symbol table (stripped binary)",
+                      "build without -ldflags=-s to get verdicts");
+  }
+  return Ok{};
+}
+
+Status Scanner::read_heap() {
+  if (auto c = l_.constant("_PageShift")) page_shift_ = static_cast<uint64_t>(*c);
+  if (auto c = l_.constant("logHeapArenaBytes")) arena_shift_ = static_cast<uint64_t>(*c);
+  if (auto c = l_.constant("arenaBaseOffset")) arena_base_offset_ = static_cast<uint64_t>(*c);
+  if (auto c = l_.constant("arenaL1Bits"); c && *c != 0) {
+    return make_error("no leak verdicts: this runtime has a two-level arena map (arenaL1Bits != 0)", "");
+  }
+  const uint64_t in_use = static_cast<uint64_t>(l_.constant("mSpanInUse").value_or(1));
+  const uint64_t pages_per_arena = 1ull << (arena_shift_ - page_shift_);
+  const uint64_t mheap = *binary_.global("runtime.mheap_") + bias_;
+  uint64_t l2 = 0, all[2] = {0, 0};
+  if (!mem_.read_u64(mheap + off("mheap.arenas"), &l2) || !mem_.read(mheap + off("mheap.allArenas"), all, 16) ||
+      !l2) {
+    return make_error("no leak verdicts: cannot read the runtime's heap arena map", "");
+  }
+  std::vector<uint64_t> idx(std::min<uint64_t>(all[1], 1 << 20));
+  if (!idx.empty() && !mem_.read(all[0], idx.data(), idx.size() * 8)) {
+    return make_error("no leak verdicts: cannot read mheap_.allArenas", "");
+  }
+  std::vector<uint64_t> heap_arenas(idx.size());
+  std::vector<ReadRange> ranges;
+  for (size_t i = 0; i < idx.size(); i++) ranges.push_back({l2 + idx[i] * 8, &heap_arenas[i], 8});
+  mem_.read_many(ranges);
+  // Every arena's page → span table in one batch.
+  std::vector<uint64_t> page_spans(idx.size() * pages_per_arena);
+  ranges.clear();
+  for (size_t i = 0; i < idx.size(); i++) {
+    if (heap_arenas[i]) {
+      ranges.push_back({heap_arenas[i] + off("heapArena.spans"), &page_spans[i * pages_per_arena], pages_per_arena * 8});
+    }
+  }
+  mem_.read_many(ranges);
+  // Each span once: read their headers.
+  std::unordered_map<uint64_t, int32_t> span_index;
+  std::vector<uint64_t> span_addrs;
+  for (uint64_t s : page_spans) {
+    if (s && span_index.emplace(s, -1).second) span_addrs.push_back(s);
+  }
+  const int64_t hdr_len = std::max({off("mspan.startAddr"), off("mspan.npages"), off("mspan.elemsize"),
+                                    off("mspan.spanclass"), off("mspan.state")}) + 8;
+  std::vector<uint8_t> hdrs(span_addrs.size() * hdr_len);
+  ranges.clear();
+  for (size_t i = 0; i < span_addrs.size(); i++) ranges.push_back({span_addrs[i], &hdrs[i * hdr_len], size_t(hdr_len)});
+  mem_.read_many(ranges);
+  uint64_t bits = 0;
+  for (size_t i = 0; i < span_addrs.size(); i++) {
+    const uint8_t* h = &hdrs[i * hdr_len];
+    uint64_t start, npages, elemsize;
+    std::memcpy(&start, h + off("mspan.startAddr"), 8);
+    std::memcpy(&npages, h + off("mspan.npages"), 8);
+    std::memcpy(&elemsize, h + off("mspan.elemsize"), 8);
+    const uint8_t state = h[off("mspan.state")], spanclass = h[off("mspan.spanclass")];
+    if (state != in_use || !elemsize || !npages || npages > (1ull << 40)) continue;
+    Span s{start, start + (npages << page_shift_), elemsize, bits, (spanclass & 1) != 0};
+    bits += (s.limit - s.start) / elemsize;
+    span_index[span_addrs[i]] = static_cast<int32_t>(spans_.size());
+    spans_.push_back(s);
+    heap_bytes_ += s.limit - s.start;
+  }
+  marks_.assign(bits / 64 + 1, 0);
+  opaque_ = wait_objects_ = marks_;
+  if (!idx.empty()) {
+    const auto [lo, hi] = std::minmax_element(idx.begin(), idx.end());
+    if (*hi - *lo >= (1u << 20)) return make_error("no leak verdicts: the heap's arenas are spread too widely", "");
+    first_arena_ = *lo;
+    arenas_.resize(*hi - *lo + 1);
+  }
+  for (size_t i = 0; i < idx.size(); i++) {
+    std::vector<int32_t> pages(pages_per_arena, -1);
+    bool any = false;
+    for (uint64_t p = 0; p < pages_per_arena; p++) {
+      const uint64_t s = page_spans[i * pages_per_arena + p];
+      if (s) pages[p] = span_index[s], any |= pages[p] >= 0;
+    }
+    if (!any) continue;
+    const uint64_t base = (idx[i] << arena_shift_) + arena_base_offset_;
+    heap_lo_ = std::min(heap_lo_, base);
+    heap_hi_ = std::max<uint64_t>(heap_hi_, base + (uint64_t{1} << arena_shift_));
+    arenas_[idx[i] - first_arena_] = std::move(pages);
+  }
+  return Ok{};
+}
+
+int64_t Scanner::object_of(uint64_t p) const {
+  if (p < heap_lo_ || p >= heap_hi_) return -1;
+  const std::vector<int32_t>* pages = arena_of(p);
+  if (!pages) return -1;
+  const int32_t si = (*pages)[(p >> page_shift_) & (pages->size() - 1)];
+  if (si < 0) return -1;
+  const Span& s = spans_[static_cast<size_t>(si)];
+  if (p < s.start || p >= s.limit) return -1;
+  const uint64_t slot = (p - s.start) / s.elemsize;
+  if ((slot + 1) * s.elemsize > s.limit - s.start) return -1;  // the span's unused tail
+  return static_cast<int64_t>(s.first_bit + slot);
+}
+
+void Scanner::mark_word(uint64_t p) {
+  if (p < heap_lo_ || p >= heap_hi_) return;
+  const int64_t obj = object_of(p);
+  if (obj < 0) return;
+  if (bit(marks_, obj)) return;
+  set_bit(marks_, obj);
+  if (bit(wait_objects_, obj)) reached_by_.emplace(obj, label_);
+  if (bit(opaque_, obj)) return;
+  const std::vector<int32_t>& pages = *arena_of(p);
+  const Span& s = spans_[static_cast<size_t>(pages[(p >> page_shift_) & (pages.size() - 1)])];
+  if (s.noscan) return;
+  const uint64_t start = s.start + (p - s.start) / s.elemsize * s.elemsize;
+  queue_.push_back({start, s.elemsize});
+}
+
+void Scanner::scan_words(const uint8_t* data, size_t len) {
+  bytes_scanned_ += len;
+  const size_t n = len / 8;
+  for (size_t i = 0; i < n; i++) {
+    uint64_t w;
+    std::memcpy(&w, data + i * 8, 8);
+    if (w >= heap_lo_ && w < heap_hi_) mark_word(w);
+  }
+}
+
+void Scanner::drain() {
+  constexpr uint64_t kBatchBytes = 16 << 20, kChunk = 1 << 20;
+  std::vector<uint8_t> buf;
+  std::vector<ReadRange> ranges;
+  while (!queue_.empty()) {
+    // Take up to kBatchBytes of queued ranges (big objects in kChunk pieces); read them in one go.
+    std::vector<Range> batch;
+    uint64_t bytes = 0;
+    while (!queue_.empty() && bytes < kBatchBytes) {
+      Range r = queue_.back();
+      queue_.pop_back();
+      while (r.len > kChunk) {
+        queue_.push_back({r.addr + kChunk, r.len - kChunk});
+        r.len = kChunk;
+      }
+      batch.push_back(r);
+      bytes += r.len;
+    }
+    // By address, neighbours read as one range (gaps up to kGap read along, not scanned): a
+    // heap of small live objects costs a few large reads, not one iovec per object.
+    constexpr uint64_t kGap = 4096;
+    std::sort(batch.begin(), batch.end(), [](const Range& a, const Range& b) { return a.addr < b.addr; });
+    std::vector<Range> reads;
+    for (const Range& r : batch) {
+      if (!reads.empty() && r.addr <= reads.back().addr + reads.back().len + kGap &&
+          r.addr + r.len - reads.back().addr <= kChunk) {
+        reads.back().len = std::max(reads.back().len, r.addr + r.len - reads.back().addr);
+      } else {
+        reads.push_back(r);
+      }
+    }
+    uint64_t total = 0;
+    for (const Range& r : reads) total += r.len;
+    buf.resize(total);
+    ranges.clear();
+    uint64_t at = 0;
+    for (const Range& r : reads) {
+      ranges.push_back({r.addr, buf.data() + at, r.len});
+      at += r.len;
+    }
+    mem_.read_many(ranges);  // unreadable ranges come back zero: nothing marked from them
+    size_t k = 0;
+    at = 0;
+    for (const Range& r : batch) {
+      while (r.addr >= reads[k].addr + reads[k].len) at += reads[k++].len;
+      scan_words(buf.data() + at + (r.addr - reads[k].addr), r.len);
+    }
+  }
+}
+
+void Scanner::scan_range(uint64_t addr, uint64_t len) {
+  queue_.push_back({addr & ~7ull, (len + 7) & ~7ull});
+  drain();
+}
+
+void Scanner::scan_globals() {
+  // Writable allocated sections (.noptrdata .data .bss .noptrbss): read whole, scanned symbol by
+  // symbol so that what a global reaches is credited to it.
+  std::vector<const ElfSymbol*> syms;
+  for (const ElfSymbol& s : binary_.elf().symbols()) {
+    if (s.type == STT_OBJECT && s.size) syms.push_back(&s);
+  }
+  std::sort(syms.begin(), syms.end(), [](auto* a, auto* b) { return a->value < b->value; });
+  for (const ElfSection& sec : binary_.elf().sections()) {
+    if (!(sec.flags & SHF_ALLOC) || !(sec.flags & SHF_WRITE) || !sec.size) continue;
+    std::vector<uint8_t> data(sec.size & ~7ull);
+    if (!mem_.read(sec.addr + bias_, data.data(), data.size())) continue;
+    auto it = std::lower_bound(syms.begin(), syms.end(), sec.addr, [](auto* s, uint64_t a) { return s->value < a; });
+    uint64_t at = 0;
+    while (at < data.size()) {
+      uint64_t end = data.size();
+      if (it != syms.end() && (*it)->value < sec.addr + data.size()) {
+        const uint64_t sym_at = (*it)->value - sec.addr;
+        if (sym_at > at) {
+          end = sym_at;  // the gap before the next symbol
+          label_ = fmt::format("global data in {}", sec.name);
+        } else {
+          end = std::min<uint64_t>(data.size(), sym_at + (*it)->size);
+          label_ = "global " + (*it)->name;
+          ++it;
+        }
+      } else {
+        label_ = fmt::format("global data in {}", sec.name);
+      }
+      end = std::max<uint64_t>(end, at + 8) & ~7ull;
+      end = std::min<uint64_t>(end, data.size());
+      if (end <= at) break;
+      scan_words(data.data() + at, end - at);
+      drain();
+      at = end;
+    }
+  }
+}
+
+void Scanner::scan_stack_of(const G& g, uint64_t sp) {
+  label_ = fmt::format("stack of goroutine {}", g.goid);
+  if (g.stack_hi <= g.stack_lo || g.stack_hi - g.stack_lo > (1ull << 30)) return;
+  if (sp < g.stack_lo || sp >= g.stack_hi) sp = g.stack_lo;
+  scan_range(sp, g.stack_hi - sp);
+}
+
+Status Scanner::read_goroutines() {
+  auto allgs = binary_.allgs_address();
+  if (!allgs) return make_error("no leak verdicts: cannot find runtime.allgs", "");
+  uint64_t hdr[2];
+  if (!mem_.read(*allgs + bias_, hdr, 16)) return make_error("no leak verdicts: cannot read runtime.allgs", "");
+  std::vector<uint64_t> ptrs(std::min<uint64_t>(hdr[1], 10'000'000));
+  if (!ptrs.empty() && !mem_.read(hdr[0], ptrs.data(), ptrs.size() * 8)) {
+    return make_error("no leak verdicts: cannot read runtime.allgs", "");
+  }
+  const char* keys[] = {"g.goid", "g.atomicstatus", "g.waitreason", "g.stack.lo", "g.stack.hi", "g.sched.sp",
+                        "g.waiting", "g.m"};
+  int64_t len = 0;
+  for (const char* k : keys) len = std::max(len, off(k) + 8);
+  std::vector<uint8_t> bytes(ptrs.size() * len);
+  std::vector<ReadRange> ranges;
+  for (size_t i = 0; i < ptrs.size(); i++) ranges.push_back({ptrs[i], &bytes[i * len], size_t(len)});
+  mem_.read_many(ranges);
+  const uint64_t scan = static_cast<uint64_t>(l_.constant("_Gscan").value_or(0x1000));
+  const uint64_t dead = static_cast<uint64_t>(l_.constant("_Gdead").value_or(6));
+  const auto deadextra = l_.constant("_Gdeadextra");
+  const auto idle = static_cast<uint64_t>(l_.constant("_Gidle").value_or(0));
+  for (size_t i = 0; i < ptrs.size(); i++) {
+    std::vector<uint8_t> b(bytes.begin() + i * len, bytes.begin() + (i + 1) * len);
+    G g;
+    g.addr = ptrs[i];
+    g.goid = u64_at(b, off("g.goid"));
+    g.status = (u64_at(b, off("g.atomicstatus")) & 0xffffffff) & ~scan;
+    g.reason = b[off("g.waitreason")];
+    g.stack_lo = u64_at(b, off("g.stack.lo"));
+    g.stack_hi = u64_at(b, off("g.stack.hi"));
+    g.sched_sp = u64_at(b, off("g.sched.sp"));
+    g.waiting = u64_at(b, off("g.waiting"));
+    g.m = u64_at(b, off("g.m"));
+    if (g.addr) {
+      if (int64_t o = object_of(g.addr); o >= 0) set_bit(opaque_, o);
+    }
+    if (!g.goid || g.status == dead || g.status == idle || (deadextra && g.status == uint64_t(*deadextra))) continue;
+    gs_.push_back(g);
+  }
+  return Ok{};
+}
+
+void Scanner::read_semaphores() {
+  // runtime.semtable: semTabSize semaRoots, each a treap of sudogs (children prev/next) keyed
+  // by semaphore address, with the other waiters on the same address on each node's waitlink.
+  auto table = binary_.global("runtime.semtable");
+  auto stride = l_.constant("semtable.stride");
+  if (!table || !stride || !l_.offset("semaRoot.treap") || *stride <= 0) return;
+  constexpr size_t kEntries = 251;  // semTabSize, the same in every supported version
+  std::vector<uint8_t> t(kEntries * static_cast<size_t>(*stride));
+  if (!mem_.read(*table + bias_, t.data(), t.size())) return;
+  std::vector<uint64_t> todo;
+  for (size_t i = 0; i < kEntries; i++) {
+    if (uint64_t root = u64_at(t, i * static_cast<size_t>(*stride) + off("semaRoot.treap"))) todo.push_back(root);
+  }
+  std::unordered_set<uint64_t> seen;
+  const int64_t len = std::max({off("sudog.g"), off("sudog.next"), off("sudog.prev"), off("sudog.waitlink"),
+                                off("sudog.elem")}) + 8;
+  std::vector<uint8_t> s(len);
+  while (!todo.empty() && seen.size() < 10'000'000) {
+    const uint64_t a = todo.back();
+    todo.pop_back();
+    if (!a || !seen.insert(a).second || !mem_.read(a, s.data(), s.size())) continue;
+    sudogs_.push_back(a);
+    sema_of_[u64_at(s, off("sudog.g"))].push_back(u64_at(s, off("sudog.elem")));
+    for (const char* k : {"sudog.next", "sudog.prev", "sudog.waitlink"}) todo.push_back(u64_at(s, off(k)));
+  }
+}
+
+Result<replay::LeakVerdicts> Scanner::run(std::span<const ThreadRoots> threads, const ScanOptions& options) {
+  const uint64_t t0 = mono_ns();
+  if (auto st = check_layout(); !st) return st.error();
+  if (auto st = read_heap(); !st) return st.error();
+  if (auto st = read_goroutines(); !st) return st.error();
+  read_semaphores();
+
+  const auto st_of = [&](const char* name, uint64_t dflt) {
+    return static_cast<uint64_t>(l_.constant(name).value_or(static_cast<int64_t>(dflt)));
+  };
+  const uint64_t st_running = st_of("_Grunning", 2), st_syscall = st_of("_Gsyscall", 3),
+                 st_waiting = st_of("_Gwaiting", 4), st_leaked = st_of("_Gleaked", UINT64_MAX);
+  const int64_t off_c = off("sudog.c"), off_link = off("sudog.waitlink");
+
+  replay::LeakVerdicts out;
+  out.time_ns = options.now_ns ? options.now_ns : t0;
+  out.goroutines.resize(gs_.size());
+  struct Pending {
+    size_t i;
+    std::vector<int64_t> objects;
+  };
+  std::vector<Pending> pending;
+  std::vector<size_t> roots;  // goroutines whose stacks are roots from the start
+  std::vector<std::pair<size_t, uint64_t>> running;  // (goroutine, sp) of running ones
+
+  // The sudogs of blocked goroutines: their channels, and opaque to the scan.
+  for (size_t i = 0; i < gs_.size(); i++) {
+    const G& g = gs_[i];
+    replay::GoroutineVerdict& v = out.goroutines[i];
+    v.goid = g.goid;
+    if (g.status == st_running) {
+      v.verdict = Verdict::kRunning;
+      uint64_t sp = g.stack_lo;  // unknown: the whole stack (conservative)
+      if (g.m && l_.offset("m.procid")) {
+        uint64_t tid = 0;
+        if (mem_.read_u64(g.m + off("m.procid"), &tid)) {
+          for (const ThreadRoots& t : threads) {
+            if (t.tid == tid && t.sp >= g.stack_lo && t.sp < g.stack_hi) sp = t.sp;
+          }
+        }
+      }
+      running.emplace_back(i, sp);
+      continue;
+    }
+    if (g.status == st_syscall) {
+      v.verdict = Verdict::kTimeIo;
+      v.evidence = "in a system call";
+      running.emplace_back(i, g.stack_lo);  // its sched.sp is older than its syscall frame
+      continue;
+    }
+    if (g.status != st_waiting && g.status != st_leaked) {
+      v.verdict = Verdict::kRunnable;
+      roots.push_back(i);
+      continue;
+    }
+    const std::string reason = l_.wait_reason(g.reason);
+    switch (wait_kind(reason)) {
+      case WaitKind::kNothing:
+        v.verdict = Verdict::kLeaked;
+        v.evidence = fmt::format("waits on nothing ({}): nothing can wake it", reason);
+        break;
+      case WaitKind::kTimeIo:
+        v.verdict = Verdict::kTimeIo;
+        v.evidence = reason;
+        roots.push_back(i);
+        break;
+      case WaitKind::kOther:
+        v.verdict = Verdict::kMayWake;
+        v.evidence = fmt::format("{}: its wait object is not known, assumed to wake", reason);
+        roots.push_back(i);
+        break;
+      case WaitKind::kChannel:
+      case WaitKind::kSema: {
+        if (wait_kind(reason) == WaitKind::kChannel) {
+          uint64_t s = g.waiting;
+          for (int n = 0; s && n < 100'000; n++) {
+            sudogs_.push_back(s);
+            uint64_t c = 0;
+            if (!mem_.read_u64(s + off_c, &c)) break;
+            if (c) v.objects.push_back(c);
+            if (!mem_.read_u64(s + off_link, &s)) break;
+          }
+        } else if (auto it = sema_of_.find(g.addr); it != sema_of_.end()) {
+          v.objects = it->second;
+        }
+        std::sort(v.objects.begin(), v.objects.end());
+        v.objects.erase(std::unique(v.objects.begin(), v.objects.end()), v.objects.end());
+        if (v.objects.empty()) {
+          v.verdict = Verdict::kMayWake;
+          v.evidence = fmt::format("{}: no wait object found, assumed to wake", reason);
+          roots.push_back(i);
+          break;
+        }
+        Pending p{i, {}};
+        for (uint64_t o : v.objects) {
+          const int64_t obj = object_of(o);
+          if (obj < 0) {  // a global or a stack variable: not decided by the heap scan
+            p.objects.clear();
+            v.verdict = Verdict::kMayWake;
+            v.evidence = fmt::format("{} on 0x{:x}, not a heap object (a global or on a stack)", reason, o);
+            break;
+          }
+          p.objects.push_back(obj);
+        }
+        if (p.objects.empty()) {
+          roots.push_back(i);
+          break;
+        }
+        v.evidence = reason;
+        for (int64_t o : p.objects) set_bit(wait_objects_, o);
+        pending.push_back(std::move(p));
+        break;
+      }
+    }
+  }
+  for (uint64_t s : sudogs_) {
+    if (int64_t o = object_of(s); o >= 0) set_bit(opaque_, o);
+  }
+
+  // Roots: registers, then globals, then the stacks of goroutines that can run.
+  for (const ThreadRoots& t : threads) {
+    label_ = fmt::format("registers of thread {}", t.tid);
+    for (uint64_t w : t.words) mark_word(w);
+    drain();
+  }
+  scan_globals();
+  for (auto [i, sp] : running) scan_stack_of(gs_[i], sp);
+  for (size_t i : roots) scan_stack_of(gs_[i], gs_[i].sched_sp);
+
+  // Fixed point: a blocked goroutine whose wait object is reachable may wake, and then its
+  // stack reaches further.
+  auto marked = [&](int64_t o) { return bit(marks_, o); };
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    for (auto it = pending.begin(); it != pending.end();) {
+      auto hit = std::find_if(it->objects.begin(), it->objects.end(), marked);
+      if (hit == it->objects.end()) {
+        ++it;
+        continue;
+      }
+      replay::GoroutineVerdict& v = out.goroutines[it->i];
+      v.verdict = Verdict::kMayWake;
+      const size_t k = static_cast<size_t>(hit - it->objects.begin());
+      auto by = reached_by_.find(*hit);
+      v.evidence = fmt::format("{} on 0x{:x}, reachable from {}", v.evidence, v.objects[k],
+                               by != reached_by_.end() ? by->second : "a live object");
+      scan_stack_of(gs_[it->i], gs_[it->i].sched_sp);
+      it = pending.erase(it);
+      changed = true;
+    }
+  }
+  for (const Pending& p : pending) {
+    replay::GoroutineVerdict& v = out.goroutines[p.i];
+    v.verdict = Verdict::kLeaked;
+    std::string objs;
+    for (uint64_t o : v.objects) objs += fmt::format("{}0x{:x}", objs.empty() ? "" : ", ", o);
+    v.evidence = fmt::format("{} on {}: unreachable from every goroutine that can run", v.evidence, objs);
+  }
+  out.bytes_scanned = bytes_scanned_;
+  out.heap_bytes = heap_bytes_;
+  out.scan_ns = mono_ns() - t0;
+  return out;
+}
+
+}  // namespace
+
+Result<replay::LeakVerdicts> scan_verdicts(const GoBinary& binary, const TargetMemory& memory, uint64_t load_bias,
+                                           std::span<const ThreadRoots> threads, const ScanOptions& options) {
+  Scanner s(binary, memory, load_bias);
+  return s.run(threads, options);
+}
+
+}  // namespace gorepro::verdict
