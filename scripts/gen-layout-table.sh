@@ -15,10 +15,19 @@ toolchains="$build/go-toolchains.txt"
 wanted=$(sed -n 's/^set(GOREPRO_GO_VERSIONS "\([^"]*\)")$/\1/p' "$root/cmake/GoPrograms.cmake" | tr ';' ' ')
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+# It sets pprof labels, so that the label types (runtime/pprof.labelMap and what it holds) are in
+# the DWARF: the table then serves stripped programs that set labels.
 cat > "$work/main.go" <<'GO'
 package main
 
-func main() { go func() {}() }
+import (
+	"context"
+	"runtime/pprof"
+)
+
+func main() {
+	pprof.Do(context.Background(), pprof.Labels("k", "v"), func(context.Context) { go func() {}() })
+}
 GO
 # From Go 1.23, a coroutine too (iter.Pull), so that runtime.coro is in the DWARF.
 cat > "$work/coro.go" <<'GO'

@@ -13,7 +13,7 @@ namespace gorepro::cli {
 
 void add_export_command(CLI::App& app, int& exit_code) {
   struct Args {
-    std::string trace, format, at, output, stack = "block";
+    std::string trace, format, at, output, stack = "block", group_by;
     bool all = false;
   };
   auto args = std::make_shared<Args>();
@@ -36,7 +36,15 @@ void add_export_command(CLI::App& app, int& exit_code) {
       ->capture_default_str();
   cmd->add_option("-o,--output", args->output, "Write here instead of standard output");
   cmd->add_flag("--all", args->all, "Also export the runtime's own goroutines");
+  cmd->add_option("--group-by", args->group_by,
+                  "folded: put a 'label:KEY=VALUE' frame (the goroutine's pprof label KEY) at the root of each "
+                  "stack, so a flame graph splits by it first")
+      ->type_name("label:KEY");
   cmd->callback([args, &exit_code] {
+    if (!args->group_by.empty() && (!args->group_by.starts_with("label:") || args->group_by.size() == 6)) {
+      exit_code = fail(make_error("cannot group by '" + args->group_by + "'", "give --group-by label:KEY"), 2);
+      return;
+    }
     static const std::map<std::string, exporting::Format> formats = {
         {"pprof", exporting::Format::Pprof}, {"folded", exporting::Format::Folded},
         {"perfetto", exporting::Format::Perfetto}, {"html", exporting::Format::Html}};
@@ -45,6 +53,7 @@ void add_export_command(CLI::App& app, int& exit_code) {
     options.stack = args->stack == "creation" ? exporting::StackKind::Creation : exporting::StackKind::Block;
     options.at = args->at;
     options.include_runtime = args->all;
+    if (!args->group_by.empty()) options.root_label = args->group_by.substr(6);
     if (args->output.empty() && options.format == exporting::Format::Pprof && isatty(STDOUT_FILENO)) {
       exit_code = fail(make_error("a pprof profile is binary", "write it to a file with -o FILE.pb.gz"), 2);
       return;

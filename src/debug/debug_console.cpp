@@ -77,6 +77,10 @@ class DebugConsole::Sink : public tracer::EventSink {
     c_.table_.apply(e);
     return c_.writer_->append(e);
   }
+  Status emit_labeled(const Event& e, const replay::Labels& labels) override {
+    c_.table_.apply(e);
+    return c_.writer_->append(e, &labels);
+  }
   Status tick(uint64_t now_ns) override { return c_.writer_->flush_if_due(now_ns); }
 
  private:

@@ -68,9 +68,24 @@ Result<ProbeLayout> ProbeLayout::resolve(const GoBinary& binary) {
     return make_error(fmt::format("{}: the runtime layout lacks{}", binary.path(), missing),
                       "this Go version's runtime is not one gorepro supports");
   }
+  if (auto v = l.offset("g.labels")) p.g_labels = *v;
+  if (auto list = l.offset("labels.set.list"), value = l.offset("labels.label.value"); list && value) {
+    p.labels_list = *list;
+    p.label_size = *value + 16;  // Value is the last of the two strings
+  }
+  auto count = l.offset("labels.hmap.count"), b = l.offset("labels.hmap.B"), buckets = l.offset("labels.hmap.buckets"),
+       old = l.offset("labels.hmap.oldbuckets"), tophash = l.offset("labels.bucket.tophash"),
+       keys = l.offset("labels.bucket.keys"), values = l.offset("labels.bucket.values"),
+       overflow = l.offset("labels.bucket.overflow");
+  if (count && b && buckets && old && tophash && keys && values && overflow && *values > *keys) {
+    p.hmap_count = *count, p.hmap_b = *b, p.hmap_buckets = *buckets, p.hmap_oldbuckets = *old;
+    p.bucket_tophash = *tophash, p.bucket_keys = *keys, p.bucket_values = *values, p.bucket_overflow = *overflow;
+    p.bucket_entries = (*values - *keys) / 16;  // string keys: 16 bytes each
+    p.bucket_size = *overflow + 8;
+  }
   int64_t max_off = 0;
   for (int64_t o : {p.g_goid, p.g_gopc, p.g_startpc, p.g_status, p.g_waitreason, p.g_parent, p.g_sched_sp,
-                    p.g_sched_pc, p.g_sched_bp, p.g_schedlink, p.g_m, p.g_stack_hi, p.g_waiting}) {
+                    p.g_sched_pc, p.g_sched_bp, p.g_schedlink, p.g_m, p.g_stack_hi, p.g_waiting, p.g_labels}) {
     max_off = std::max(max_off, o);
   }
   p.g_read_size = static_cast<size_t>(max_off) + 8;

@@ -26,6 +26,17 @@ struct ProbeLayout {
   int64_t g_coroarg = -1, g_coroexit = -1, coro_gp = -1;  // Go 1.22+
   size_t g_read_size = 0;  // bytes of a g read at once: its last field read + 8
 
+  // pprof labels: g.labels points at a runtime/pprof.labelMap, in one of two forms (which one is
+  // the layout's to say: the keys it holds). -1 where absent: labels are not read.
+  int64_t g_labels = -1;
+  // A struct holding a slice of {Key, Value string} (Go 1.24+): the slice header's offset in
+  // the labelMap and the stride of its elements.
+  int64_t labels_list = -1, label_size = 0;
+  // A map[string]string (up to Go 1.23): the labelMap is the map, a pointer to its hmap.
+  int64_t hmap_count = -1, hmap_b = 0, hmap_buckets = 0, hmap_oldbuckets = 0;
+  int64_t bucket_tophash = 0, bucket_keys = 0, bucket_values = 0, bucket_overflow = 0;
+  int64_t bucket_entries = 0, bucket_size = 0;
+
   // The runtime's goroutine status constants (_Gidle...; _Gscan is a bit).
   uint32_t st_idle = 0, st_runnable = 0, st_running = 0, st_syscall = 0, st_waiting = 0, st_dead = 0,
            st_preempted = 0, st_scan = 0;

@@ -67,6 +67,22 @@ const std::vector<FieldSpec>& field_specs() {
       {"sudog.prev", "runtime.sudog", "prev", false},
       {"sudog.waitlink", "runtime.sudog", "waitlink", false},
       {"semaRoot.treap", "runtime.semaRoot", "treap", false},
+      // pprof labels (g.labels points at a runtime/pprof.labelMap). Which of the two forms a
+      // binary has is which set of keys its layout holds; both exist only in programs that
+      // link runtime/pprof, the only way to set labels. Go 1.24+: a struct holding a sorted
+      // slice of {Key, Value string}.
+      {"labels.set.list", "runtime/pprof.labelMap", "Set.List", false},
+      {"labels.label.value", "internal/runtime/pprof/label.Label", "Value", false},
+      // Up to Go 1.23: a map[string]string — the map header, and its bucket type as the
+      // compiler lays it out for string keys and values.
+      {"labels.hmap.count", "runtime.hmap", "count", false},
+      {"labels.hmap.B", "runtime.hmap", "B", false},
+      {"labels.hmap.buckets", "runtime.hmap", "buckets", false},
+      {"labels.hmap.oldbuckets", "runtime.hmap", "oldbuckets", false},
+      {"labels.bucket.tophash", "bucket<string,string>", "tophash", false},
+      {"labels.bucket.keys", "bucket<string,string>", "keys", false},
+      {"labels.bucket.values", "bucket<string,string>", "values|elems", false},
+      {"labels.bucket.overflow", "bucket<string,string>", "overflow", false},
   };
   return specs;
 }

@@ -30,7 +30,7 @@ Status export_trace(const std::string& trace_path, const Options& options, std::
     case Format::Pprof:
     case Format::Folded: {
       auto stacks = collect_stacks(s.reader(), table, s.symbols(), options.stack, options.include_runtime);
-      if (options.format == Format::Folded) return write_folded(s.symbols(), stacks, out);
+      if (options.format == Format::Folded) return write_folded(s.symbols(), stacks, out, options.root_label);
       return write_pprof(s.reader(), s.symbols(), stacks, *now, table.events_applied(), out);
     }
   }

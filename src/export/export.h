@@ -32,6 +32,7 @@ struct Options {
   StackKind stack = StackKind::Block;  // pprof, folded
   std::string at;                      // "" = the end; else an event number or a time (report --at)
   bool include_runtime = false;
+  std::string root_label;  // folded: KEY of a 'label:KEY=VALUE' root frame; "" = none
 };
 
 // Writes the export of trace_path to out. Warnings (truncated trace, raw PCs) are appended.

@@ -8,11 +8,17 @@
 
 namespace gorepro::exporting {
 
-Status write_folded(const replay::TraceSymbols& symbols, const GoroutineStacks& stacks, std::FILE* out) {
+Status write_folded(const replay::TraceSymbols& symbols, const GoroutineStacks& stacks, std::FILE* out,
+                    const std::string& root_label) {
   std::map<std::string, uint64_t> lines;
   for (const StackGroup& g : stacks.groups) {
     auto frames = group_frames(g, symbols);
     std::string line;
+    if (!root_label.empty()) {
+      const std::string* v = replay::label_value(g.labels, root_label);
+      line = v ? "label:" + root_label + "=" + *v : "label:(no " + root_label + ")";
+      std::replace(line.begin(), line.end(), ';', ',');
+    }
     for (auto it = frames.rbegin(); it != frames.rend(); ++it) {
       if (!line.empty()) line += ';';
       std::string name = it->function;

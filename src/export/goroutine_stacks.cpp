@@ -14,7 +14,7 @@ GoroutineStacks collect_stacks(const replay::TraceReader& reader, const replay::
                                const replay::TraceSymbols& symbols, StackKind kind, bool include_runtime) {
   // Keyed by stack id (or the start PC of a stackless goroutine), not by symbolized frames:
   // hundreds of thousands of goroutines share a few hundred stacks.
-  using Key = std::tuple<replay::StackId, uint64_t, std::string, GoState, uint32_t>;
+  using Key = std::tuple<replay::StackId, uint64_t, std::string, GoState, uint32_t, uint32_t>;
   std::map<Key, StackGroup> groups;
   GoroutineStacks out;
   for (const auto& [goid, g] : table.goroutines()) {
@@ -28,9 +28,10 @@ GoroutineStacks collect_stacks(const replay::TraceReader& reader, const replay::
     const replay::StackId stack = kind == StackKind::Block ? (waiting ? g.block_stack : 0) : g.creation_stack;
     const uint64_t stackless_pc = stack == 0 ? g.start_pc : 0;
     auto [it, inserted] = groups.try_emplace(Key{stack, stackless_pc, replay::format_site(site), g.state,
-                                                 waiting ? g.wait_reason : 0});
+                                                 waiting ? g.wait_reason : 0, g.labels});
     StackGroup& group = it->second;
     if (inserted) {
+      group.labels = reader.labels(g.labels);
       group.go_statement = replay::format_site(site);
       group.state = std::string(replay::go_state_name(g.state));
       if (waiting) group.wait_reason = reader.header().wait_reason_name(g.wait_reason);

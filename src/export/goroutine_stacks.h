@@ -27,6 +27,7 @@ struct StackGroup {
   std::string go_statement;  // file:line of the go statement ("?" when unknown)
   std::string state;         // running, runnable, waiting, syscall, unknown
   std::string wait_reason;   // "" unless waiting
+  replay::Labels labels;     // the goroutines' own pprof labels
   uint64_t goroutines = 0;
 };
 

@@ -67,6 +67,7 @@ class PerfettoWriter {
     uint64_t since = 0;
     uint32_t pid = 0;
     bool shown = false;
+    uint32_t labels = 0;  // the goroutine's pprof labels when the state began (TraceReader::labels)
   };
 
   // Brings goid's track to its state in the table: ends the slice of the state it left.
@@ -77,7 +78,7 @@ class PerfettoWriter {
     auto it = tracks_.find(goid);
     if (it == tracks_.end()) {
       if (state == GoState::Dead) return;
-      Track t{state, reason, now, 0, false};
+      Track t{state, reason, now, 0, false, g->labels};
       open_track(goid, *g, t, now);
       tracks_.emplace(goid, t);
       return;
@@ -85,6 +86,7 @@ class PerfettoWriter {
     Track& t = it->second;
     if (t.state == state && t.reason == reason) return;
     if (t.shown) slice(goid, t, now);
+    t.labels = g ? g->labels : t.labels;
     if (state == GoState::Dead) {
       if (t.shown) live(t.pid, -1, now);
       tracks_.erase(it);
@@ -117,8 +119,15 @@ class PerfettoWriter {
   }
 
   void slice(uint64_t goid, const Track& t, uint64_t end) {
-    fmt::format_to(std::back_inserter(buf_), ",\n{{\"ph\":\"X\",\"pid\":{},\"tid\":{},\"ts\":{},\"dur\":{},\"name\":{}}}",
+    fmt::format_to(std::back_inserter(buf_), ",\n{{\"ph\":\"X\",\"pid\":{},\"tid\":{},\"ts\":{},\"dur\":{},\"name\":{}",
                    t.pid, goid, micros(t.since), duration(t.since, end), slice_name(t.state, t.reason));
+    // The goroutine's pprof labels as the slice's args (shown under the slice in both UIs).
+    const replay::Labels& labels = reader_.labels(t.labels);
+    for (size_t i = 0; i < labels.size(); i++) {
+      fmt::format_to(std::back_inserter(buf_), "{}{}:{}", i ? "," : ",\"args\":{", json_string(labels[i].key),
+                     json_string(labels[i].value));
+    }
+    buf_ += labels.empty() ? "}" : "}}";
   }
 
   void live(uint32_t pid, int delta, uint64_t now) {

@@ -67,7 +67,7 @@ class ProfileBuilder {
     return it->second;
   }
 
-  void add_label(pb::Sample* s, const char* key, const std::string& value) {
+  void add_label(pb::Sample* s, const std::string& key, const std::string& value) {
     if (value.empty()) return;
     pb::Label* l = s->add_label();
     l->set_key(string_id(key));
@@ -148,6 +148,7 @@ Status write_pprof(const replay::TraceReader& reader, const replay::TraceSymbols
     b.add_label(s, "go_statement", g.go_statement);
     b.add_label(s, "state", g.state);
     b.add_label(s, "wait_reason", g.wait_reason);
+    for (const replay::Label& l : g.labels) b.add_label(s, l.key.c_str(), l.value);
   }
   std::string bytes;
   if (!p.SerializeToString(&bytes)) return make_error("cannot encode the profile", "");

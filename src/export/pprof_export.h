@@ -14,6 +14,9 @@ Status write_pprof(const replay::TraceReader& reader, const replay::TraceSymbols
 
 // One "root;...;leaf count" line per distinct stack of function names (groups differing only
 // in labels are merged), most goroutines first.
-Status write_folded(const replay::TraceSymbols& symbols, const GoroutineStacks& stacks, std::FILE* out);
+// root_label: KEY of a pprof label whose value becomes a root frame 'label:KEY=VALUE' (or
+// 'label:(no KEY)'); "" for none.
+Status write_folded(const replay::TraceSymbols& symbols, const GoroutineStacks& stacks, std::FILE* out,
+                    const std::string& root_label = "");
 
 }  // namespace gorepro::exporting

@@ -50,6 +50,10 @@ struct Event {
   uint64_t dump_begin_ns = 0;        // Sched: when the runtime began / ended the dump (tracer's
   uint64_t dump_end_ns = 0;          //   clock, probes on runtime.schedtrace); 0 = unknown
   StringId g_reads = 0;              // Sched: packed (goid, position) pairs — see sched_g_reads()
+  // Read from a trace: the goroutine's pprof labels as a labels record (kind 9) right after
+  // this event gives them — an id for TraceReader::labels(), 0 when no record follows. Writers
+  // take labels apart (TraceWriter::append), never from here.
+  uint32_t labels = 0;
 
   static Event create(uint64_t time, uint32_t tid, uint64_t parent, uint64_t goid, uint64_t gopc,
                       uint64_t start_pc, StackId creation_stack) {

@@ -119,6 +119,11 @@ void GoroutineTable::apply(const Event& e) {
     case EventKind::Sched:
       break;
   }
+  // The labels the goroutine had at this event (a labels record followed it): kept until the
+  // next such record. A create starts without any (Goroutine{} above) unless one follows.
+  if (e.labels != 0 && e.kind != EventKind::Exit) {
+    if (auto it = goroutines_.find(e.goid); it != goroutines_.end()) it->second.labels = e.labels;
+  }
 }
 
 }  // namespace gorepro::replay

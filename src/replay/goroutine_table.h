@@ -36,6 +36,7 @@ struct Goroutine {
   uint64_t created_ns = 0;       // create event time (recording start for preexisting ones)
   bool preexisting = false;      // alive when recording began
   bool placeholder = false;      // first seen in an event other than create/preexisting
+  uint32_t labels = 0;           // its pprof labels: a TraceReader::labels() id, 0 = none seen
 
   bool operator==(const Goroutine&) const = default;
 };

@@ -73,11 +73,19 @@ class IgnoreRules {
   mutable std::unordered_map<StackId, bool> creation_memo_, block_memo_;
 };
 
+nlohmann::json labels_to_json(const Labels& labels) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const Label& l : labels) j[l.key] = l.value;
+  return j;
+}
+
 struct GroupBuilder {
   LeakGroup group;
   std::vector<uint64_t> ages;
   std::vector<uint64_t> goids;
   const Goroutine* representative = nullptr;
+  std::map<uint32_t, uint64_t> label_sets;  // label set id -> goroutines
+  std::map<std::string, std::pair<SourceFrame, uint64_t>> sites;  // by label: go statement -> goroutines
 };
 
 }  // namespace
@@ -115,6 +123,8 @@ Result<LeakReport> build_report(const TraceReader& reader, const GoroutineTable&
   report.lost_events = losses.count;
   report.lost_unattributed = losses.unattributed;
   report.incomplete_goids.assign(losses.goids.begin(), losses.goids.end());
+  report.label_filters = options.label_filters;
+  report.group_by_label = options.group_by_label;
   const SnapshotSummary& snaps = reader.snapshots();
   report.snapshots = snaps.count;
   report.snapshot_interval_ns = snaps.interval_ns;
@@ -163,15 +173,28 @@ Result<LeakReport> build_report(const TraceReader& reader, const GoroutineTable&
       ++report.ignored;
       continue;
     }
+    const Labels& labels = reader.labels(g.labels);
+    if (!std::all_of(options.label_filters.begin(), options.label_filters.end(),
+                     [&](const LabelFilter& f) { return f.matches(labels); })) {
+      ++report.unlabeled;
+      continue;
+    }
     bool waiting = g.state == GoState::Waiting;
     SourceFrame block = waiting ? symbols.block_site(reader.stack(g.block_stack)) : SourceFrame{};
     std::string reason = waiting ? h.wait_reason_name(g.wait_reason) : "";
-    std::string key = fmt::format("{}\x1e{}\x1e{}\x1e{}\x1e{}\x1e{}", site_key(site), start_fn,
-                                  static_cast<int>(g.state), reason, site_key(block),
-                                  verdict ? static_cast<int>(verdict->verdict) : -1);
+    const bool by_label = !options.group_by_label.empty();
+    const std::string* value = by_label ? label_value(labels, options.group_by_label) : nullptr;
+    std::string key = by_label ? (value ? "=" + *value : std::string("\x1e"))
+                               : fmt::format("{}\x1e{}\x1e{}\x1e{}\x1e{}\x1e{}", site_key(site), start_fn,
+                                             static_cast<int>(g.state), reason, site_key(block),
+                                             verdict ? static_cast<int>(verdict->verdict) : -1);
     auto [it, inserted] = groups.try_emplace(key);
     GroupBuilder& b = it->second;
-    if (inserted) {
+    const bool lowest = !b.representative || goid < b.representative->goid;
+    if (!inserted && by_label &&
+        (b.group.state != g.state || b.group.wait_reason != reason || site_key(b.group.block_site) != site_key(block)))
+      b.group.mixed = true;
+    if (inserted || (by_label && lowest)) {
       b.group.creation_site = site;
       b.group.start_function = start_fn;
       b.group.state = g.state;
@@ -180,12 +203,19 @@ Result<LeakReport> build_report(const TraceReader& reader, const GoroutineTable&
       if (verdict) b.group.verdict = verdict->verdict;
     }
     if (verdict) b.group.members.push_back(*verdict);
+    if (by_label) {
+      b.group.by_label = true;
+      if (value) b.group.label_value = *value;
+      auto& s = b.sites.try_emplace(site_key(site) + "\x1e" + start_fn, site, 0).first->second;
+      ++s.second;
+    }
+    if (g.labels && !labels.empty()) ++b.label_sets[g.labels];
     ++b.group.alive;
     if (g.preexisting) ++b.group.preexisting;
     if (losses.goids.count(goid)) ++b.group.incomplete;
     b.ages.push_back(age);
     b.goids.push_back(goid);
-    if (!b.representative || goid < b.representative->goid) b.representative = &g;
+    if (lowest) b.representative = &g;
   }
 
   // Creation counts by symbolized site: several PCs can be one go statement.
@@ -209,6 +239,11 @@ Result<LeakReport> build_report(const TraceReader& reader, const GoroutineTable&
       g.verdict_evidence = g.members.front().evidence;
       g.objects = g.members.front().objects;
     }
+    for (const auto& [id, n] : b.label_sets) g.labels.emplace_back(reader.labels(id), n);
+    std::stable_sort(g.labels.begin(), g.labels.end(), [](const auto& x, const auto& y) { return x.second > y.second; });
+    for (auto& [k, s] : b.sites) g.sites.push_back(std::move(s));
+    std::stable_sort(g.sites.begin(), g.sites.end(), [](const auto& x, const auto& y) { return x.second > y.second; });
+    if (g.by_label) g.created = 0;  // counted per go statement only
     report.groups.push_back(std::move(g));
   }
   // Leaked first, then waits on time/I/O, may-wake, the others; by size within each.
@@ -238,6 +273,11 @@ std::string format_report_text(const LeakReport& r) {
   if (r.hidden_runtime) hidden.push_back(fmt::format("{} runtime (--all shows them)", r.hidden_runtime));
   if (r.hidden_young) hidden.push_back(fmt::format("{} younger than --min-age", r.hidden_young));
   if (r.ignored) hidden.push_back(fmt::format("{} ignored", r.ignored));
+  if (!r.label_filters.empty()) {
+    std::vector<std::string> want;
+    for (const LabelFilter& f : r.label_filters) want.push_back(f.key + "=" + f.value);
+    hidden.push_back(fmt::format("{} without label{} {}", r.unlabeled, want.size() == 1 ? "" : "s", fmt::join(want, ", ")));
+  }
   if (!hidden.empty()) out += fmt::format("; hidden: {}", fmt::join(hidden, ", "));
   out += "\n";
   if (r.snapshots) {
@@ -275,6 +315,19 @@ std::string format_report_text(const LeakReport& r) {
   for (const auto& g : r.groups) {
     std::string state(go_state_name(g.state));
     if (!g.wait_reason.empty()) state += ": " + g.wait_reason;
+    if (g.by_label) {
+      const std::string label = g.label_value ? r.group_by_label + "=" + *g.label_value : "(no " + r.group_by_label + ")";
+      out += fmt::format("\n{} alive  {}  {}{}  for {} (min {}, max {})\n", g.alive, label, g.mixed ? "mostly " : "",
+                         state, format_duration(g.age.median), format_duration(g.age.min), format_duration(g.age.max));
+      for (const auto& [site, n] : g.sites) out += fmt::format("  go statement:  {} ({})\n", format_frame(site), n);
+      out += fmt::format("  goroutines:    {}{}\n", fmt::join(g.goids, " "),
+                         g.alive > g.goids.size() ? fmt::format(" (+{} more)", g.alive - g.goids.size()) : "");
+      if (!g.block_stack.empty()) {
+        out += "  block stack (lowest goroutine):\n";
+        for (const auto& f : g.block_stack) out += "    " + format_frame(f) + "\n";
+      }
+      continue;
+    }
     if (g.verdict && *g.verdict != Verdict::kLeaked) {
       // Folded: one line per group that is not a leak.
       if (!folded_header) out += "\nnot leaked (one line per group):\n";
@@ -296,6 +349,11 @@ std::string format_report_text(const LeakReport& r) {
     if (g.verdict) out += fmt::format("  verdict:       leaked — {}\n", g.verdict_evidence);
     out += fmt::format("  goroutines:    {}{}\n", fmt::join(g.goids, " "),
                        g.alive > g.goids.size() ? fmt::format(" (+{} more)", g.alive - g.goids.size()) : "");
+    if (!g.labels.empty()) {
+      std::vector<std::string> sets;
+      for (const auto& [labels, n] : g.labels) sets.push_back(fmt::format("{} ({})", format_labels(labels), n));
+      out += fmt::format("  pprof labels:  {}\n", fmt::join(sets, "; "));
+    }
     if (!g.creation_stack.empty()) {
       out += "  creation stack:\n";
       for (const auto& f : g.creation_stack) out += "    " + format_frame(f) + "\n";
@@ -336,6 +394,17 @@ nlohmann::json report_to_json(const LeakReport& r) {
       }
       j["goroutines"] = std::move(members);
     }
+    auto sets = nlohmann::json::array();
+    for (const auto& [labels, n] : g.labels) sets.push_back({{"labels", labels_to_json(labels)}, {"count", n}});
+    j["labels"] = std::move(sets);
+    if (g.by_label) {
+      j["label"] = {{"key", r.group_by_label},
+                    {"value", g.label_value ? nlohmann::json(*g.label_value) : nlohmann::json(nullptr)}};
+      j["mixed"] = g.mixed;
+      auto sites = nlohmann::json::array();
+      for (const auto& [site, n] : g.sites) sites.push_back({{"creation_site", frame_to_json(site)}, {"alive", n}});
+      j["sites"] = std::move(sites);
+    }
     groups.push_back(std::move(j));
   }
   return {{"trace",
@@ -354,7 +423,12 @@ nlohmann::json report_to_json(const LeakReport& r) {
             {"window", r.window ? nlohmann::json{{"start_ns", r.window_start_ns},
                                                  {"dropped_events", r.window_dropped_events}}
                                 : nlohmann::json(nullptr)}}},
-          {"hidden", {{"runtime", r.hidden_runtime}, {"younger_than_min_age", r.hidden_young}, {"ignored", r.ignored}}},
+          {"hidden",
+           {{"runtime", r.hidden_runtime},
+            {"younger_than_min_age", r.hidden_young},
+            {"ignored", r.ignored},
+            {"without_labels_asked_for", r.unlabeled}}},
+          {"group_by", r.group_by_label.empty() ? "site" : "label:" + r.group_by_label},
           {"lost",
            {{"events", r.lost_events}, {"unattributed", r.lost_unattributed}, {"incomplete_goroutines", r.incomplete_goids}}},
           {"verdicts", r.has_verdicts ? nlohmann::json{{"leaked", r.alive_with(Verdict::kLeaked)},

@@ -14,6 +14,7 @@
 
 #include "dwarf/symbolizer.h"
 #include "replay/goroutine_table.h"
+#include "replay/labels.h"
 #include "replay/trace_reader.h"
 #include "replay/trace_symbols.h"
 #include "util/result.h"
@@ -30,6 +31,11 @@ struct ReportOptions {
   std::vector<std::string> ignore_funcs;
   // report --verdict leaked: only goroutines with this verdict (traces with verdicts only).
   std::optional<Verdict> only_verdict;
+  // --label KEY=VALUE (repeatable, ANDed): only goroutines whose pprof labels have them all.
+  std::vector<LabelFilter> label_filters;
+  // --group-by label:KEY: one group per value of that pprof label (goroutines without it in one
+  // "(no KEY)" group) instead of one per go statement, start function, state and block site.
+  std::string group_by_label;
 };
 
 struct AgeStats {
@@ -55,6 +61,16 @@ struct LeakGroup {
   std::string verdict_evidence;
   std::vector<uint64_t> objects;
   std::vector<GoroutineVerdict> members;  // ascending goid
+  // The pprof label sets of its goroutines, with how many have each (most first); goroutines
+  // without labels are not counted.
+  std::vector<std::pair<Labels, uint64_t>> labels;
+  // Grouped by a label (ReportOptions::group_by_label): its value, or none ("(no KEY)"). The
+  // fields above then describe the lowest goid, and `mixed` says whether the others differ in
+  // state, wait reason or block site; `sites` lists the go statements with their counts.
+  bool by_label = false;
+  std::optional<std::string> label_value;
+  bool mixed = false;
+  std::vector<std::pair<SourceFrame, uint64_t>> sites;
 };
 
 struct LeakReport {
@@ -66,6 +82,9 @@ struct LeakReport {
   bool symbolic = true;
   std::vector<LeakGroup> groups;  // by alive count, descending
   uint64_t hidden_runtime = 0, hidden_young = 0, ignored = 0;
+  uint64_t unlabeled = 0;          // hidden by --label: lacking one of the labels asked for
+  std::vector<LabelFilter> label_filters;  // as asked for
+  std::string group_by_label;      // the KEY of --group-by label:KEY, "" when by site
   // Events the recording's transport dropped (eBPF: its ring buffer was full); the goroutines
   // they were about have incomplete histories — a missing park, ready or exit.
   uint64_t lost_events = 0, lost_unattributed = 0;

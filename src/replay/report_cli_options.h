@@ -21,6 +21,7 @@ struct TraceReportArgs {
   std::string at;
   std::string min_age;
   std::string verdict = "all";
+  std::vector<std::string> labels;
   replay::ReportOptions report;
 
   void add_to(CLI::App& cmd) {
@@ -35,6 +36,9 @@ struct TraceReportArgs {
                    "may still wake")
         ->check(CLI::IsMember({"leaked", "all"}))
         ->capture_default_str();
+    cmd.add_option("--label", labels,
+                   "Only goroutines with this pprof label, KEY=VALUE (repeatable: all must hold)")
+        ->type_name("KEY=VALUE");
   }
   // Builds the report the options ask for, printing warnings; on failure prints the error and
   // sets exit_code to 2.
@@ -58,6 +62,15 @@ struct TraceReportArgs {
   // Converts the strings CLI11 cannot check by itself; false after printing a usage error.
   bool finish() {
     if (verdict == "leaked") report.only_verdict = replay::Verdict::kLeaked;
+    for (const std::string& text : labels) {
+      auto f = replay::parse_label_filter(text);
+      if (!f) {
+        std::fprintf(stderr, "gorepro: cannot read --label '%s' — give KEY=VALUE, e.g. --label handler=checkout\n",
+                     text.c_str());
+        return false;
+      }
+      report.label_filters.push_back(*f);
+    }
     if (min_age.empty()) return true;
     auto ns = replay::parse_duration(min_age);
     if (!ns) {

@@ -38,6 +38,7 @@ enum RecordKind : uint8_t {
   kRecFirstLengthPrefixedV1 = 8,  // format 1.x: kinds 8..15 are tag, varint length, body
   kRecFirstLengthPrefixed = 9,    // format 2.x: kinds 9..15 — skipped if unknown
   kRecVerdicts = 10,              // 2.x extension: leak verdicts at the report instant (leak_verdicts.h)
+  kRecLabels = 9,                 // 2.x extension: a goroutine's pprof labels at the event before (labels.h)
   kRecLostEvents = 11,            // 2.x extension: events the transport dropped (lost_events.h)
   kRecSnapshot = 12,              // 2.x extension: a goroutine snapshot was taken (snapshot_mark.h)
 };

@@ -22,7 +22,7 @@ namespace gorepro::replay {
 // trust the references the defining pass checked.
 class TraceDecoder {
  public:
-  enum class Outcome { Event, Definition, Error };
+  enum class Outcome { Event, Definition, Labels, Error };
 
   static Outcome record(ByteSource& src, TraceReader::Deltas& d, TraceReader& r, bool defining,
                         Event& e, const char*& why) {
@@ -32,6 +32,7 @@ class TraceDecoder {
     uint8_t kind = tag & format::kKindMask;
     if (kind == format::kRecString) return string_def(src, r, defining, why);
     if (kind == format::kRecStack) return stack_def(src, r, defining, why);
+    if (r.major_ >= 2 && kind == format::kRecLabels) return labels(src, r, defining, why);
     if (r.major_ >= 2 && (kind == format::kRecLostEvents || kind == format::kRecSnapshot ||
                            kind == format::kRecVerdicts)) {
       uint64_t len;
@@ -180,6 +181,28 @@ class TraceDecoder {
     if (defining && id >= r.stack_count()) return false;
     out = static_cast<StackId>(id);
     return true;
+  }
+  // A labels record: in the defining pass its set is interned (r.defined_labels_); the caller
+  // attaches it to the event before.
+  static Outcome labels(ByteSource& src, TraceReader& r, bool defining, const char*& why) {
+    uint64_t len;
+    std::span<const uint8_t> body;
+    if (!src.varint(len) || !src.bytes(len, body)) return fail(why, "labels record overruns its chunk");
+    if (!defining) return Outcome::Labels;
+    std::vector<std::pair<StringId, StringId>> ids;
+    if (!decode_labels(body, r.defined_labels_goid_, ids)) return fail(why, "bad labels record");
+    for (auto [k, v] : ids) {
+      if (k >= r.strings_.size() || v >= r.strings_.size()) return fail(why, "bad string reference in labels");
+    }
+    auto [it, added] = r.label_index_.try_emplace(ids, static_cast<uint32_t>(r.label_sets_.size()));
+    if (added) {
+      Labels set;
+      for (auto [k, v] : ids) set.push_back(Label{r.strings_[k], r.strings_[v]});
+      std::sort(set.begin(), set.end());
+      r.label_sets_.push_back(std::move(set));
+    }
+    r.defined_labels_ = it->second;
+    return Outcome::Labels;
   }
   static Outcome string_def(ByteSource& src, TraceReader& r, bool defining, const char*& why) {
     uint64_t len;
@@ -386,20 +409,34 @@ Result<std::unique_ptr<TraceReader>> TraceReader::parse(std::vector<uint8_t> byt
     uint64_t events = 0;
     Event e;
     const char* why = nullptr;
+    // The last event is visited once the record after it is known: a labels record there
+    // belongs to it.
+    bool held = false;
+    auto visit_held = [&] {
+      if (held && visit) visit(e);
+      held = false;
+    };
     while (!src.empty()) {
       r->defining_seq_ = r->event_count_ + events;
+      const bool after_event = held;
+      if (held && (*src.position() & format::kKindMask) != format::kRecLabels) visit_held();
       auto outcome = TraceDecoder::record(src, d, *r, /*defining=*/true, e, why);
       if (outcome == TraceDecoder::Outcome::Error) return bad(why);
+      if (outcome == TraceDecoder::Outcome::Labels) {
+        if (!after_event || e.goid != r->defined_labels_goid_) return bad("labels record not right after its goroutine's event");
+        e.labels = r->defined_labels_;
+        r->labels_by_seq_[e.seq] = e.labels;
+        visit_held();
+      }
       if (outcome == TraceDecoder::Outcome::Event) {
         if (events == 0 && e.time_ns != c.base_time) return bad("first event time differs from the chunk's");
         c.last_time = e.time_ns;
-        if (visit) {
-          e.seq = r->event_count_ + events;
-          visit(e);
-        }
+        e.seq = r->event_count_ + events;
+        held = true;
         ++events;
       }
     }
+    visit_held();
     if (events != c.event_count) return bad("event count differs from the chunk prefix");
     if (events == 0) continue;  // only definitions: nothing for cursors to visit
     r->event_count_ += events;
@@ -489,6 +526,14 @@ bool TraceReader::Cursor::next(Event& e) {
     p_ = src.position();
     if (outcome == TraceDecoder::Outcome::Event) {
       e.seq = seq_++;
+      // Its labels record, if one follows.
+      if (p_ != end_ && reader_->major_ >= 2 && (*p_ & format::kKindMask) == format::kRecLabels) {
+        ByteSource lsrc({p_, end_});
+        TraceDecoder::record(lsrc, d_, const_cast<TraceReader&>(*reader_), false, e, why);
+        p_ = lsrc.position();
+        auto it = reader_->labels_by_seq_.find(e.seq);
+        if (it != reader_->labels_by_seq_.end()) e.labels = it->second;
+      }
       return true;
     }
   }

@@ -9,6 +9,8 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <unordered_map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "replay/event.h"
+#include "replay/labels.h"
 #include "replay/lost_events.h"
 #include "replay/leak_verdicts.h"
 #include "replay/snapshot_mark.h"
@@ -72,6 +75,10 @@ class TraceReader {
   const std::optional<SnapshotMark>& window() const { return window_; }
   // The leak verdicts taken at the report instant (kind 10), when the recording made them.
   const std::optional<LeakVerdicts>& verdicts() const { return verdicts_; }
+  // A set of pprof labels by the id events carry (Event::labels); id 0 and unknown ids: none.
+  const Labels& labels(uint32_t id) const { return id < label_sets_.size() ? label_sets_[id] : label_sets_[0]; }
+  // Whether any event carries labels (the program set pprof labels and the backend read them).
+  bool has_labels() const { return label_sets_.size() > 1; }
   bool has_end_marker() const { return has_end_; }
   uint64_t first_time_ns() const;  // of event 0 (clock base if there are none)
   uint64_t last_time_ns() const;   // of the last event (clock base if there are none)
@@ -132,6 +139,12 @@ class TraceReader {
   std::vector<uint64_t> stack_pcs_;
   std::vector<size_t> stack_begin_{0, 0};
   std::vector<std::string> strings_{""};
+  // Label sets, deduplicated (0: none), and which event each labels record followed.
+  std::vector<Labels> label_sets_{Labels{}};
+  std::map<std::vector<std::pair<StringId, StringId>>, uint32_t> label_index_;
+  std::unordered_map<uint64_t, uint32_t> labels_by_seq_;
+  uint32_t defined_labels_ = 0;      // defining pass: the set the last labels record named
+  uint64_t defined_labels_goid_ = 0;  // ... and its goroutine
 };
 
 }  // namespace gorepro::replay

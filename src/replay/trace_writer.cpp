@@ -284,8 +284,14 @@ StringId TraceWriter::intern_string(std::string_view s) {
   return id;
 }
 
-Status TraceWriter::append(const Event& e) {
+Status TraceWriter::append(const Event& e, const Labels* labels) {
   if (failed_) return *failed_;
+  // Strings first: their definitions then precede the event, and the labels record follows it
+  // directly (readers attach it to the event just before).
+  label_ids_.clear();
+  if (labels) {
+    for (const Label& l : *labels) label_ids_.emplace_back(intern_string(l.key), intern_string(l.value));
+  }
   if (chunk_events_ == 0) {
     chunk_first_seq_ = next_seq_;
     chunk_base_time_ = e.time_ns;
@@ -393,6 +399,12 @@ Status TraceWriter::append(const Event& e) {
   }
   ++next_seq_;
   ++chunk_events_;
+  if (labels) {
+    std::vector<uint8_t> rec = encode_labels(e.goid, label_ids_);
+    sink.u8(format::kRecLabels);
+    sink.varint(rec.size());
+    body_.insert(body_.end(), rec.begin(), rec.end());
+  }
   if (body_.size() >= options_.chunk_bytes ||
       e.time_ns - chunk_base_time_ >= options_.chunk_max_age_ns)
     return flush();

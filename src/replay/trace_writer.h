@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "replay/event.h"
+#include "replay/labels.h"
 #include "replay/lost_events.h"
 #include "replay/leak_verdicts.h"
 #include "replay/snapshot_mark.h"
@@ -61,7 +62,10 @@ class TraceWriter {
 
   // Appends one event (its seq field is ignored: the writer assigns the next one). Flushes the
   // chunk when a bound is reached. Ids in the event must come from this writer's intern_*.
-  Status append(const Event& e);
+  Status append(const Event& e) { return append(e, nullptr); }
+  // ... followed by a labels record (kind 9): the pprof labels of e's goroutine as seen at e
+  // (empty: it has none). The record stays in e's chunk, right after it.
+  Status append(const Event& e, const Labels* labels);
   // Records events the backend's transport dropped, at this point among the events (a
   // lost-events record, kind 11: not an event, no seq).
   Status append_lost(const LostEvents& lost);
@@ -132,6 +136,7 @@ class TraceWriter {
   };
   std::unordered_map<std::string, StringId, StringHash, std::equal_to<>> string_ids_;
   StringId next_string_ = 1;
+  std::vector<std::pair<StringId, StringId>> label_ids_;  // append()'s scratch
 };
 
 }  // namespace gorepro::replay

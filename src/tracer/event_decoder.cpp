@@ -68,6 +68,7 @@ Result<EventDecoder> EventDecoder::make(const GoBinary& binary, const TargetMemo
   d.off_m_g0_ = l.m_g0, d.off_m_curg_ = l.m_curg, d.off_sudog_c_ = l.sudog_c;
   d.off_coroarg_ = l.g_coroarg, d.off_coroexit_ = l.g_coroexit, d.off_coro_gp_ = l.coro_gp;
   d.reason_coroutine_ = l.reason_coroutine;
+  d.labels_layout_ = l;
   d.st_idle_ = l.st_idle, d.st_runnable_ = l.st_runnable, d.st_running_ = l.st_running, d.st_syscall_ = l.st_syscall;
   d.st_waiting_ = l.st_waiting, d.st_dead_ = l.st_dead, d.st_preempted_ = l.st_preempted, d.st_scan_ = l.st_scan;
   d.st_leaked_ = l.st_leaked, d.st_deadextra_ = l.st_deadextra;
@@ -175,10 +176,103 @@ replay::GoState EventDecoder::state_of(uint32_t s) const {
   return replay::GoState::Unknown;
 }
 
-Status EventDecoder::emit(const replay::Event& e, uint32_t old_status) {
+void EventDecoder::note(const replay::Event& e, uint32_t old_status) {
   stats_.events++;
   if (settle_reads_ && old_status != kNoChange) in_flight_[e.goid] = {old_status, e.tid};
+}
+
+Status EventDecoder::emit(const replay::Event& e, uint32_t old_status) {
+  note(e, old_status);
   return sink_.emit(e);
+}
+
+bool EventDecoder::read_labels(uint64_t ptr, replay::Labels& out) const {
+  out.clear();
+  const ProbeLayout& l = labels_layout_;
+  if (ptr == 0) return true;
+  // Bounds against garbage: real label sets are a handful of short strings.
+  constexpr uint64_t kMaxLabels = 64, kMaxString = 4096;
+  std::vector<uint64_t> strs;  // (ptr, len) pairs: key, value, key, value...
+  if (l.labels_list >= 0) {
+    uint64_t slice[2];
+    if (!memory_.read(ptr + static_cast<uint64_t>(l.labels_list), slice, sizeof slice)) return false;
+    const uint64_t n = std::min(slice[1], kMaxLabels);
+    std::vector<uint8_t> elems(n * static_cast<uint64_t>(l.label_size));
+    if (n && !memory_.read(slice[0], elems.data(), elems.size())) return false;
+    for (uint64_t i = 0; i < n; i++) {
+      uint64_t kv[4];  // Key {ptr, len} at 0, Value {ptr, len} at label_size - 16
+      std::memcpy(kv, elems.data() + i * l.label_size, 16);
+      std::memcpy(kv + 2, elems.data() + (i + 1) * l.label_size - 16, 16);
+      strs.insert(strs.end(), kv, kv + 4);
+    }
+  } else if (l.hmap_count >= 0) {
+    // The labelMap is a map variable: a pointer to the hmap. Entries live in the buckets, and
+    // while the map grows, also in the old buckets not yet moved (their tophash[0] is then not
+    // an evacuated mark). Up to Go 1.23's maps: tophash >= 5 (minTopHash) marks a full slot,
+    // 2..4 an evacuated bucket.
+    uint64_t hmap = 0;
+    if (!memory_.read_u64(ptr, &hmap)) return false;
+    if (hmap == 0) return true;
+    uint8_t hdr[64];
+    const size_t hdr_size = static_cast<size_t>(std::max({l.hmap_count, l.hmap_b, l.hmap_buckets, l.hmap_oldbuckets})) + 8;
+    if (hdr_size > sizeof hdr || !memory_.read(hmap, hdr, hdr_size)) return false;
+    const uint8_t b = hdr[l.hmap_b];
+    if (b > 4) return false;  // more than 16 buckets: not a label set
+    uint64_t buckets, oldbuckets;
+    std::memcpy(&buckets, hdr + l.hmap_buckets, 8);
+    std::memcpy(&oldbuckets, hdr + l.hmap_oldbuckets, 8);
+    std::vector<uint8_t> bucket(static_cast<size_t>(l.bucket_size));
+    auto walk = [&](uint64_t addr, bool old) -> bool {
+      for (int chain = 0; addr != 0 && chain < 8; chain++) {
+        if (!memory_.read(addr, bucket.data(), bucket.size())) return false;
+        const uint8_t* top = bucket.data() + l.bucket_tophash;
+        if (old && top[0] >= 2 && top[0] <= 4) return true;  // evacuated: its entries are in buckets
+        for (int64_t i = 0; i < l.bucket_entries && strs.size() < 4 * kMaxLabels; i++) {
+          if (top[i] < 5) continue;
+          uint64_t kv[4];
+          std::memcpy(kv, bucket.data() + l.bucket_keys + 16 * i, 16);
+          std::memcpy(kv + 2, bucket.data() + l.bucket_values + 16 * i, 16);
+          strs.insert(strs.end(), kv, kv + 4);
+        }
+        std::memcpy(&addr, bucket.data() + l.bucket_overflow, 8);
+      }
+      return true;
+    };
+    for (uint64_t i = 0; i < (uint64_t{1} << b); i++) {
+      if (!walk(buckets + i * static_cast<uint64_t>(l.bucket_size), false)) return false;
+    }
+    for (uint64_t i = 0; oldbuckets && b > 0 && i < (uint64_t{1} << (b - 1)); i++) {
+      if (!walk(oldbuckets + i * static_cast<uint64_t>(l.bucket_size), true)) return false;
+    }
+  } else {
+    return true;  // no labels in this binary's layout
+  }
+  std::vector<std::string> text(strs.size() / 2);
+  std::vector<ReadRange> ranges;
+  for (size_t i = 0; i < text.size(); i++) {
+    text[i].resize(std::min(strs[2 * i + 1], kMaxString));
+    if (!text[i].empty()) ranges.push_back({strs[2 * i], text[i].data(), text[i].size()});
+  }
+  if (memory_.read_many(ranges) != 0) return false;
+  for (size_t i = 0; i + 1 < text.size(); i += 2) out.push_back(replay::Label{std::move(text[i]), std::move(text[i + 1])});
+  std::sort(out.begin(), out.end());
+  // A map being grown may list a key in both bucket arrays.
+  out.erase(std::unique(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.key == b.key; }), out.end());
+  return true;
+}
+
+Status EventDecoder::emit_with_labels(const replay::Event& e, uint64_t labels_ptr, uint32_t old_status) {
+  auto it = labels_seen_.find(e.goid);
+  const uint64_t before = it == labels_seen_.end() ? 0 : it->second;
+  if (labels_ptr == before || labels_layout_.g_labels < 0) return emit(e, old_status);
+  replay::Labels labels;
+  if (!read_labels(labels_ptr, labels)) {
+    stats_.read_failures++;
+    return emit(e, old_status);  // tried again at its next event
+  }
+  if (labels_ptr) labels_seen_[e.goid] = labels_ptr; else labels_seen_.erase(it);
+  note(e, old_status);
+  return sink_.emit_labeled(e, labels);
 }
 
 bool EventDecoder::thread_in_trace_stop(uint32_t tid) const {
@@ -270,7 +364,9 @@ Status EventDecoder::on_hit(ProbeRole role, uint32_t tid, const Registers& regs,
         uint64_t only[1] = {gopc};
         stack = sink_.intern_stack(only);
       }
-      if (auto st = emit(replay::Event::create(now, tid, parent, goid, gopc, startpc, stack)); !st) return st;
+      if (auto st = emit_with_labels(replay::Event::create(now, tid, parent, goid, gopc, startpc, stack), labels_of(g));
+          !st)
+        return st;
       // Go 1.23 creates a coroutine's goroutine parked (newproc1's `parked`): it waits for its
       // first switch, at its start function, and nothing else will say so.
       if ((g.u32(off_status_) & ~st_scan_) == st_waiting_) {
@@ -297,7 +393,9 @@ Status EventDecoder::on_hit(ProbeRole role, uint32_t tid, const Registers& regs,
       pcs_.insert(pcs_.begin(), gopark_entry_);
       if (pcs_.size() > static_cast<size_t>(stack_depth_)) pcs_.resize(static_cast<size_t>(stack_depth_));
       replay::StackId stack = sink_.intern_stack(pcs_);
-      return emit(replay::Event::park(now, tid, g.u64(off_goid_), static_cast<uint32_t>(reason), object, stack),
+      // Labels changed by SetGoroutineLabels are seen here, at the goroutine's next park.
+      return emit_with_labels(replay::Event::park(now, tid, g.u64(off_goid_), static_cast<uint32_t>(reason), object, stack),
+                              labels_of(g),
                   st_running_);
     }
     case ProbeRole::kReady: {
@@ -342,6 +440,7 @@ Status EventDecoder::on_hit(ProbeRole role, uint32_t tid, const Registers& regs,
       }
       const uint64_t goid = g.u64(off_goid_);
       if (exiting & 0xff) {
+        forget_labels(goid);
         if (auto st = emit(replay::Event::exit(now, tid, goid), st_running_); !st) return st;
       } else {
         replay::Event park = replay::Event::park(now, tid, goid, reason_coroutine_, coro, saved_stack(g));
@@ -403,6 +502,7 @@ Status EventDecoder::on_hit(ProbeRole role, uint32_t tid, const Registers& regs,
       return Ok{};
     case ProbeRole::kExit: {
       if (!read_g(regs.g(), &g)) break;
+      forget_labels(g.u64(off_goid_));
       return emit(replay::Event::exit(now, tid, g.u64(off_goid_)), st_running_);
     }
   }
@@ -421,8 +521,9 @@ Result<size_t> EventDecoder::snapshot_goroutines(uint64_t now) {
 Status EventDecoder::emit_preexisting(const GoroutineList& list, uint64_t now) {
   for (const GoroutineSample& g : list.live) {
     const bool waiting = g.state == replay::GoState::Waiting;
-    auto st = emit(replay::Event::preexisting(now, g.goid, g.parent, g.state, waiting ? g.wait_reason : 0, g.gopc,
-                                              g.start_pc, waiting ? saved_stack(g) : 0));
+    auto st = emit_with_labels(replay::Event::preexisting(now, g.goid, g.parent, g.state, waiting ? g.wait_reason : 0,
+                                                          g.gopc, g.start_pc, waiting ? saved_stack(g) : 0),
+                               g.labels);
     if (!st) return st;
   }
   return Ok{};
@@ -481,6 +582,7 @@ Result<GoroutineList> EventDecoder::read_goroutines(uint32_t max_retries) {
     s.gopc = g.u64(off_gopc_) - bias_;
     s.start_pc = g.u64(off_startpc_) - bias_;
     s.sched_pc = g.u64(off_sched_pc_), s.sched_bp = g.u64(off_sched_bp_), s.stack_hi = g.u64(off_stack_hi_);
+    s.labels = labels_of(g);
     out.live.push_back(s);
   }
   if (!out.live.empty()) layout_confirmed_ = true;

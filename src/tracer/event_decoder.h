@@ -52,6 +52,7 @@ struct GoroutineSample {
   uint32_t wait_reason = 0;           // when waiting
   uint64_t gopc = 0, start_pc = 0;    // link-time
   uint64_t sched_pc = 0, sched_bp = 0, stack_hi = 0;  // run-time: where it stopped, for the walk
+  uint64_t labels = 0;  // run-time: g.labels (0: none, or the layout cannot read them)
 };
 
 // The goroutine list as one read saw it. runtime.allgs only grows (under allglock) and a g is
@@ -68,6 +69,7 @@ struct GoroutineList {
 
 class EventDecoder {
  public:
+  static constexpr uint32_t kNoChange = UINT32_MAX;  // emit(): the event announces no status change
   // Resolves every offset and register it needs up front; an error names what is missing.
   // load_bias: run-time minus link-time addresses of the target (PIE); events carry link-time PCs.
   static Result<EventDecoder> make(const GoBinary& binary, const TargetMemory& memory, uint64_t load_bias,
@@ -87,6 +89,14 @@ class EventDecoder {
   Status emit_preexisting(const GoroutineList& list, uint64_t now_ns);
   // The stack of a goroutine that is not running, from the context saved in its g.sched.
   replay::StackId saved_stack(const GoroutineSample& g) { return walk_stack(g.sched_pc, g.sched_bp, g.stack_hi); }
+
+  // The pprof labels at g.labels = ptr (runtime/pprof.labelMap, either form the layout
+  // describes): false when unreadable; empty for ptr 0 or a layout without labels.
+  bool read_labels(uint64_t ptr, replay::Labels& out) const;
+  // Emits e, with its goroutine's labels when labels_ptr differs from the last one seen for it
+  // (labels change by replacing the pointer: a labelMap is never changed once published).
+  Status emit_with_labels(const replay::Event& e, uint64_t labels_ptr, uint32_t old_status = kNoChange);
+  void forget_labels(uint64_t goid) { labels_seen_.erase(goid); }
 
   const DecoderStats& stats() const { return stats_; }
   // With G-line read probes: hold each read until changes already recorded for that goroutine
@@ -127,10 +137,11 @@ class EventDecoder {
     return walk_stack(g.u64(off_sched_pc_), g.u64(off_sched_bp_), g.u64(off_stack_hi_));
   }
   replay::GoState state_of(uint32_t atomicstatus) const;
-  static constexpr uint32_t kNoChange = UINT32_MAX;
   // Emits e; old_status: the runtime status the event's goroutine leaves (the probe fired just
   // before the change), remembered for settle() when G-line reads are probed.
   Status emit(const replay::Event& e, uint32_t old_status = kNoChange);
+  void note(const replay::Event& e, uint32_t old_status);  // emit()'s bookkeeping
+  uint64_t labels_of(const GView& g) const { return labels_layout_.g_labels >= 0 ? g.u64(labels_layout_.g_labels) : 0; }
   struct InFlight {
     uint32_t old_status;
     uint32_t tid;  // the thread that will make the change
@@ -150,6 +161,7 @@ class EventDecoder {
   DecoderStats stats_;
   bool settle_reads_ = false;  // the G-line reads are probed (record --scheddetail)
   bool exact_reads_ = false;   // ... and this binary has the read site
+  std::unordered_map<uint64_t, uint64_t> labels_seen_;  // goid -> g.labels last emitted (not 0)
   std::unordered_map<uint64_t, InFlight> in_flight_;  // goid -> the change its last event announced
   uint64_t sched_reads_in_dump_ = 0;  // G-line reads since the last dump began
   // From the layout:
@@ -158,6 +170,7 @@ class EventDecoder {
   int64_t off_m_ = 0, off_stack_hi_ = 0, off_waiting_ = 0;
   int64_t off_m_g0_ = 0, off_m_curg_ = 0, off_sudog_c_ = 0;
   int64_t off_coroarg_ = -1, off_coroexit_ = -1, off_coro_gp_ = -1;  // Go 1.22+
+  ProbeLayout labels_layout_;  // its g_labels and labelMap fields
   uint32_t reason_coroutine_ = 0;  // waitReasonCoroutine's value, when the version has it
   size_t g_read_size_ = 0;
   RegisterRef reg_create_result_, reg_park_reason_, reg_park_lock_, reg_ready_gp_, reg_inject_list_,

@@ -10,6 +10,7 @@
 
 #include "replay/event.h"
 #include "replay/leak_verdicts.h"
+#include "replay/labels.h"
 #include "replay/lost_events.h"
 #include "replay/snapshot_mark.h"
 #include "util/result.h"
@@ -21,6 +22,12 @@ class EventSink {
   virtual ~EventSink() = default;
   virtual replay::StackId intern_stack(std::span<const uint64_t> pcs) = 0;
   virtual Status emit(const replay::Event& e) = 0;
+  // e, with the pprof labels its goroutine had when e was seen (empty: none, or no longer).
+  // Backends call it only where the labels are new to them; a sink that keeps no labels emits e.
+  virtual Status emit_labeled(const replay::Event& e, const replay::Labels& labels) {
+    (void)labels;
+    return emit(e);
+  }
   // Called when the backend is idle, so buffered events reach the disk in quiet periods.
   virtual Status tick(uint64_t now_ns) { (void)now_ns; return Ok{}; }
   // The runtime began (begin) or finished a GODEBUG=schedtrace dump at now_ns, in the order of
@@ -51,11 +58,9 @@ class HoldSink : public EventSink {
  public:
   HoldSink(EventSink& next, const std::function<bool(const replay::Event&)>& when) : next_(next), when_(when) {}
   replay::StackId intern_stack(std::span<const uint64_t> pcs) override { return next_.intern_stack(pcs); }
-  Status emit(const replay::Event& e) override {
-    Status st = next_.emit(e);
-    if (st && !matched && when_ && when_(e)) matched = e;
-    if (st) last = e;
-    return st;
+  Status emit(const replay::Event& e) override { return seen(e, next_.emit(e)); }
+  Status emit_labeled(const replay::Event& e, const replay::Labels& labels) override {
+    return seen(e, next_.emit_labeled(e, labels));
   }
   Status tick(uint64_t now_ns) override { return next_.tick(now_ns); }
   void schedtrace_dump(uint64_t now_ns, bool begin) override { next_.schedtrace_dump(now_ns, begin); }
@@ -67,6 +72,11 @@ class HoldSink : public EventSink {
   std::optional<replay::Event> last;  // the last event passed on (the backend resets it)
 
  private:
+  Status seen(const replay::Event& e, Status st) {
+    if (st && !matched && when_ && when_(e)) matched = e;
+    if (st) last = e;
+    return st;
+  }
   EventSink& next_;
   const std::function<bool(const replay::Event&)>& when_;
 };

@@ -97,6 +97,14 @@ class CountingSink : public EventSink {
   // record --until: every event also goes into these facts.
   void feed(replay::TraceFacts* facts) { facts_ = facts; }
   Status emit(const replay::Event& e) override {
+    count(e);
+    return next_.emit(e);
+  }
+  Status emit_labeled(const replay::Event& e, const replay::Labels& labels) override {
+    count(e);
+    return next_.emit_labeled(e, labels);
+  }
+  void count(const replay::Event& e) {
     events_++;
     if (facts_) facts_->add(e);
     switch (e.kind) {
@@ -113,7 +121,6 @@ class CountingSink : public EventSink {
       default:
         break;
     }
-    return next_.emit(e);
   }
   Status tick(uint64_t now_ns) override { return next_.tick(now_ns); }
   void schedtrace_dump(uint64_t now_ns, bool begin) override { next_.schedtrace_dump(now_ns, begin); }

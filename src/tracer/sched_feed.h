@@ -60,6 +60,10 @@ class TraceSink : public EventSink {
     if (auto st = sched_.before(e.time_ns); !st) return st;
     return w_.append(e);
   }
+  Status emit_labeled(const replay::Event& e, const replay::Labels& labels) override {
+    if (auto st = sched_.before(e.time_ns); !st) return st;
+    return w_.append(e, &labels);
+  }
   Status tick(uint64_t now_ns) override {
     if (auto st = sched_.before(now_ns); !st) return st;
     return w_.flush_if_due(now_ns);

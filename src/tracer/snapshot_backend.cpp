@@ -38,9 +38,17 @@ PollResult ended(PollResult::Kind kind, std::string message = {}) {
 Status SnapshotDiff::baseline(const GoroutineList& list, uint64_t t, EventDecoder& decoder) {
   generation_++;
   for (const GoroutineSample& s : list.live) {
-    known_[s.goid] = Known{s.state, s.wait_reason, s.sched_pc, generation_};
+    known_[s.goid] = Known{s.state, s.wait_reason, s.sched_pc, generation_, s.labels};
   }
   return decoder.emit_preexisting(list, t);
+}
+
+Status SnapshotDiff::emit(const Event& e, const GoroutineSample& s, Known& k, EventDecoder& decoder,
+                          EventSink& sink) {
+  replay::Labels labels;
+  if (s.labels == k.labels || !decoder.read_labels(s.labels, labels)) return sink.emit(e);
+  k.labels = s.labels;
+  return sink.emit_labeled(e, labels);
 }
 
 Status SnapshotDiff::transition(const GoroutineSample& s, Known& k, uint64_t t, EventDecoder& decoder,
@@ -58,12 +66,12 @@ Status SnapshotDiff::transition(const GoroutineSample& s, Known& k, uint64_t t, 
   }
   switch (s.state) {
     case GoState::Waiting:
-      return sink.emit(Event::park(t, 0, s.goid, s.wait_reason, 0, decoder.saved_stack(s)));
+      return emit(Event::park(t, 0, s.goid, s.wait_reason, 0, decoder.saved_stack(s)), s, k, decoder, sink);
     case GoState::Runnable:
       if (was_waiting) return Ok{};  // the ready said it
       [[fallthrough]];
     default:
-      return sink.emit(Event::state_change(t, 0, s.goid, s.state));
+      return emit(Event::state_change(t, 0, s.goid, s.state), s, k, decoder, sink);
   }
 }
 
@@ -84,14 +92,15 @@ Status SnapshotDiff::next(const GoroutineList& list, uint64_t t, EventDecoder& d
       if (p->second.state == GoState::Waiting) {
         if (auto st = sink.emit(Event::ready(t, 0, parent, 0)); !st) return st;
       }
-      p->second = Known{GoState::Running, 0, 0, p->second.generation};
+      p->second = Known{GoState::Running, 0, 0, p->second.generation, p->second.labels};
     }
     const uint64_t creation[1] = {s.gopc};
-    if (auto st = sink.emit(Event::create(t, 0, parent, s.goid, s.gopc, s.start_pc, sink.intern_stack(creation)));
+    Known& k = known_[s.goid] = Known{GoState::Runnable, 0, 0, 0};
+    if (auto st = emit(Event::create(t, 0, parent, s.goid, s.gopc, s.start_pc, sink.intern_stack(creation)), s, k,
+                       decoder, sink);
         !st) {
       return st;
     }
-    known_[s.goid] = Known{GoState::Runnable, 0, 0, 0};
   }
   for (const GoroutineSample& s : list.live) {
     Known& k = known_[s.goid];

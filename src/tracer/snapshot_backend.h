@@ -43,7 +43,11 @@ class SnapshotDiff {
     uint32_t wait_reason = 0;
     uint64_t sched_pc = 0;  // where it waits: a change means it woke and waited again
     uint64_t generation = 0;
+    uint64_t labels = 0;  // g.labels as last written (labels change by replacing the pointer)
   };
+  // Emits e about s's goroutine, with its labels when they changed since k saw them. A change
+  // of labels alone, with no other change to say, waits for the goroutine's next event.
+  Status emit(const replay::Event& e, const GoroutineSample& s, Known& k, EventDecoder& decoder, EventSink& sink);
   // Emits what takes goid from k's state to s's, and records it in k.
   Status transition(const GoroutineSample& s, Known& k, uint64_t t, EventDecoder& decoder, EventSink& sink);
   std::unordered_map<uint64_t, Known> known_;

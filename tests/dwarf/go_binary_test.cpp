@@ -69,10 +69,36 @@ TEST(GoBinary, DwarfLayoutEqualsCheckedInTable) {
     auto table = RuntimeLayout::from_table("go" + v);
     ASSERT_TRUE(table) << table.error().message();
     const RuntimeLayout& dwarf = (*b)->layout();
-    EXPECT_EQ(dwarf.offsets, table->offsets) << "regenerate with scripts/gen-layout-table.sh";
+    // The label types are in the DWARF of programs that link runtime/pprof only; the table's
+    // probe program does (held against labelleak below).
+    auto without_labels = [](std::map<std::string, int64_t> m) {
+      std::erase_if(m, [](const auto& kv) { return kv.first.starts_with("labels."); });
+      return m;
+    };
+    EXPECT_EQ(without_labels(dwarf.offsets), without_labels(table->offsets)) << "regenerate with scripts/gen-layout-table.sh";
     EXPECT_EQ(dwarf.constants, table->constants);
     EXPECT_EQ(dwarf.wait_reasons, table->wait_reasons);
     EXPECT_EQ(dwarf.to_json()["args"], table->to_json()["args"]);
+  }
+}
+
+// pprof labels: a map[string]string up to Go 1.23, a struct holding a slice from 1.24 — which
+// form a binary has is which keys its layout holds, from DWARF as from the table.
+TEST(GoBinary, LabelLayoutFromDwarfEqualsTheTableAndHasOneForm) {
+  for (const std::string& v : built_go_versions()) {
+    SCOPED_TRACE(v);
+    auto b = GoBinary::open(go_program("labelleak", v, false));
+    ASSERT_TRUE(b) << b.error().message();
+    auto table = RuntimeLayout::from_table("go" + v);
+    ASSERT_TRUE(table) << table.error().message();
+    std::map<std::string, int64_t> dwarf_labels, table_labels;
+    for (const auto& [k, off] : (*b)->layout().offsets) if (k.starts_with("labels.")) dwarf_labels[k] = off;
+    for (const auto& [k, off] : table->offsets) if (k.starts_with("labels.")) table_labels[k] = off;
+    EXPECT_EQ(dwarf_labels, table_labels) << "regenerate with scripts/gen-layout-table.sh";
+    // runtime/pprof/label.go of each toolchain: `type labelMap map[string]string` through 1.23.
+    const bool map_form = minor_of(v) <= 23;
+    EXPECT_EQ(dwarf_labels.count("labels.bucket.keys"), map_form ? 1u : 0u);
+    EXPECT_EQ(dwarf_labels.count("labels.set.list"), map_form ? 0u : 1u);
   }
 }
 

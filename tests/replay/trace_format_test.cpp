@@ -6,6 +6,7 @@
 
 #include "replay/byte_codec.h"
 #include "replay/crc32c.h"
+#include "replay/goroutine_table.h"
 #include "replay/trace_format.h"
 #include "replay_test_support.h"
 
@@ -373,6 +374,68 @@ double churn_bytes_per_event(int zstd_level, uint64_t goroutines) {
 TEST(TraceFormat, ChurnWorkloadAveragesAtMostEightBytesPerEvent) {
   EXPECT_LE(churn_bytes_per_event(0, 100'000), 8.0);
   EXPECT_LE(churn_bytes_per_event(3, 100'000), 8.0);
+}
+
+}  // namespace
+}  // namespace gorepro::replay
+
+namespace gorepro::replay {
+namespace {
+
+using namespace testing;
+
+// Labels records (kind 9): attached to the event before them by cursors and by the validating
+// pass's visitor (what lays the Replayer's checkpoints), kept in the goroutine table until the
+// next record replaces them, and left alone by the chunk bound that cuts right after the event.
+TEST(TraceLabels, RecordsAttachToTheirEventAndTheTableKeepsTheCurrentSet) {
+  TraceWriterOptions opt;
+  opt.chunk_bytes = 1;  // every event ends its chunk: the labels record must stay in it
+  const Labels slow = {{"handler", "slow"}, {"user", "7"}}, none = {};
+  std::string path = write_trace("labels.gtr", [&](TraceWriter& w) {
+    must(w.append(Event::create(1000, 1, 1, 10, 0x4555a5, 0x456000, 0), &slow));
+    must(w.append(Event::create(1100, 1, 1, 11, 0x4555a5, 0x456000, 0)));
+    must(w.append(Event::park(1200, 1, 10, kChanSend, 0, 0)));
+    must(w.append(Event::park(1300, 1, 11, kChanSend, 0, 0), &slow));
+    must(w.append(Event::ready(1400, 1, 10, 0), &none));
+  }, opt);
+  std::vector<uint32_t> visited;
+  auto reader = TraceReader::open(path, [&](const Event& e) { visited.push_back(e.labels); });
+  ASSERT_TRUE(reader.ok()) << reader.error().message();
+  const TraceReader& r = **reader;
+  EXPECT_TRUE(r.has_labels());
+  std::vector<uint32_t> read;
+  auto cur = r.cursor();
+  Event e;
+  while (cur.next(e)) read.push_back(e.labels);
+  EXPECT_EQ(read, visited);
+  ASSERT_EQ(read.size(), 5u);
+  EXPECT_EQ(r.labels(read[0]), slow);
+  EXPECT_EQ(read[1], 0u);
+  EXPECT_EQ(read[2], 0u);
+  EXPECT_EQ(read[3], read[0]);  // the same set, one id
+  EXPECT_NE(read[4], 0u);
+  EXPECT_TRUE(r.labels(read[4]).empty());
+
+  GoroutineTable table;
+  cur = r.cursor();
+  for (int i = 0; i < 3 && cur.next(e); i++) table.apply(e);
+  EXPECT_EQ(r.labels(table.find(10)->labels), slow);  // from its create, through its park
+  EXPECT_TRUE(r.labels(table.find(11)->labels).empty());
+  while (cur.next(e)) table.apply(e);
+  EXPECT_EQ(r.labels(table.find(11)->labels), slow);
+  EXPECT_TRUE(r.labels(table.find(10)->labels).empty());  // cleared
+}
+
+TEST(TraceLabels, BodyRoundTripsAndACutBodyIsRejected) {
+  std::vector<std::pair<StringId, StringId>> ids = {{1, 2}, {3, 4}};
+  auto body = encode_labels(42, ids);
+  uint64_t goid = 0;
+  std::vector<std::pair<StringId, StringId>> back;
+  ASSERT_TRUE(decode_labels(body, goid, back));
+  EXPECT_EQ(goid, 42u);
+  EXPECT_EQ(back, ids);
+  body.pop_back();
+  EXPECT_FALSE(decode_labels(body, goid, back));
 }
 
 }  // namespace
