@@ -61,6 +61,11 @@ TEST_P(LabelsRecorded, GroupByHandlerLabelNamesTheSlowKindWithTheMarkedCountAndO
                           // The exit state held for 3 intervals, so a snapshot reads it.
                           Config{"snapshot", {"--snapshot", "50ms"}, false}}) {
     SCOPED_TRACE(c.name);
+    // Stripped (the layout table) and snapshots read labels with the same code as ptrace; the
+    // table's label offsets are held to DWARF on every version by
+    // GoBinary.LabelLayoutFromDwarfEqualsTheTableAndHasOneForm. So these run on the newest only
+    // (CI time), ptrace on every version (both forms of g.labels).
+    if (c.name != "ptrace" && v != testing::newest_go_version()) continue;
     const std::string trace = temp_trace(fmt::format("labelleak-{}-{}", v, c.name));
     std::vector<std::string> argv = {gorepro_binary(), "record", "-q", "-o", trace};
     argv.insert(argv.end(), c.record_args.begin(), c.record_args.end());
