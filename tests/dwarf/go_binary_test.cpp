@@ -255,6 +255,14 @@ TEST(GoBinary, InfoOfStrippedEqualsUnstrippedApartFromSource) {
       a.erase(k);
       b.erase(k);
     }
+    // The pprof-label offsets: this program links no runtime/pprof, so its DWARF lacks the label
+    // types the table has (LabelLayoutFromDwarfEqualsTheTableAndHasOneForm holds those per version).
+    for (auto* j : {&a, &b}) {
+      auto& offsets = (*j)["layout"]["offsets"];
+      for (auto it = offsets.begin(); it != offsets.end();) {
+        it = it.key().starts_with("labels.") ? offsets.erase(it) : std::next(it);
+      }
+    }
     EXPECT_EQ(a, b);
   }
 }
