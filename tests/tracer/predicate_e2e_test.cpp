@@ -30,7 +30,10 @@ TEST_P(CheckFailIf, HoldsExactlyAtTheMarkedCountsPerGoStatement) {
   for (const char* example : {"sendleak", "nestedleak", "noleak"}) {
     SCOPED_TRACE(example);
     const std::string trace = testing::scratch_file("predicate", fmt::format("{}-{}.gtr", example, version));
-    auto rec = testing::run({testing::gorepro_binary(), "record", "-q", "-o", trace, "--",
+    // --no-verdict: `leaked` then means blocked at exit, which is what the leak marks count;
+    // with verdicts it counts only what can never wake (tests/verdict holds that), and
+    // nestedleak's goroutines that also wait on a global channel may still wake.
+    auto rec = testing::run({testing::gorepro_binary(), "record", "-q", "--no-verdict", "-o", trace, "--",
                              testing::go_program(example, version, false)});
     ASSERT_EQ(rec.exit_code, 0) << rec.err;
     auto marks = testing::read_leak_marks(testing::go_source_dir(std::string("examples/") + example));
