@@ -87,6 +87,14 @@ struct RecordProgress {
   double top_rate = 0;     // its creations per second
 };
 
+// What the leak-verdict scan at the report instant found. At namespace scope, not nested in
+// RecordResult: clang cannot default-construct a nested struct with member initializers inside
+// an optional before the enclosing class is complete.
+struct RecordVerdictCounts {
+  size_t leaked = 0, time_io = 0, may_wake = 0;
+  uint64_t scan_ns = 0, bytes_scanned = 0;
+};
+
 struct RecordResult {
   enum class How { kExited, kStopped, kDuration, kTrigger, kExec, kFailed, kSinkFailed };
   How how = How::kExited;
@@ -119,10 +127,7 @@ struct RecordResult {
   std::vector<std::string> dumps;   // paths written
 
   // Leak verdicts taken at the report instant (none: --no-verdict, or the backend cannot).
-  struct VerdictCounts {
-    size_t leaked = 0, time_io = 0, may_wake = 0;
-    uint64_t scan_ns = 0, bytes_scanned = 0;
-  };
+  using VerdictCounts = RecordVerdictCounts;
   std::optional<VerdictCounts> verdicts;
   std::string verdict_error;  // why verdicts were asked for and not taken
 
