@@ -102,6 +102,12 @@
         (g.preexisting ? `, ${g.preexisting} before the recording began` : '') +
         (g.incomplete ? `, ${g.incomplete} with lost events` : '') +
         `; goroutines ${g.goids.map((id) => 'g' + id).join(', ')}${g.goids.length < g.alive ? ', …' : ''}`),
+      ...[
+        // The leak verdict of record's heap scan at exit, and the goroutines' pprof labels, as in `report`.
+        g.verdict ? el('p', { class: 'verdict' }, `verdict: ${g.verdict}` + (g.verdict_evidence ? ` — ${g.verdict_evidence}` : '')) : null,
+        g.labels && g.labels.length ? el('p', { class: 'labels' }, 'pprof labels: ' + g.labels.map((s) =>
+          Object.entries(s.labels).map(([k, v]) => `${k}=${v}`).join(', ') + ` (${s.count})`).join('; ')) : null,
+      ].filter(Boolean),
       el('div', { class: 'stacks' }, stackList('block stack (leaf first)', g.block_stack), stackList('creation stack (leaf first)', g.creation_stack)),
       el('h4', {}, 'Goroutine timelines'),
       el('div', { class: 'legend' }, ...['running', 'runnable', 'waiting', 'syscall'].map((s) => el('span', {}, el('i', { style: 'background:' + stateColor(s) }), s))),
