@@ -15,6 +15,7 @@
 #include "common/marks.h"
 #include "support/go_programs.h"
 #include "support/run.h"
+#include "support/scratch.h"
 
 namespace gorepro {
 namespace {
@@ -24,11 +25,7 @@ using testing::go_program;
 using testing::gorepro_binary;
 using testing::run;
 
-std::string temp_trace(const std::string& name) {
-  fs::path dir = fs::temp_directory_path() / fmt::format("gorepro-labels-e2e-{}", getpid());
-  fs::create_directories(dir);
-  return (dir / (name + ".gtr")).string();
-}
+std::string temp_trace(const std::string& name) { return testing::scratch_file("labels-e2e", name + ".gtr"); }
 
 nlohmann::json report_json(const std::string& trace, std::vector<std::string> extra) {
   std::vector<std::string> argv = {gorepro_binary(), "report", "--format", "json", trace};
