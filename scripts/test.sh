@@ -80,17 +80,18 @@ echo "== unit tests under ASan+UBSan"
 wait "$san_pid" || true
 if [ "$(cat "$san_log.rc" 2>/dev/null)" != 0 ]; then
   tail -50 "$san_log"
-  echo "FAILED: the sanitizer build (log: $san_log)"
-  exit 1
-fi
-phase "sanitizer build (what was left)"
-ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-  run_ctest "unit under ASan+UBSan" "$root/build-san" -L unit
-phase "unit under ASan+UBSan"
+  echo "FAILED: the sanitizer build (log: $san_log)" | tee -a "$failures"
+  failed=1
+else
+  phase "sanitizer build (what was left)"
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+    run_ctest "unit under ASan+UBSan" "$root/build-san" -L unit
+  phase "unit under ASan+UBSan"
 
-echo "== fuzz (bounded)"
-BUILD_DIR="$root/build-san" FUZZ_SECONDS=${FUZZ_SECONDS:-45} bash "$root/scripts/fuzz.sh"
-phase "fuzz"
+  echo "== fuzz (bounded)"
+  BUILD_DIR="$root/build-san" FUZZ_SECONDS=${FUZZ_SECONDS:-45} bash "$root/scripts/fuzz.sh"
+  phase "fuzz"
+fi
 
 echo "== time per phase"
 printf '%s' "$phases"
