@@ -14,6 +14,8 @@
 #   RATE=12500      goroutines per second (x4 events: 50 000 events/s asked; the table says
 #                   what was reached)
 #   RING_TIME=5m    RING_SIZE=100MB             BACKEND=ebpf if it can run here, else ptrace
+#   LEAK_TAIL=60    the last LEAK_TAIL seconds of the churn also leak 25 goroutines (one every
+#                   20 ms), so each window must report them at their `// mark: leak` line
 #   GO=/usr/lib/go-1.23/bin/go  BUILD=<repo>/build  GOREPRO=$BUILD/src/cli/gorepro
 #   OUT=/tmp/gorepro-ring
 set -euo pipefail
@@ -24,6 +26,7 @@ SAMPLE=${SAMPLE:-30}
 RATE=${RATE:-12500}
 RING_TIME=${RING_TIME:-5m}
 RING_SIZE=${RING_SIZE:-100MB}
+LEAK_TAIL=${LEAK_TAIL:-60}
 GO=${GO:-/usr/lib/go-1.23/bin/go}
 BUILD=${BUILD:-$ROOT/build}
 OUT=${OUT:-/tmp/gorepro-ring}
@@ -56,7 +59,7 @@ start() {
   shift 2
   rm -f "$OUT/$name.gtr"
   "$GOREPRO" record -q --backend "$BACKEND" --metrics "127.0.0.1:$port" "$@" -o "$OUT/$name.gtr" -- \
-    "$CHURN" -hold 100 -rate "$RATE" -churn "${DURATION}s" -leak 0 -tail 0 >"$OUT/$name.out" 2>"$OUT/$name.err" &
+    "$CHURN" -hold 100 -rate "$RATE" -churn "$((DURATION - LEAK_TAIL))s" -leak 25 -tail "${LEAK_TAIL}s" >"$OUT/$name.out" 2>"$OUT/$name.err" &
   echo $! >"$OUT/$name.pid"
 }
 metric() { # port name: a gauge/counter of gorepro's /metrics (0 when not served yet)
@@ -103,3 +106,18 @@ echo
 for name in plain time size; do
   printf "%s: file %s bytes; %s\n" "$name" "$(stat -c %s "$OUT/$name.gtr")" "$(grep -E 'events|flight recorder' "$OUT/$name.err" | head -2 | tr '\n' ' ')"
 done
+echo
+# The leak started LEAK_TAIL s before the end, inside every window: each file must report its 25
+# goroutines at the marked line, as created there (not as alive at the window's start).
+leak_line=$(grep -n '// mark: leak' "$ROOT/tests/go/ringchurn/main.go" | cut -d: -f1)
+fail=0
+for name in plain time size; do
+  "$GOREPRO" report --verdict all "$OUT/$name.gtr" >"$OUT/$name.report" 2>&1 || true
+  if grep -qE "main\.go:$leak_line\b" "$OUT/$name.report" && grep -E "main\.go:$leak_line\b" -B1 "$OUT/$name.report" | grep -qE '^25 alive / 25 created +waiting'; then
+    echo "$name: the leak is reported at main.go:$leak_line"
+  else
+    echo "$name: the leak at main.go:$leak_line is NOT in its report ($OUT/$name.report)"
+    fail=1
+  fi
+done
+exit $fail
