@@ -63,7 +63,9 @@ start() {
   echo $! >"$OUT/$name.pid"
 }
 metric() { # port name: a gauge/counter of gorepro's /metrics (0 when not served yet)
-  curl -s --max-time 2 "http://127.0.0.1:$1/metrics" 2>/dev/null | awk -v n="$2" '$1 == n {print $2; f=1} END {if (!f) print 0}'
+  # (|| true: a recording that is ending closes its server first; under pipefail curl's failure
+  # would end this script before the summary)
+  curl -s --max-time 2 "http://127.0.0.1:$1/metrics" 2>/dev/null | awk -v n="$2" '$1 == n {print $2; f=1} END {if (!f) print 0}' || true
 }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
