@@ -37,6 +37,20 @@ Result<ProbeLayout> ProbeLayout::resolve(const GoBinary& binary) {
   for (size_t i = 0; i < l.wait_reasons.size(); i++) {
     if (l.wait_reasons[i] == "coroutine") p.reason_coroutine = static_cast<uint32_t>(i);
   }
+  {
+    auto treap = l.offset("semaRoot.treap"), g = l.offset("sudog.g"), elem = l.offset("sudog.elem"),
+         prev = l.offset("sudog.prev"), next = l.offset("sudog.next"), link = l.offset("sudog.waitlink");
+    if (treap && g && elem && prev && next && link) {  // lock is semaRoot's first field in every version
+      p.semaroot_treap = *treap, p.sudog_g = *g, p.sudog_elem = *elem, p.sudog_prev = *prev, p.sudog_next = *next;
+      p.sudog_waitlink = *link;
+      // The runtime's waitReason strings of semacquire1's callers, in every supported version.
+      static const char* const kSema[] = {"semacquire", "sync.Mutex.Lock", "sync.RWMutex.RLock", "sync.RWMutex.Lock",
+                                          "sync.WaitGroup.Wait"};
+      p.sema_reasons.resize(l.wait_reasons.size());
+      for (size_t i = 0; i < l.wait_reasons.size(); i++)
+        p.sema_reasons[i] = std::find(std::begin(kSema), std::end(kSema), l.wait_reasons[i]) != std::end(kSema);
+    }
+  }
   auto reg = [&](const char* fn, const char* name, std::string* out) {
     if (auto r = l.arg_register(fn, name)) *out = *r; else missing += fmt::format(" {}({})", fn, name);
   };

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "util/result.h"
 
@@ -24,6 +25,14 @@ struct ProbeLayout {
   int64_t g_sched_sp = 0, g_sched_pc = 0, g_sched_bp = 0, g_schedlink = 0, g_m = 0, g_stack_hi = 0;
   int64_t g_waiting = 0, m_g0 = 0, m_curg = 0, sudog_c = 0;
   int64_t g_coroarg = -1, g_coroexit = -1, coro_gp = -1;  // Go 1.22+
+  // What a goroutine parked on a semaphore (Mutex, RWMutex, WaitGroup, semacquire) waits on:
+  // gopark's lock is then its runtime.semtable root's lock (semaRoot's first field), the root's
+  // treap holds a sudog per waiter (children prev/next, same-address waiters on waitlink), and
+  // that sudog's elem is the semaphore's address. -1 where the layout lacks one: the root's
+  // address stays the park's object.
+  int64_t semaroot_treap = -1, sudog_g = -1, sudog_elem = -1, sudog_prev = -1, sudog_next = -1,
+          sudog_waitlink = -1;
+  std::vector<bool> sema_reasons;  // index = waitReason value: a wait on a semaphore
   size_t g_read_size = 0;  // bytes of a g read at once: its last field read + 8
 
   // pprof labels: g.labels points at a runtime/pprof.labelMap, in one of two forms (which one is

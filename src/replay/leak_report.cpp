@@ -86,7 +86,29 @@ struct GroupBuilder {
   const Goroutine* representative = nullptr;
   std::map<uint32_t, uint64_t> label_sets;  // label set id -> goroutines
   std::map<std::string, std::pair<SourceFrame, uint64_t>> sites;  // by label: go statement -> goroutines
+  std::map<uint64_t, uint64_t> objects;  // park object -> waiting goroutines
 };
+
+// "the same object 0x… (all 37)", or "3 objects: 0x…×2, 0x…×2, 0x…×1" (the first 4).
+std::string format_blocked_on(const LeakGroup& g) {
+  uint64_t waiting = 0;
+  for (const auto& [object, n] : g.blocked_on) waiting += n;
+  if (g.blocked_on.size() == 1) {
+    return fmt::format("the same object {:#x} ({}{})", g.blocked_on[0].first, waiting == g.alive ? "all " : "",
+                       waiting);
+  }
+  std::vector<std::string> parts;
+  for (size_t i = 0; i < g.blocked_on.size() && i < 4; i++)
+    parts.push_back(fmt::format("{:#x}×{}", g.blocked_on[i].first, g.blocked_on[i].second));
+  return fmt::format("{} objects: {}{}", g.blocked_on.size(), fmt::join(parts, ", "),
+                     g.blocked_on.size() > 4 ? ", …" : "");
+}
+
+nlohmann::json blocked_on_to_json(const std::vector<std::pair<uint64_t, uint64_t>>& objects) {
+  auto out = nlohmann::json::array();
+  for (const auto& [object, n] : objects) out.push_back({{"object", fmt::format("{:#x}", object)}, {"goroutines", n}});
+  return out;
+}
 
 }  // namespace
 
@@ -210,6 +232,7 @@ Result<LeakReport> build_report(const TraceReader& reader, const GoroutineTable&
       ++s.second;
     }
     if (g.labels && !labels.empty()) ++b.label_sets[g.labels];
+    if (waiting && g.blocking_object) ++b.objects[g.blocking_object];
     ++b.group.alive;
     if (g.preexisting) ++b.group.preexisting;
     if (losses.goids.count(goid)) ++b.group.incomplete;
@@ -240,6 +263,8 @@ Result<LeakReport> build_report(const TraceReader& reader, const GoroutineTable&
       g.objects = g.members.front().objects;
     }
     for (const auto& [id, n] : b.label_sets) g.labels.emplace_back(reader.labels(id), n);
+    g.blocked_on.assign(b.objects.begin(), b.objects.end());
+    std::stable_sort(g.blocked_on.begin(), g.blocked_on.end(), [](const auto& x, const auto& y) { return x.second > y.second; });
     std::stable_sort(g.labels.begin(), g.labels.end(), [](const auto& x, const auto& y) { return x.second > y.second; });
     for (auto& [k, s] : b.sites) g.sites.push_back(std::move(s));
     std::stable_sort(g.sites.begin(), g.sites.end(), [](const auto& x, const auto& y) { return x.second > y.second; });
@@ -347,6 +372,7 @@ std::string format_report_text(const LeakReport& r) {
     out += fmt::format("  start:         {}\n", g.start_function);
     if (!g.block_site.function.empty()) out += fmt::format("  blocked at:    {}\n", format_frame(g.block_site));
     if (g.verdict) out += fmt::format("  verdict:       leaked — {}\n", g.verdict_evidence);
+    if (!g.blocked_on.empty()) out += "  blocked on:    " + format_blocked_on(g) + "\n";
     out += fmt::format("  goroutines:    {}{}\n", fmt::join(g.goids, " "),
                        g.alive > g.goids.size() ? fmt::format(" (+{} more)", g.alive - g.goids.size()) : "");
     if (!g.labels.empty()) {
@@ -381,6 +407,7 @@ nlohmann::json report_to_json(const LeakReport& r) {
         {"incomplete", g.incomplete},
         {"blocked_ns", {{"min", g.age.min}, {"median", g.age.median}, {"max", g.age.max}}},
         {"goids", g.goids},
+        {"blocked_on", blocked_on_to_json(g.blocked_on)},
         {"creation_stack", frames_to_json(g.creation_stack)},
         {"block_stack", frames_to_json(g.block_stack)},
     };

@@ -55,6 +55,9 @@ struct LeakGroup {
   AgeStats age;             // time in the current state
   std::vector<uint64_t> goids;  // ascending, at most max_ids
   std::vector<SourceFrame> creation_stack, block_stack;  // of the lowest goid
+  // What its waiting goroutines are parked on (the park's object: a channel, a semaphore's
+  // address; 0 = not recorded), with how many wait on each, most first.
+  std::vector<std::pair<uint64_t, uint64_t>> blocked_on;
   // When the trace has leak verdicts (and the report is at its end): the group's verdict, the
   // lowest goid's evidence and objects, and every member's own verdict.
   std::optional<Verdict> verdict;

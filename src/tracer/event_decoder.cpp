@@ -68,7 +68,7 @@ Result<EventDecoder> EventDecoder::make(const GoBinary& binary, const TargetMemo
   d.off_m_g0_ = l.m_g0, d.off_m_curg_ = l.m_curg, d.off_sudog_c_ = l.sudog_c;
   d.off_coroarg_ = l.g_coroarg, d.off_coroexit_ = l.g_coroexit, d.off_coro_gp_ = l.coro_gp;
   d.reason_coroutine_ = l.reason_coroutine;
-  d.labels_layout_ = l;
+  d.layout_ = l;
   d.st_idle_ = l.st_idle, d.st_runnable_ = l.st_runnable, d.st_running_ = l.st_running, d.st_syscall_ = l.st_syscall;
   d.st_waiting_ = l.st_waiting, d.st_dead_ = l.st_dead, d.st_preempted_ = l.st_preempted, d.st_scan_ = l.st_scan;
   d.st_leaked_ = l.st_leaked, d.st_deadextra_ = l.st_deadextra;
@@ -101,6 +101,34 @@ Result<EventDecoder> EventDecoder::make(const GoBinary& binary, const TargetMemo
   d.gopark_entry_ = l.gopark_entry;
   d.bias_ = load_bias;
   return d;
+}
+
+uint64_t EventDecoder::semaphore_of(uint64_t root, uint64_t gaddr) const {
+  const ProbeLayout& l = layout_;
+  uint64_t node = 0;
+  if (!memory_.read_u64(root + static_cast<uint64_t>(l.semaroot_treap), &node)) return 0;
+  const int64_t size = std::max({l.sudog_g, l.sudog_elem, l.sudog_prev, l.sudog_next, l.sudog_waitlink}) + 8;
+  uint8_t s[256];
+  if (size > static_cast<int64_t>(sizeof(s))) return 0;
+  auto at = [&](int64_t off) {
+    uint64_t v;
+    std::memcpy(&v, s + off, 8);
+    return v;
+  };
+  // The goroutine just queued itself; a treap of a few waiting addresses, each with its
+  // waiters in line: a bounded walk (the runtime's own treap is balanced).
+  uint64_t todo[64];
+  size_t n = 0, visited = 0;
+  if (node) todo[n++] = node;
+  while (n && visited++ < 256) {
+    const uint64_t a = todo[--n];
+    if (!memory_.read(a, s, static_cast<size_t>(size))) return 0;
+    if (at(l.sudog_g) == gaddr) return at(l.sudog_elem);
+    for (int64_t off : {l.sudog_prev, l.sudog_next, l.sudog_waitlink}) {
+      if (uint64_t next = at(off); next && n < std::size(todo)) todo[n++] = next;
+    }
+  }
+  return 0;
 }
 
 bool EventDecoder::read_g(uint64_t addr, GView* g) const {
@@ -188,7 +216,7 @@ Status EventDecoder::emit(const replay::Event& e, uint32_t old_status) {
 
 bool EventDecoder::read_labels(uint64_t ptr, replay::Labels& out) const {
   out.clear();
-  const ProbeLayout& l = labels_layout_;
+  const ProbeLayout& l = layout_;
   if (ptr == 0) return true;
   // Bounds against garbage: real label sets are a handful of short strings.
   constexpr uint64_t kMaxLabels = 64, kMaxString = 4096;
@@ -264,7 +292,7 @@ bool EventDecoder::read_labels(uint64_t ptr, replay::Labels& out) const {
 Status EventDecoder::emit_with_labels(const replay::Event& e, uint64_t labels_ptr, uint32_t old_status) {
   auto it = labels_seen_.find(e.goid);
   const uint64_t before = it == labels_seen_.end() ? 0 : it->second;
-  if (labels_ptr == before || labels_layout_.g_labels < 0) return emit(e, old_status);
+  if (labels_ptr == before || layout_.g_labels < 0) return emit(e, old_status);
   replay::Labels labels;
   if (!read_labels(labels_ptr, labels)) {
     stats_.read_failures++;
@@ -381,9 +409,17 @@ Status EventDecoder::on_hit(ProbeRole role, uint32_t tid, const Registers& regs,
       if (!read_g(gaddr, &g)) break;
       uint64_t reason = reg_park_reason_.read(regs) & 0xff;  // waitReason is a uint8
       uint64_t object = reg_park_lock_.read(regs);
+      const bool sema = reason < layout_.sema_reasons.size() && layout_.sema_reasons[reason];
       if (uint64_t sudog = g.u64(off_waiting_)) {
-        uint64_t chan = 0;
-        if (memory_.read_u64(sudog + static_cast<uint64_t>(off_sudog_c_), &chan) && chan) object = chan;
+        uint64_t chan = 0, elem = 0;
+        if (memory_.read_u64(sudog + static_cast<uint64_t>(off_sudog_c_), &chan) && chan) {
+          object = chan;
+        } else if (sema && layout_.sudog_elem >= 0 &&  // Go 1.26+ points g.waiting at a semaphore's sudog too
+                   memory_.read_u64(sudog + static_cast<uint64_t>(layout_.sudog_elem), &elem) && elem) {
+          object = elem;
+        }
+      } else if (object && sema) {
+        if (uint64_t addr = semaphore_of(object, gaddr)) object = addr;
       }
       uint64_t ret = 0;
       memory_.read_u64(regs.sp(), &ret);

@@ -141,7 +141,7 @@ class EventDecoder {
   // before the change), remembered for settle() when G-line reads are probed.
   Status emit(const replay::Event& e, uint32_t old_status = kNoChange);
   void note(const replay::Event& e, uint32_t old_status);  // emit()'s bookkeeping
-  uint64_t labels_of(const GView& g) const { return labels_layout_.g_labels >= 0 ? g.u64(labels_layout_.g_labels) : 0; }
+  uint64_t labels_of(const GView& g) const { return layout_.g_labels >= 0 ? g.u64(layout_.g_labels) : 0; }
   struct InFlight {
     uint32_t old_status;
     uint32_t tid;  // the thread that will make the change
@@ -169,8 +169,11 @@ class EventDecoder {
   int64_t off_parent_ = -1, off_sched_sp_ = 0, off_sched_pc_ = 0, off_sched_bp_ = 0, off_schedlink_ = 0;
   int64_t off_m_ = 0, off_stack_hi_ = 0, off_waiting_ = 0;
   int64_t off_m_g0_ = 0, off_m_curg_ = 0, off_sudog_c_ = 0;
+  // The semaphore goroutine gaddr parks on, from the semtable root whose lock gopark was given
+  // (the root is locked until the park completes, so its treap holds still); 0 when not found.
+  uint64_t semaphore_of(uint64_t root, uint64_t gaddr) const;
   int64_t off_coroarg_ = -1, off_coroexit_ = -1, off_coro_gp_ = -1;  // Go 1.22+
-  ProbeLayout labels_layout_;  // its g_labels and labelMap fields
+  ProbeLayout layout_;  // the rest of it: g_labels and labelMap fields, semaphores
   uint32_t reason_coroutine_ = 0;  // waitReasonCoroutine's value, when the version has it
   size_t g_read_size_ = 0;
   RegisterRef reg_create_result_, reg_park_reason_, reg_park_lock_, reg_ready_gp_, reg_inject_list_,

@@ -1,0 +1,3 @@
+module parkobjects
+
+go 1.19
