@@ -424,15 +424,67 @@ std::optional<uint64_t> GoBinary::allgs_address() const {
   if (!targets) return std::nullopt;
   std::set<uint64_t> t(targets->begin(), targets->end());
   for (uint64_t a : t) {
-    const ElfSection* s = elf_->section_at(a);
-    bool data = s ? (s->name == ".data" || s->name == ".noptrdata")
-                  : false;
-    for (const ElfSection& sec : elf_->sections()) {  // .bss/.noptrbss are NOBITS
-      if ((sec.name == ".bss" || sec.name == ".noptrbss") && a >= sec.addr && a < sec.addr + sec.size) data = true;
-    }
-    if (data && t.count(a + 8) && t.count(a + 16)) return a;
+    if (in_data_section(a) && t.count(a + 8) && t.count(a + 16)) return a;
   }
   return std::nullopt;
+}
+
+bool GoBinary::in_data_section(uint64_t a) const {
+  for (const ElfSection& sec : elf_->sections()) {  // .bss/.noptrbss are NOBITS: not section_at's
+    if ((sec.name == ".data" || sec.name == ".noptrdata" || sec.name == ".bss" || sec.name == ".noptrbss") &&
+        a >= sec.addr && a < sec.addr + sec.size) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::vector<std::pair<uint64_t, std::string>> GoBinary::lea_targets(std::string_view function_name) const {
+  std::vector<std::pair<uint64_t, std::string>> out;
+  auto fn = function(function_name);
+  if (!fn) return out;
+  auto code = elf_->read(fn->entry, fn->end - fn->entry);
+  if (!code) return out;
+  auto insns = Disassembler::decode(*code, fn->entry);
+  if (!insns) return out;
+  static const std::regex lea(R"(lea \w+, \[rip ([+-]) (0x[0-9a-f]+|\d+)\])");
+  for (size_t i = 0; i < insns->size(); i++) {
+    const Instruction& in = (*insns)[i];
+    std::smatch m;
+    if (!std::regex_match(in.text, m, lea)) continue;
+    const uint64_t d = std::stoull(m[2].str(), nullptr, 0);
+    const uint64_t next = in.address + in.length;
+    out.emplace_back(m[1] == "+" ? next + d : next - d, i + 1 < insns->size() ? (*insns)[i + 1].text : "");
+  }
+  return out;
+}
+
+std::optional<uint64_t> GoBinary::mheap_address(bool use_symbol) const {
+  if (auto sym = global("runtime.mheap_"); sym && use_symbol) return sym;
+  // mallocinit: `mheap_.init()` — in every supported version (1.19 to 1.27) the receiver is
+  // loaded into RAX by the instruction right before the call.
+  auto init = function("runtime.(*mheap).init");
+  if (!init) return std::nullopt;
+  const std::string call = fmt::format("call {:#x}", init->entry);
+  std::set<uint64_t> found;
+  for (const auto& [a, next] : lea_targets("runtime.mallocinit")) {
+    if (next == call && in_data_section(a)) found.insert(a);
+  }
+  if (found.size() != 1) return std::nullopt;
+  return *found.begin();
+}
+
+std::optional<uint64_t> GoBinary::semtable_address(bool use_symbol) const {
+  if (auto sym = global("runtime.semtable"); sym && use_symbol) return sym;
+  std::set<uint64_t> acquire, both;
+  for (const auto& [a, next] : lea_targets("runtime.semacquire1")) {
+    if (in_data_section(a)) acquire.insert(a);
+  }
+  for (const auto& [a, next] : lea_targets("runtime.semrelease1")) {
+    if (acquire.count(a)) both.insert(a);
+  }
+  if (both.size() != 1) return std::nullopt;
+  return *both.begin();
 }
 
 const Symbolizer& GoBinary::symbolizer() const {

@@ -81,6 +81,14 @@ class GoBinary {
   // Address of the runtime.allgs slice: the symbol, or — stripped — found in runtime.allgadd's
   // code as the global whose +0, +8 and +16 words (slice ptr, len, cap) it all touches.
   std::optional<uint64_t> allgs_address() const;
+  // Address of runtime.mheap_ (the heap: arenas, spans): the symbol, or — stripped — the operand
+  // of the `lea rax, [rip + X]` that passes &mheap_ to runtime.(*mheap).init in mallocinit.
+  // use_symbol=false: from the code even when the symbol exists (tests hold one to the other).
+  std::optional<uint64_t> mheap_address(bool use_symbol = true) const;
+  // Address of runtime.semtable (the semaphores' treaps): the symbol, or — stripped — the one
+  // global in a data section whose address both runtime.semacquire1 and runtime.semrelease1
+  // take with `lea` (semroot / semtable.rootFor, inlined into both).
+  std::optional<uint64_t> semtable_address(bool use_symbol = true) const;
   // Where the runtime's own output (print/println, panics, GODEBUG traces such as schedtrace)
   // names its file descriptor: the address of the 32-bit immediate in the `mov eax, 2` that
   // loads fd 2 for `call runtime.write` in writeErr (inlined into gwrite up to Go 1.22,
@@ -99,6 +107,11 @@ class GoBinary {
   // and go:func.* (the pclntab is reloaded with them), and — for a table layout — the binary's own
   // wait-reason strings. A mismatch refuses the binary rather than guessing offsets.
   Status check_layout();
+  // Whether a is in .data, .noptrdata, .bss or .noptrbss (where the runtime's globals live).
+  bool in_data_section(uint64_t a) const;
+  // The absolute targets of the `lea REG, [rip + D]` instructions of a function, in order, with
+  // the instruction after each (a call's text, or "").
+  std::vector<std::pair<uint64_t, std::string>> lea_targets(std::string_view function) const;
   std::unique_ptr<ElfFile> elf_;
   BuildInfo build_info_;
   GoVersion version_;

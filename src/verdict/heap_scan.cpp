@@ -133,8 +133,8 @@ Status Scanner::check_layout() const {
                         "regenerate the layout table (scripts/gen-layout-table.sh) or build with DWARF");
     }
   }
-  if (!binary_.global("runtime.mheap_")) {
-    return make_error("no leak verdicts: runtime.mheap_ is not in the symbol table (stripped binary)",
+  if (!binary_.mheap_address()) {
+    return make_error("no leak verdicts: cannot find runtime.mheap_ (not in the symbol table, nor in mallocinit's code)",
                       "build without -ldflags=-s to get verdicts");
   }
   return Ok{};
@@ -149,7 +149,7 @@ Status Scanner::read_heap() {
   }
   const uint64_t in_use = static_cast<uint64_t>(l_.constant("mSpanInUse").value_or(1));
   const uint64_t pages_per_arena = 1ull << (arena_shift_ - page_shift_);
-  const uint64_t mheap = *binary_.global("runtime.mheap_") + bias_;
+  const uint64_t mheap = *binary_.mheap_address() + bias_;
   uint64_t l2 = 0, all[2] = {0, 0};
   if (!mem_.read_u64(mheap + off("mheap.arenas"), &l2) || !mem_.read(mheap + off("mheap.allArenas"), all, 16) ||
       !l2) {
@@ -407,7 +407,7 @@ Status Scanner::read_goroutines() {
 void Scanner::read_semaphores() {
   // runtime.semtable: semTabSize semaRoots, each a treap of sudogs (children prev/next) keyed
   // by semaphore address, with the other waiters on the same address on each node's waitlink.
-  auto table = binary_.global("runtime.semtable");
+  auto table = binary_.semtable_address();
   auto stride = l_.constant("semtable.stride");
   if (!table || !stride || !l_.offset("semaRoot.treap") || *stride <= 0) return;
   constexpr size_t kEntries = 251;  // semTabSize, the same in every supported version

@@ -41,7 +41,8 @@ struct ScanOptions {
 };
 
 // Computes a verdict for every live goroutine. The process must stay stopped meanwhile.
-// Errors name what the binary lacks (a stripped binary has no runtime.mheap_ symbol).
+// Errors name what the binary lacks. A stripped binary is scanned too (GoBinary finds mheap_,
+// semtable and allgs in the runtime's code).
 Result<replay::LeakVerdicts> scan_verdicts(const GoBinary& binary, const TargetMemory& memory, uint64_t load_bias,
                                            std::span<const ThreadRoots> threads, const ScanOptions& options = {});
 
