@@ -17,12 +17,13 @@ const std::vector<std::string>& backend_names() {
 }
 
 std::string backend_help() {
-  return "ptrace (int3 breakpoints: each event stops one thread briefly; a launched program dies with gorepro). "
+  return "ptrace (int3 breakpoints: each event stops one thread briefly; a launched program dies with gorepro; leak verdicts at the program's exit or before detaching). "
          "gdb (the same breakpoints placed and read through a gdb child over GDB/MI: tens of times slower per event; "
-         "needs gdb 9+). "
+         "needs gdb 9+; leak verdicts as ptrace). "
 #ifdef GOREPRO_HAVE_BPF
          "ebpf (uprobes, needs root or CAP_BPF+CAP_PERFMON: nothing stops, the program runs on unchanged if gorepro "
-         "dies; events the ring buffer has no room for are counted as lost)";
+         "dies; events the ring buffer has no room for are counted as lost; no leak verdicts: the program is never "
+         "stopped)";
 #else
          "ebpf is not in this build (clang or bpftool were missing)";
 #endif

@@ -404,9 +404,10 @@ void add_record_command(CLI::App& app, int& exit_code) {
       ->type_name("HOST:PORT");
   cmd->add_flag("-q,--quiet", o->quiet, "No live status line on stderr");
   cmd->add_flag("--no-verdict", o->no_verdict,
-                "Skip the leak verdicts: by default the ptrace backend stops the program at its exit (or before "
-                "detaching) and scans its heap to tell leaked goroutines (can never wake) from waiting ones. "
-                "The gdb and ebpf backends take no verdicts (ebpf never stops the program)");
+                "Skip the leak verdicts: by default the ptrace and gdb backends stop the program at its exit "
+                "(ptrace: at exit_group; gdb: a breakpoint at runtime.exit, before its exit_group) or before "
+                "detaching, and scan its heap to tell leaked goroutines (can never wake) from waiting ones. "
+                "The ebpf backend takes no verdicts (it never stops the program)");
   cmd->add_option("--stack-depth", o->stack_depth, "Frames kept per creation/block stack")
       ->check(CLI::Range(1, 256))
       ->capture_default_str();

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "tracer/registers.h"
+#include "tracer/verdict_scan.h"
 #include "tracer/tracee.h"  // entry_address_of, tracer_of, process_name
 
 namespace gorepro::gdbmi {
@@ -152,7 +153,10 @@ class GdbBackend::Memory final : public TargetMemory {
 GdbBackend::GdbBackend(const GoBinary& binary, GdbBackendOptions options)
     : binary_(binary), options_(std::move(options)) {}
 
-GdbBackend::~GdbBackend() { (void)detach(); }
+GdbBackend::~GdbBackend() {
+  verdicts_wanted_ = false;  // the sink may be gone already
+  (void)detach();
+}
 
 Status GdbBackend::start_gdb() {
   auto client = MiClient::start(options_.client);
@@ -479,6 +483,19 @@ Result<tracer::ArmResult> GdbBackend::arm(const tracer::ArmSpec& spec, tracer::E
     const MiValue* bkpt = a->result.payload.get("bkpt");
     if (auto number = bkpt ? bkpt->str("number") : std::nullopt) exec_guard_ = *number;
   }
+  // Leak verdicts at the program's exit: every way a Go program ends by itself (main returns,
+  // os.Exit, a fatal panic) goes through runtime.exit, whose exit_group is still ahead there.
+  // A breakpoint rather than `catch syscall exit_group`: that makes gdb stop every system call
+  // of every thread to look at it.
+  if (spec.verdicts) {
+    auto exit = binary_.function("runtime.exit");
+    if (!exit) return fail(make_error("cannot find runtime.exit in the binary for the leak verdicts", "use --no-verdict"));
+    auto a = gdb_->command(fmt::format("-break-insert *{:#x}", exit->entry + bias_));
+    if (!a) return fail(a.error());
+    const MiValue* bkpt = a->result.payload.get("bkpt");
+    if (auto number = bkpt ? bkpt->str("number") : std::nullopt) exit_stop_ = *number;
+    verdicts_wanted_ = true;
+  }
   if (spec.start_held) {
     holding_ = true;  // every thread is still stopped from launch/attach
     memory_->use_thread("");
@@ -588,6 +605,20 @@ bool GdbBackend::on_breakpoint(const MiRecord& r, PollResult& out) {
     out.kind = PollResult::Kind::kExec;
     out.message = "the program is calling exec; the new program image is not traced, recording ends";
     return true;
+  }
+  if (bkptno && !exit_stop_.empty() && *bkptno == exit_stop_) {
+    // The program exits: its verdicts now, with every thread stopped; then it goes on into its
+    // exit_group. In a hold (stopping_), the thread just stays stopped with the others.
+    if (stopping_) return false;
+    if (verdicts_wanted_ && !take_verdicts(out)) return true;
+    if (holding_) {  // take_verdicts held the program: let every thread go
+      holding_ = false;
+      memory_->forget();
+      (void)gdb_->send_nowait(options_.non_stop ? "-exec-continue --all" : "-exec-continue");
+    } else {
+      resume(thread);
+    }
+    return false;
   }
   if (!bkptno || !sites_.count(std::string(*bkptno))) {
     resume(thread);  // not ours (a breakpoint a gdb user set): let it go
@@ -737,6 +768,48 @@ PollResult GdbBackend::poll(uint64_t until_ns) {
   }
 }
 
+bool GdbBackend::take_verdicts(PollResult& out) {
+  verdicts_wanted_ = false;
+  if (!holding_) {
+    PollResult held = hold();
+    if (held.kind != PollResult::Kind::kHeld) {
+      verdict_error_ = "no leak verdicts: the program could not be stopped" + (held.message.empty() ? "" : ": " + held.message);
+      if (held.kind == PollResult::Kind::kTimeout) return true;
+      out = held;
+      return false;
+    }
+  }
+  auto v = verdicts_now();
+  if (!v) {
+    verdict_error_ = v.error().message();
+  } else if (Status st = hold_sink_->verdicts_taken(*v); !st) {
+    verdict_error_ = st.error().message();
+  }
+  return true;
+}
+
+Result<replay::LeakVerdicts> GdbBackend::verdicts_now() {
+  GOREPRO_CHECK(holding_, "verdicts_now while the program runs");
+  auto info = gdb_->command("-thread-info");
+  if (!info) return info.error();
+  std::vector<std::pair<pid_t, tracer::Registers>> threads;
+  if (const MiValue* list = info->result.payload.get("threads")) {
+    for (const MiValue* t : list->elements()) {
+      auto id = t->str("id");
+      if (!id) continue;
+      auto lwp = lwp_of(std::string(*id));
+      auto regs = registers(std::string(*id));
+      if (!lwp || !regs) continue;  // a thread that exited meanwhile
+      threads.emplace_back(static_cast<pid_t>(*lwp), *regs);
+    }
+  }
+  if (threads.empty()) return make_error("no leak verdicts: gdb gave no thread's registers", "");
+  memory_->use_thread("");
+  // Direct reads batch up to 1024 ranges per system call; through gdb, one MI command a block.
+  if (memory_->direct()) return tracer::scan_stopped(binary_, ProcessMemory(pid_), bias_, threads);
+  return tracer::scan_stopped(binary_, *memory_, bias_, threads);
+}
+
 PollResult GdbBackend::hold() {
   PollResult out;
   hold_requested_.store(false, std::memory_order_relaxed);
@@ -846,6 +919,13 @@ Status GdbBackend::detach() {
   // gdb died: nothing can be detached (poll() said so); a launched program is reaped by the caller.
   if (gdb_lost_) attached_ = false;
   if (attached_ && program_gone()) attached_ = false;  // nothing left to let go of
+  if (verdicts_wanted_ && attached_ && gdb_->alive() && decoder_) {
+    // The end of a recording that did not see the program exit: the verdicts of this instant.
+    PollResult out;
+    (void)take_verdicts(out);
+  }
+  verdicts_wanted_ = false;
+  if (attached_ && program_gone()) attached_ = false;
   if (attached_ && gdb_->alive()) {
     for (const auto& [address, original] : patches_) {
       if (auto w = write_memory(address, original); !w && st.ok()) st = w;

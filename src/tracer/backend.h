@@ -204,6 +204,11 @@ class LiveTarget {
   }
   // Ends the program (SIGKILL) and waits for it.
   virtual Status kill() = 0;
+  // While held: the leak verdicts of this instant (the same heap scan as at a recording's end,
+  // caps().verdicts); an error where the backend cannot take them.
+  virtual Result<replay::LeakVerdicts> verdicts_now() {
+    return make_error("this backend takes no leak verdicts", "use --backend ptrace or gdb");
+  }
 };
 
 // The probes a recording places, in the order ids are assigned, for the options asked and what

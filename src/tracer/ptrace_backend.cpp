@@ -7,7 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "verdict/heap_scan.h"
+#include "tracer/verdict_scan.h"
 
 namespace gorepro::tracer {
 
@@ -292,27 +292,30 @@ PollResult PtraceBackend::poll(uint64_t until_ns) {
 
 void PtraceBackend::take_verdicts(const Stop* exiting) {
   verdicts_wanted_ = false;
-  std::vector<verdict::ThreadRoots> threads;
-  auto add = [&](pid_t tid, const Registers& regs) {
-    const user_regs_struct& r = regs.r;
-    threads.push_back({static_cast<uint64_t>(tid), r.rsp,
-                       {r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8, r.r9, r.r10, r.r11, r.r12,
-                        r.r13, r.r14, r.r15}});
-  };
-  if (exiting) {
-    add(exiting->tid, exiting->regs);
-  } else {
-    for (const auto& [tid, regs] : tracee_->stopped_registers()) add(tid, regs);
-  }
-  // Batched reads (Tracee reads one range per call); at the exit, through the exiting thread,
-  // whose mm still holds the address space when the leader's is gone.
-  ProcessMemory memory(exiting ? exiting->tid : tracee_->pid());
-  auto v = verdict::scan_verdicts(binary_, memory, load_bias(), threads, {.now_ns = monotonic_ns()});
+  auto v = scan_now(exiting);
   if (!v) {
     verdict_error_ = v.error().message();
     return;
   }
   if (Status st = hold_sink_->verdicts_taken(*v); !st) verdict_error_ = st.error().message();
+}
+
+Result<replay::LeakVerdicts> PtraceBackend::scan_now(const Stop* exiting) {
+  std::vector<std::pair<pid_t, Registers>> threads;
+  if (exiting) {
+    threads.emplace_back(exiting->tid, exiting->regs);
+  } else {
+    threads = tracee_->stopped_registers();
+  }
+  // Batched reads (Tracee reads one range per call); at the exit, through the exiting thread,
+  // whose mm still holds the address space when the leader's is gone.
+  ProcessMemory memory(exiting ? exiting->tid : tracee_->pid());
+  return scan_stopped(binary_, memory, load_bias(), threads);
+}
+
+Result<replay::LeakVerdicts> PtraceBackend::verdicts_now() {
+  GOREPRO_CHECK(holding_ && tracee_, "verdicts_now while the program runs");
+  return scan_now(nullptr);
 }
 
 Status PtraceBackend::detach() {

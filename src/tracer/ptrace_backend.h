@@ -56,12 +56,14 @@ class PtraceBackend final : public Backend, public LiveTarget {
   Status resume() override;
   const TargetMemory& memory() const override { return *tracee_; }
   Status kill() override;
+  Result<replay::LeakVerdicts> verdicts_now() override;
   std::string verdict_error() const override { return verdict_error_; }
 
  private:
   // ArmSpec::verdicts: the leak-verdict scan (src/verdict) with every thread stopped — at the
   // program's exit (exiting: its thread and registers) or before a detach — into the sink.
   void take_verdicts(const Stop* exiting);
+  Result<replay::LeakVerdicts> scan_now(const Stop* exiting);
   class TickTimer;
   // Decodes a breakpoint hit (unless it is a stack-check jump that jumps); the hold sink notes
   // whether an event asked to hold.

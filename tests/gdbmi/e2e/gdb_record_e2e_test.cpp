@@ -305,9 +305,13 @@ TEST(GdbRecord, AttachThenDurationOrSigintDetachesAndTheProgramRunsOn) {
         found = true;
         EXPECT_EQ(g["alive"], marks[0].count);
         EXPECT_TRUE(marks[0].accepts(g["wait_reason"].get<std::string>()));
+        // The leak verdicts taken before the detach: the channel they wait on is the global
+        // main.never, reachable, so may_wake (docs/verdicts.md, "Reachable from a global").
+        EXPECT_EQ(g["verdict"], "may_wake") << g.dump();
       }
     }
     EXPECT_TRUE(found) << rep.out;
+    EXPECT_FALSE(j["verdicts"].is_null()) << rep.out;
   }
 }
 
