@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <filesystem>
 #include <functional>
+#include <map>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -123,6 +125,13 @@ const std::vector<DebugConsole::Command>& DebugConsole::commands() {
        [](DebugConsole& c, const Args& a, std::string_view) { return c.cmd_goroutine(a); }},
       {"sites", {"s"}, "sites [--all]", "every go statement with goroutines created and alive", "",
        [](DebugConsole& c, const Args& a, std::string_view) { return c.cmd_sites(a); }},
+      {"verdicts", {"v"}, "verdicts [--all]", "scan the held program's heap now: which goroutines can never wake",
+       "The leak verdicts record takes at a program's end (docs/verdicts.md), taken now: leaked (what it\n"
+       "waits on is unreachable from everything that can still run), time_io (waits on a timer, the\n"
+       "netpoller, a system call), may_wake (what it waits on is still reachable). One line per group\n"
+       "(verdict, state, go statement), leaks first. --all also shows the runtime's own goroutines.\n"
+       "ptrace and gdb backends.",
+       [](DebugConsole& c, const Args& a, std::string_view) { return c.cmd_verdicts(a); }},
       {"gdb", {}, "gdb COMMAND...", "run a gdb command in the held program (--backend gdb)",
        "Examples: gdb info threads   gdb print key   gdb bt",
        [](DebugConsole& c, const Args& a, std::string_view rest) { return c.cmd_gdb(a, rest); }},
@@ -519,6 +528,65 @@ ConsoleReply DebugConsole::cmd_gdb(const Args& a, std::string_view rest) {
   std::string text = *out;
   if (!text.empty() && text.back() != '\n') text += '\n';
   return reply("gdb", {{"output", *out}}, text);
+}
+
+ConsoleReply DebugConsole::cmd_verdicts(const Args& a) {
+  const bool all = !a.empty() && a[0] == "--all";
+  if (a.size() > 1 || (!a.empty() && !all)) return usage_failure(fmt::format("unexpected argument '{}'", a.back()));
+  if (state_ != State::kHeld) return ended_reply("scan its heap");
+  auto v = live_.verdicts_now();
+  if (!v) return reply_failure(v.error().what, v.error().hint);
+  // Grouped as report groups them: verdict, state and wait reason, go statement.
+  struct Group {
+    replay::Verdict verdict;
+    std::string state;
+    SourceFrame site;
+    std::string evidence;  // the lowest goid's
+    std::vector<uint64_t> goids;
+  };
+  std::map<std::tuple<int, std::string, std::string>, Group> groups;
+  size_t hidden = 0, counts[replay::kVerdictCount] = {};
+  auto list = nlohmann::json::array();
+  for (const replay::GoroutineVerdict& gv : v->goroutines) {
+    const replay::Goroutine* g = table_.find(gv.goid);
+    if (g && !all && !g->placeholder && is_runtime(*g)) {
+      hidden++;
+      continue;
+    }
+    counts[static_cast<int>(gv.verdict)]++;
+    std::string state = g ? std::string(replay::go_state_name(g->state)) : "unknown";
+    if (g && g->state == replay::GoState::Waiting) state += ": " + binary_.layout().wait_reason(g->wait_reason);
+    const SourceFrame site = g && !g->placeholder ? symbols_.creation_site(g->gopc) : SourceFrame{};
+    // Leaked first, then time/I/O, then may wake, then running.
+    const int order = gv.verdict == replay::Verdict::kLeaked ? 0 : 5 - static_cast<int>(gv.verdict);
+    auto [it, fresh] = groups.try_emplace({order, state, replay::format_site(site)},
+                                          Group{gv.verdict, state, site, gv.evidence, {}});
+    if (!fresh && gv.goid < *std::min_element(it->second.goids.begin(), it->second.goids.end())) {
+      it->second.evidence = gv.evidence;
+    }
+    it->second.goids.push_back(gv.goid);
+    list.push_back({{"goid", gv.goid}, {"verdict", replay::to_string(gv.verdict)}, {"verdict_evidence", gv.evidence},
+                    {"objects", gv.objects}, {"creation_site", replay::frame_to_json(site)}});
+  }
+  using V = replay::Verdict;
+  std::string text = fmt::format(
+      "verdicts (heap scan now, {:.2f} s over {:.0f} MiB): {} leaked (can never wake), {} waiting on time/I/O, "
+      "{} may still wake, {} running or runnable{}\n",
+      static_cast<double>(v->scan_ns) / 1e9, static_cast<double>(v->bytes_scanned) / (1 << 20),
+      counts[int(V::kLeaked)], counts[int(V::kTimeIo)], counts[int(V::kMayWake)],
+      counts[int(V::kRunning)] + counts[int(V::kRunnable)],
+      hidden ? fmt::format(" ({} of the runtime's hidden; --all shows them)", hidden) : "");
+  for (auto& [key, g] : groups) {
+    std::sort(g.goids.begin(), g.goids.end());
+    text += fmt::format("  {} {}  {}  go statement {}  goroutines {}{}\n", g.goids.size(), replay::to_string(g.verdict),
+                        g.state, g.site.function.empty() ? "(created before gorepro saw it)" : replay::format_frame(g.site),
+                        fmt::join(g.goids, " "), g.evidence.empty() ? "" : "  — " + g.evidence);
+  }
+  return reply("verdicts",
+               {{"goroutines", list}, {"leaked", counts[int(V::kLeaked)]}, {"time_io", counts[int(V::kTimeIo)]},
+                {"may_wake", counts[int(V::kMayWake)]}, {"hidden_runtime", hidden}, {"scan_ns", v->scan_ns},
+                {"bytes_scanned", v->bytes_scanned}},
+               text);
 }
 
 ConsoleReply DebugConsole::cmd_record(const Args& a) {

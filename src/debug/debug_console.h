@@ -83,6 +83,7 @@ class DebugConsole {
   replay::ConsoleReply cmd_sites(const Args& a);
   replay::ConsoleReply cmd_where(const Args& a);
   replay::ConsoleReply cmd_gdb(const Args& a, std::string_view rest);
+  replay::ConsoleReply cmd_verdicts(const Args& a);
   replay::ConsoleReply cmd_record(const Args& a);
   replay::ConsoleReply cmd_detach(const Args& a);
   replay::ConsoleReply cmd_kill(const Args& a);

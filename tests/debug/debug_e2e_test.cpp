@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -235,6 +236,47 @@ TEST(DebugCli, BadInputGetsOneLineAndNoTargetIsHurt) {
   EXPECT_EQ(after.exit_code, 1);
   EXPECT_NE(after.err.find("has exited"), std::string::npos) << after.err;
   for (const auto* r : {&none, &typo, &reason, &after}) EXPECT_EQ(std::count(r->err.begin(), r->err.end(), '\n'), 1) << r->err;
+}
+
+// `verdicts` at a hold: the heap scan record takes at a program's end, on demand. selectforever's
+// workers each send on `started` then park in `select {}` (leaked by construction: they wait on
+// nothing); held at the second one's park, the first is parked and leaked, the second still
+// running (gopark's entry). The newest Go only: the scan per version is VerdictE2E's, what is
+// tested here is the console and each backend's stopped-program registers and memory.
+TEST_P(Debug, VerdictsScanTheHeldProgramOnDemand) {
+  const Case& c = GetParam();
+  if (c.version != testing::newest_go_version()) GTEST_SKIP() << "newest Go only (the scan per version is VerdictE2E's)";
+  const std::string dir = testing::go_source_dir("tests/go/verdict/leaking/selectforever");
+  const auto wait_line = testing::read_wait_marks(dir).at(0).line;
+  int go_line = 0;
+  {
+    std::ifstream in(dir + "/main.go");
+    std::string text;
+    for (int n = 1; std::getline(in, text); n++)
+      if (text.find("go serve(") != std::string::npos) go_line = n;
+  }
+  ASSERT_GT(go_line, 0);
+  auto r = run({gorepro_binary(), "debug", "--backend", c.backend, "--json", "-x", "break block 'select (no cases)'",
+                "-x", "continue 2", "-x", "verdicts", "-x", "kill", "--",
+                testing::go_program("verdict_selectforever", c.version, false)});
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  auto lines = json_lines(r.out);
+  ASSERT_EQ(lines.size(), 4u) << r.out;
+  const auto& held = lines[1]["event"];
+  ASSERT_EQ(held["kind"], "park") << held.dump();
+  EXPECT_EQ(held["block_site"]["line"], wait_line) << held.dump();
+  const auto& v = lines[2];
+  ASSERT_EQ(v["command"], "verdicts") << v.dump();
+  int leaked_workers = 0;
+  for (const auto& g : v["goroutines"]) {
+    if (g["goid"] == held["goid"]) EXPECT_EQ(g["verdict"], "running") << g.dump();
+    if (g["verdict"] == "leaked") {
+      EXPECT_EQ(g["creation_site"]["line"], go_line) << g.dump();
+      leaked_workers++;
+    }
+  }
+  EXPECT_EQ(leaked_workers, 1) << v.dump();
+  EXPECT_EQ(v["leaked"], 1) << v.dump();
 }
 
 std::vector<Case> all_cases() {
