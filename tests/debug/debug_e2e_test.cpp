@@ -256,27 +256,42 @@ TEST_P(Debug, VerdictsScanTheHeldProgramOnDemand) {
       if (text.find("go serve(") != std::string::npos) go_line = n;
   }
   ASSERT_GT(go_line, 0);
-  auto r = run({gorepro_binary(), "debug", "--backend", c.backend, "--json", "-x", "break block 'select (no cases)'",
-                "-x", "continue 2", "-x", "verdicts", "-x", "kill", "--",
-                testing::go_program("verdict_selectforever", c.version, false)});
-  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
-  auto lines = json_lines(r.out);
-  ASSERT_EQ(lines.size(), 4u) << r.out;
-  const auto& held = lines[1]["event"];
-  ASSERT_EQ(held["kind"], "park") << held.dump();
-  EXPECT_EQ(held["block_site"]["line"], wait_line) << held.dump();
-  const auto& v = lines[2];
-  ASSERT_EQ(v["command"], "verdicts") << v.dump();
-  int leaked_workers = 0;
-  for (const auto& g : v["goroutines"]) {
-    if (g["goid"] == held["goid"]) EXPECT_EQ(g["verdict"], "running") << g.dump();
-    if (g["verdict"] == "leaked") {
-      EXPECT_EQ(g["creation_site"]["line"], go_line) << g.dump();
-      leaked_workers++;
+  // The first worker's park is seen at gopark's entry; it is parked (its status waiting) only
+  // once park_m has run on its thread, which may still be ahead when the second worker reaches
+  // gopark on another thread: it is then running too, and nothing is leaked yet (seen once in
+  // five runs under ptrace). Every run must hold the verdicts to that; a later run with the first
+  // worker parked must call it leaked.
+  bool saw_leak = false;
+  for (int run_no = 0; run_no < 5 && !saw_leak; run_no++) {
+    auto r = run({gorepro_binary(), "debug", "--backend", c.backend, "--json", "-x", "break block 'select (no cases)'",
+                  "-x", "continue 2", "-x", "verdicts", "-x", "kill", "--",
+                  testing::go_program("verdict_selectforever", c.version, false)});
+    ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+    auto lines = json_lines(r.out);
+    ASSERT_EQ(lines.size(), 4u) << r.out;
+    const auto& held = lines[1]["event"];
+    ASSERT_EQ(held["kind"], "park") << held.dump();
+    EXPECT_EQ(held["block_site"]["line"], wait_line) << held.dump();
+    const auto& v = lines[2];
+    ASSERT_EQ(v["command"], "verdicts") << v.dump();
+    int workers = 0, leaked_workers = 0;
+    for (const auto& g : v["goroutines"]) {
+      if (g["goid"] == held["goid"]) EXPECT_EQ(g["verdict"], "running") << g.dump();
+      if (g["creation_site"]["line"] == go_line) {
+        workers++;
+        EXPECT_TRUE(g["verdict"] == "leaked" || g["verdict"] == "running") << g.dump();
+      }
+      if (g["verdict"] == "leaked") {
+        EXPECT_EQ(g["creation_site"]["line"], go_line) << g.dump();
+        leaked_workers++;
+      }
     }
+    EXPECT_EQ(workers, 2) << v.dump();
+    EXPECT_EQ(v["leaked"], leaked_workers) << v.dump();
+    EXPECT_LE(leaked_workers, 1) << v.dump();
+    saw_leak = leaked_workers == 1;
   }
-  EXPECT_EQ(leaked_workers, 1) << v.dump();
-  EXPECT_EQ(v["leaked"], 1) << v.dump();
+  EXPECT_TRUE(saw_leak) << "the first worker, parked in select {}, was never called leaked";
 }
 
 std::vector<Case> all_cases() {
