@@ -60,7 +60,7 @@ void add_check_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--fail-if", args->fail_if,
                   "Fail when this condition holds instead of counting against --max-leaked, e.g. 'leaked>0', "
                   "'site=main.go:42 alive>5', \"reason='chan send'\", 'live>1000', "
-                  "'growth main.go:42 > 100/s', joined by and/or/not (docs/predicates.md)");
+                  "'growth main.go:42 > 100/s', 'never_woken>0', joined by and/or/not (docs/predicates.md)");
   cmd->callback([args, &exit_code] {
     if (!args->fail_if.empty()) {
       exit_code = check_predicate(args->common, args->fail_if);

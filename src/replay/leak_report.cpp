@@ -10,6 +10,7 @@
 
 #include "replay/duration.h"
 #include "replay/frame_json.h"
+#include "replay/trace_facts.h"
 #include "util/markup.h"
 
 namespace gorepro::replay {
@@ -124,6 +125,12 @@ uint64_t LeakReport::alive_with(Verdict v) const {
   return n;
 }
 
+uint64_t LeakReport::never_woken() const {
+  uint64_t n = 0;
+  for (const auto& g : groups) n += g.never_woken;
+  return n;
+}
+
 uint64_t LeakReport::leaked() const { return has_verdicts ? alive_with(Verdict::kLeaked) : alive(); }
 
 Result<LeakReport> build_report(const TraceReader& reader, const GoroutineTable& table,
@@ -166,6 +173,16 @@ Result<LeakReport> build_report(const TraceReader& reader, const GoroutineTable&
     report.verdict_scan_ns = reader.verdicts()->scan_ns;
     report.verdict_bytes = reader.verdicts()->bytes_scanned;
     for (const GoroutineVerdict& v : reader.verdicts()->goroutines) verdicts[v.goid] = &v;
+  }
+
+  // The history's signal needs every event up to the report's instant: one more pass over them.
+  report.has_history_signal = snaps.count == 0;
+  std::vector<TraceFacts::NeverWoken> never_woken;
+  std::unordered_map<uint64_t, const TraceFacts::NeverWoken*> never_woken_of;  // goid → its place
+  if (report.has_history_signal) {
+    never_woken = TraceFacts(reader, symbols, table.events_applied()).never_woken();
+    for (const auto& w : never_woken)
+      for (uint64_t goid : w.goids) never_woken_of[goid] = &w;
   }
 
   std::map<std::string, GroupBuilder> groups;
@@ -225,6 +242,15 @@ Result<LeakReport> build_report(const TraceReader& reader, const GoroutineTable&
       if (verdict) b.group.verdict = verdict->verdict;
     }
     if (verdict) b.group.members.push_back(*verdict);
+    if (auto w = never_woken_of.find(goid); w != never_woken_of.end()) {
+      if (!b.group.never_woken++) {
+        const TraceFacts::NeverWoken& p = *w->second;
+        b.group.never_woken_evidence = fmt::format(
+            "{} blocked here, none of them woken since it parked here; the go statement's alive goroutines rose {} → {} from {} to "
+            "{} into the recording", p.goids.size(), p.alive_from, p.alive_to, format_duration(p.from_ns),
+            format_duration(p.to_ns));
+      }
+    }
     if (by_label) {
       b.group.by_label = true;
       if (value) b.group.label_value = *value;
@@ -271,14 +297,16 @@ Result<LeakReport> build_report(const TraceReader& reader, const GoroutineTable&
     if (g.by_label) g.created = 0;  // counted per go statement only
     report.groups.push_back(std::move(g));
   }
-  // Leaked first, then waits on time/I/O, may-wake, the others; by size within each.
+  // Leaked first, then growing and never woken, waits on time/I/O, may-wake, the others; by size
+  // within each.
   auto rank = [](const LeakGroup& g) {
+    if (g.verdict == Verdict::kLeaked) return 0;
+    if (g.never_woken) return 1;
     if (!g.verdict) return 5;
     switch (*g.verdict) {
-      case Verdict::kLeaked: return 0;
-      case Verdict::kTimeIo: return 1;
-      case Verdict::kMayWake: return 2;
-      default: return 3;
+      case Verdict::kTimeIo: return 2;
+      case Verdict::kMayWake: return 3;
+      default: return 4;
     }
   };
   std::stable_sort(report.groups.begin(), report.groups.end(), [&](const LeakGroup& a, const LeakGroup& b) {
@@ -336,6 +364,13 @@ std::string format_report_text(const LeakReport& r) {
                        r.alive_with(Verdict::kLeaked), r.alive_with(Verdict::kTimeIo), r.alive_with(Verdict::kMayWake),
                        r.alive_with(Verdict::kRunning) + r.alive_with(Verdict::kRunnable));
   }
+  if (r.never_woken()) {
+    size_t n = 0;
+    for (const auto& g : r.groups) n += g.never_woken ? 1 : 0;
+    out += fmt::format("history: {} goroutine{} in {} group{} growing and never woken (blocked where their go statement "
+                       "keeps adding more, none of them ever woken; docs/verdicts.md)\n",
+                       r.never_woken(), r.never_woken() == 1 ? "" : "s", n, n == 1 ? "" : "s");
+  }
   bool folded_header = false;
   for (const auto& g : r.groups) {
     std::string state(go_state_name(g.state));
@@ -353,7 +388,7 @@ std::string format_report_text(const LeakReport& r) {
       }
       continue;
     }
-    if (g.verdict && *g.verdict != Verdict::kLeaked) {
+    if (g.verdict && *g.verdict != Verdict::kLeaked && !g.never_woken) {
       // Folded: one line per group that is not a leak.
       if (!folded_header) out += "\nnot leaked (one line per group):\n";
       folded_header = true;
@@ -364,15 +399,19 @@ std::string format_report_text(const LeakReport& r) {
       continue;
     }
     out += fmt::format("\n{}{} alive / {} created{}{}  {}  for {} (min {}, max {})\n",
-                       g.verdict ? "LEAKED: " : "", g.alive, g.created,
+                       g.verdict == Verdict::kLeaked ? "LEAKED: " : g.never_woken ? "GROWING, NEVER WOKEN: " : "",
+                       g.alive, g.created,
                        g.preexisting ? fmt::format(" ({} preexisting)", g.preexisting) : "",
                        g.incomplete ? fmt::format(" ({} with incomplete histories)", g.incomplete) : "", state,
                        format_duration(g.age.median), format_duration(g.age.min), format_duration(g.age.max));
     out += fmt::format("  go statement:  {}\n", format_frame(g.creation_site));
     out += fmt::format("  start:         {}\n", g.start_function);
     if (!g.block_site.function.empty()) out += fmt::format("  blocked at:    {}\n", format_frame(g.block_site));
-    if (g.verdict) out += fmt::format("  verdict:       leaked — {}\n", g.verdict_evidence);
+    if (g.verdict) out += fmt::format("  verdict:       {} — {}\n", to_string(*g.verdict), g.verdict_evidence);
     if (!g.blocked_on.empty()) out += "  blocked on:    " + format_blocked_on(g) + "\n";
+    if (g.never_woken)
+      out += fmt::format("  history:       growing and never woken ({} of {}) — {}\n", g.never_woken, g.alive,
+                         g.never_woken_evidence);
     out += fmt::format("  goroutines:    {}{}\n", fmt::join(g.goids, " "),
                        g.alive > g.goids.size() ? fmt::format(" (+{} more)", g.alive - g.goids.size()) : "");
     if (!g.labels.empty()) {
@@ -421,6 +460,10 @@ nlohmann::json report_to_json(const LeakReport& r) {
       }
       j["goroutines"] = std::move(members);
     }
+    if (r.has_history_signal) {
+      j["never_woken"] = g.never_woken;
+      j["never_woken_evidence"] = g.never_woken_evidence;
+    }
     auto sets = nlohmann::json::array();
     for (const auto& [labels, n] : g.labels) sets.push_back({{"labels", labels_to_json(labels)}, {"count", n}});
     j["labels"] = std::move(sets);
@@ -464,6 +507,7 @@ nlohmann::json report_to_json(const LeakReport& r) {
                                                        {"scan_ns", r.verdict_scan_ns},
                                                        {"bytes_scanned", r.verdict_bytes}}
                                       : nlohmann::json(nullptr)},
+          {"never_woken", r.has_history_signal ? nlohmann::json(r.never_woken()) : nlohmann::json(nullptr)},
           {"groups", groups}};
 }
 

@@ -64,6 +64,10 @@ struct LeakGroup {
   std::string verdict_evidence;
   std::vector<uint64_t> objects;
   std::vector<GoroutineVerdict> members;  // ascending goid
+  // The history's signal, with or without verdicts: how many of its goroutines are "growing and
+  // never woken" (TraceFacts::never_woken, docs/verdicts.md), and why in words.
+  uint64_t never_woken = 0;
+  std::string never_woken_evidence;
   // The pprof label sets of its goroutines, with how many have each (most first); goroutines
   // without labels are not counted.
   std::vector<std::pair<Labels, uint64_t>> labels;
@@ -113,6 +117,9 @@ struct LeakReport {
   // every goroutine alive.
   uint64_t leaked() const;
   uint64_t alive_with(Verdict v) const;
+  // Goroutines "growing and never woken"; the signal is off (false) for a sampled trace.
+  bool has_history_signal = true;
+  uint64_t never_woken() const;
 };
 
 // now_ns: the CLOCK_MONOTONIC time ages are measured at.

@@ -12,7 +12,7 @@ namespace {
 
 constexpr char kHint[] =
     "conditions read like leaked>0, live>1000, site=main.go:42, site=main.go:42 alive>5, reason='chan send', "
-    "growth main.go:42 > 100/s, joined by and/or/not and parentheses (see docs/predicates.md)";
+    "growth main.go:42 > 100/s, never_woken>0, joined by and/or/not and parentheses (see docs/predicates.md)";
 
 struct Token {
   enum class Kind { kWord, kText, kOp, kOpen, kClose, kEnd } kind = Kind::kEnd;
@@ -61,6 +61,7 @@ std::optional<Quantity> quantity_named(const std::string& w) {
   if (w == "alive") return Quantity::kAlive;
   if (w == "created") return Quantity::kCreated;
   if (w == "live") return Quantity::kLive;
+  if (w == "never_woken") return Quantity::kNeverWoken;
   return std::nullopt;
 }
 
@@ -83,6 +84,7 @@ const char* quantity_name(Quantity q) {
     case Quantity::kCreated: return "created";
     case Quantity::kLive: return "live";
     case Quantity::kGrowth: return "growth";
+    case Quantity::kNeverWoken: return "never_woken";
   }
   return "?";
 }

@@ -8,7 +8,7 @@
 //   condition := selector* [quantity cmp number]     (at least one of the two parts)
 //              | 'growth' SITE cmp number['/s'|'/m']
 //   selector  := 'site' '=' SITE | 'reason' '=' TEXT  (TEXT: 'quoted', "quoted" or one word)
-//   quantity  := leaked | alive | created | live
+//   quantity  := leaked | alive | created | live | never_woken
 //   cmp       := > | >= | < | <= | == | !=
 // A condition with selectors and no comparison means "alive > 0" (some goroutine of that site
 // or reason is alive). SITE is FILE:LINE of a `go` statement (FILE matches by suffix) or a regex
@@ -25,6 +25,8 @@
 //            program ever had more than 1000 goroutines
 //   growth   the fastest net increase of a site's alive goroutines, per second, over any one
 //            second so far
+//   never_woken  blocked at the report instant where their go statement keeps adding goroutines
+//            that block and none wakes ("growing and never woken", TraceFacts::never_woken)
 // Invariants: parse() never throws and names the offending word; eval() is pure.
 #pragma once
 
@@ -40,7 +42,7 @@
 
 namespace gorepro::replay {
 
-enum class Quantity { kLeaked, kAlive, kCreated, kLive, kGrowth };
+enum class Quantity { kLeaked, kAlive, kCreated, kLive, kGrowth, kNeverWoken };
 const char* quantity_name(Quantity q);
 
 enum class Cmp { kGt, kGe, kLt, kLe, kEq, kNe };

@@ -1,15 +1,27 @@
 #include "replay/trace_facts.h"
 
 #include <algorithm>
+#include <map>
+#include <tuple>
+
+#include "replay/growth.h"
 
 namespace gorepro::replay {
 
 namespace {
 constexpr uint64_t kGrowthWindowNs = 1'000'000'000;
+
+// Waits that end by themselves: never "never woken" (as src/verdict calls them time_io).
+bool waits_on_time_or_io(const std::string& reason) {
+  return reason == "sleep" || reason == "IO wait" || reason == "timer goroutine (idle)";
+}
 }
 
 TraceFacts::TraceFacts(const TraceReader& reader, const TraceSymbols& symbols, std::optional<uint64_t> up_to)
     : symbols_(symbols), wait_reasons_(reader.header().wait_reasons) {
+  table_.set_state_observer([this](uint64_t goid) { left_state(goid); });
+  start_ns_ = reader.start_time_ns(), has_start_ = true;
+  sampled_ = reader.snapshots().count > 0;
   Event e;
   for (auto cur = reader.cursor(); (!up_to || cur.position() < *up_to) && cur.next(e);) add(e);
   // The verdicts were taken at the end of the recording: they describe the end only.
@@ -20,9 +32,24 @@ TraceFacts::TraceFacts(const TraceReader& reader, const TraceSymbols& symbols, s
 }
 
 TraceFacts::TraceFacts(const TraceSymbols& symbols, std::vector<std::string> wait_reasons)
-    : symbols_(symbols), wait_reasons_(std::move(wait_reasons)) {}
+    : symbols_(symbols), wait_reasons_(std::move(wait_reasons)) {
+  table_.set_state_observer([this](uint64_t goid) { left_state(goid); });
+}
+
+void TraceFacts::left_state(uint64_t goid) {
+  if (const Goroutine* g = table_.find(goid); g && g->state == GoState::Waiting) {
+    auto& places = woken_from_[goid];
+    const std::pair<StackId, uint32_t> here{g->block_stack, g->wait_reason}, everywhere{0, UINT32_MAX};
+    if (std::find(places.begin(), places.end(), here) == places.end() && (places.empty() || places[0] != everywhere)) {
+      if (places.size() < kWakePlaces) places.push_back(here);
+      else places.assign(1, everywhere);
+    }
+  }
+  if (state_observer_) state_observer_(goid);
+}
 
 void TraceFacts::add(const Event& e) {
+  if (!has_start_) start_ns_ = e.time_ns, has_start_ = true;
   if (e.kind == EventKind::Create || e.kind == EventKind::Preexisting) {
     Site& s = site(CreationKey{e.pc, e.start_pc});
     s.created++;
@@ -34,6 +61,7 @@ void TraceFacts::add(const Event& e) {
     }
   }
   table_.apply(e);
+  if (e.kind == EventKind::Exit) woken_from_.erase(e.goid);
 }
 
 TraceFacts::Site& TraceFacts::site(const CreationKey& key) {
@@ -64,6 +92,64 @@ void TraceFacts::changed(Site& s, uint64_t gopc, uint64_t t, int64_t delta) {
   s.max_growth = std::max(s.max_growth, static_cast<double>(s.alive - before));
   if (last > r.size() / 2) r.erase(r.begin(), r.begin() + static_cast<std::ptrdiff_t>(last));
   r.emplace_back(t, s.alive);
+  auto& series = s.series;
+  if (series.size() >= 2 * kSeriesPoints) {
+    for (size_t i = 1; i < kSeriesPoints; i++) series[i] = series[2 * i];
+    series.resize(kSeriesPoints);
+  }
+  series.emplace_back(t, s.alive);
+}
+
+std::vector<TraceFacts::NeverWoken> TraceFacts::never_woken() const {
+  const uint64_t now = table_.time_ns();
+  if (sampled_ || !has_start_ || now <= start_ns_) return {};
+  using Place = std::tuple<uint64_t, uint64_t, StackId, uint32_t>;  // gopc, start pc, block stack, reason
+  struct Blocked {
+    std::vector<uint64_t> goids;
+    bool woken = false;
+  };
+  std::map<Place, Blocked> places;
+  for (const auto& [goid, g] : table_.goroutines()) {
+    if (g.state != GoState::Waiting || g.placeholder) continue;
+    auto site = sites_.find(CreationKey{g.gopc, g.start_pc});
+    if (site == sites_.end() || site->second.runtime) continue;
+    const std::string reason = g.wait_reason < wait_reasons_.size() ? wait_reasons_[g.wait_reason] : "";
+    if (waits_on_time_or_io(reason)) continue;
+    if (verdicts_) {
+      if (auto v = verdicts_->find(goid); v != verdicts_->end() && v->second == Verdict::kTimeIo) continue;
+    }
+    Blocked& b = places[{g.gopc, g.start_pc, g.block_stack, g.wait_reason}];
+    b.goids.push_back(goid);
+    if (auto w = woken_from_.find(goid); w != woken_from_.end()) {
+      for (const auto& p : w->second)
+        if (p == std::pair{g.block_stack, g.wait_reason} || p == std::pair<StackId, uint32_t>{0, UINT32_MAX}) b.woken = true;
+    }
+  }
+  // The go statement's steadiest big rise: windows of a quarter of the recording.
+  const uint64_t quarter = (now - start_ns_) / 4;
+  GrowthOptions o;
+  o.window_ns = quarter;
+  o.min_slope = static_cast<double>(kNeverWokenMin) / (static_cast<double>(quarter) / 1e9);
+  o.min_r2 = 0.6;
+  std::vector<NeverWoken> out;
+  for (auto& [place, b] : places) {
+    if (b.woken || static_cast<int64_t>(b.goids.size()) < kNeverWokenMin) continue;
+    const auto& [gopc, start_pc, stack, reason] = place;
+    const auto& series = sites_.at(CreationKey{gopc, start_pc}).series;
+    std::optional<NeverWoken> best;
+    for (const GrowthRange& r : find_growth(series, o)) {
+      const auto& [t0, n0] = series[r.from];
+      const auto& [t1, n1] = series[r.to - 1];
+      if (t1 - t0 < quarter || n1 - n0 < kNeverWokenMin) continue;
+      if (!best || n1 - n0 > best->alive_to - best->alive_from)
+        best = NeverWoken{{gopc, start_pc}, stack, reason, {}, n0, n1, t0 - std::min(t0, start_ns_), t1 - std::min(t1, start_ns_)};
+    }
+    if (!best) continue;
+    std::sort(b.goids.begin(), b.goids.end());
+    best->goids = std::move(b.goids);
+    out.push_back(std::move(*best));
+  }
+  return out;
 }
 
 bool TraceFacts::selected(const Site& s, const Selector& sel) const {
@@ -104,6 +190,15 @@ double TraceFacts::value(Quantity q, const Selector& sel) const {
         v = q == Quantity::kCreated ? v + static_cast<double>(s.created) : std::max(v, s.max_growth);
       }
       return v;
+    }
+    case Quantity::kNeverWoken: {
+      double n = 0;
+      for (const NeverWoken& w : never_woken()) {
+        const std::string reason = w.wait_reason < wait_reasons_.size() ? wait_reasons_[w.wait_reason] : "";
+        if (selected(sites_.at(w.site), sel) && (sel.reason.empty() || sel.reason == reason))
+          n += static_cast<double>(w.goids.size());
+      }
+      return n;
     }
     case Quantity::kLeaked:
     case Quantity::kAlive:

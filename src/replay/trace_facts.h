@@ -5,6 +5,8 @@
 // fastest net growth over one second (measured at each of its changes). `check --fail-if` and
 // tests use it over a trace; `record --until` feeds it each event as it is recorded (add()), so
 // a live recording answers the same questions the same way.
+// It also keeps the history behind "growing and never woken" (never_woken(), docs/verdicts.md):
+// where each alive goroutine was ever woken from, and each go statement's alive count over time.
 #pragma once
 
 #include <cstdint>
@@ -29,6 +31,9 @@ class TraceFacts final : public PredicateFacts {
   TraceFacts(const TraceReader& reader, const TraceSymbols& symbols, std::optional<uint64_t> up_to = std::nullopt);
   // Empty, for a recording in progress: add() each event in the order it is written.
   TraceFacts(const TraceSymbols& symbols, std::vector<std::string> wait_reasons);
+  // The table's observer points into this object.
+  TraceFacts(const TraceFacts&) = delete;
+  TraceFacts& operator=(const TraceFacts&) = delete;
   void add(const Event& e);
 
   double value(Quantity quantity, const Selector& selector) const override;
@@ -51,7 +56,30 @@ class TraceFacts final : public PredicateFacts {
     on_change_ = std::move(hook);
   }
   // The table's state observer (GoroutineTable::set_state_observer): every goroutine's states.
-  void on_state_change(GoroutineTable::StateObserver observer) { table_.set_state_observer(std::move(observer)); }
+  void on_state_change(GoroutineTable::StateObserver observer) { state_observer_ = std::move(observer); }
+
+  // "Growing and never woken" — the history's leak signal, for leaks reachability cannot see (a
+  // channel a global holds). One entry per place goroutines block at — go statement, block
+  // stack, wait reason — where, as of the last event added:
+  //   - at least kNeverWokenMin goroutines of the go statement are alive and blocked there, in a
+  //     wait that is not on time or I/O (not sleep, IO wait, a timer; with verdicts: not
+  //     time_io), and NONE of the alive ones there was ever woken from there (no ready, no return
+  //     to running, since it first parked at that place);
+  //   - the go statement's alive count grew across the recording: find_growth() finds a steady
+  //     rise (r² >= 0.6 over windows of a quarter of the recording) by at least kNeverWokenMin
+  //     goroutines per quarter, spanning at least a quarter of the recording.
+  // Empty for a sampled trace (record --snapshot): a wake between two snapshots is not seen.
+  static constexpr int64_t kNeverWokenMin = 4;
+  struct NeverWoken {
+    CreationKey site;
+    StackId block_stack = 0;
+    uint32_t wait_reason = 0;
+    std::vector<uint64_t> goids;  // ascending
+    // The go statement's rise: alive counts at its start and end, times since the trace's start.
+    int64_t alive_from = 0, alive_to = 0;
+    uint64_t from_ns = 0, to_ns = 0;
+  };
+  std::vector<NeverWoken> never_woken() const;
 
  private:
   struct Site {
@@ -62,7 +90,15 @@ class TraceFacts final : public PredicateFacts {
     int64_t alive = 0;
     double max_growth = 0;       // per second
     std::vector<std::pair<uint64_t, int64_t>> recent;  // (time, alive) over the last second
+    // (time, alive) at each change since the start, thinned to every other point whenever it
+    // reaches 2 * kSeriesPoints: bounded memory, the shape kept for find_growth().
+    std::vector<std::pair<uint64_t, int64_t>> series;
   };
+  static constexpr size_t kSeriesPoints = 1024;
+  // Where a goroutine was woken from: (block stack, wait reason) of the parks it left, at most
+  // kWakePlaces; one woken from more places counts as woken from everywhere ({0, UINT32_MAX}).
+  static constexpr size_t kWakePlaces = 8;
+  void left_state(uint64_t goid);
   Site& site(const CreationKey& key);
   void changed(Site& s, uint64_t gopc, uint64_t time_ns, int64_t delta);
   bool selected(const Site& s, const Selector& sel) const;
@@ -76,6 +112,11 @@ class TraceFacts final : public PredicateFacts {
   int64_t live_ = 0;
   uint64_t peak_live_ = 0;
   std::function<void(uint64_t, uint64_t, int64_t)> on_change_;
+  GoroutineTable::StateObserver state_observer_;
+  std::unordered_map<uint64_t, std::vector<std::pair<StackId, uint32_t>>> woken_from_;  // by goid, alive ones
+  uint64_t start_ns_ = 0;  // the trace's start (a live recording: its first event)
+  bool has_start_ = false;
+  bool sampled_ = false;
 };
 
 }  // namespace gorepro::replay

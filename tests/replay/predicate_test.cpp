@@ -25,6 +25,7 @@ class FixedFacts : public PredicateFacts {
       case Quantity::kCreated: return created;
       case Quantity::kLive: return live;
       case Quantity::kGrowth: return growth;
+      case Quantity::kNeverWoken: return 0;
     }
     return 0;
   }
@@ -148,6 +149,39 @@ TEST(TraceFactsLive, KeepsOnlyTheLiveGoroutinesOfAnEndlessChurn) {
   EXPECT_EQ(facts.live(), 5);
   EXPECT_LE(facts.table().goroutines().size(), 6u);
   EXPECT_EQ(facts.site_counts().at(0).created, 200'000u);
+}
+
+// "Growing and never woken" (docs/verdicts.md) from a stream of events: site A adds a goroutine
+// every 100 ms for 4 s, each parking once in a chan send and never woken; site B grows the same
+// way but a waker readies each of its goroutines once, which parks again at the same place;
+// A's 40 are flagged, B's not — and neither while A is only a burst of 40 at once.
+TEST(TraceFactsLive, GrowingAndNeverWokenFlagsOnlyASteadilyGrowingSiteNobodyWakes) {
+  FakeSymbolizer fake;
+  LeakScenario::symbols(fake);
+  TraceSymbols symbols(&fake);
+  auto run = [&](uint64_t every_ns) {
+    auto facts = std::make_unique<TraceFacts>(symbols, std::vector<std::string>{"", "chan send", "chan receive"});
+    const uint64_t a = LeakScenario::kGopcA, b = LeakScenario::kGopcB;
+    for (uint64_t i = 0; i < 40; ++i) {
+      const uint64_t t = 1'000'000 + i * every_ns, ga = 1000 + 2 * i, gb = ga + 1;
+      facts->add(Event::create(t, 1, 1, ga, a, LeakScenario::kStartA, 0));
+      facts->add(Event::park(t + 10, 2, ga, 1, 0x7000, 7));
+      facts->add(Event::create(t + 20, 1, 1, gb, b, LeakScenario::kStartB, 0));
+      facts->add(Event::park(t + 30, 3, gb, 2, 0x8000, 8));
+      facts->add(Event::ready(t + 40, 4, gb, 1));
+      facts->add(Event::park(t + 50, 3, gb, 2, 0x8000, 8));
+    }
+    facts->add(Event::exit(1'000'000 + 40 * every_ns + 1'000'000, 4, 1));
+    return facts;
+  };
+  auto steady = run(100'000'000);
+  auto nw = steady->never_woken();
+  ASSERT_EQ(nw.size(), 1u);
+  EXPECT_EQ(nw[0].site.gopc, LeakScenario::kGopcA);
+  EXPECT_EQ(nw[0].goids.size(), 40u);
+  EXPECT_GE(nw[0].alive_to - nw[0].alive_from, 20);
+  EXPECT_EQ(steady->value(Quantity::kNeverWoken, {}), 40);
+  EXPECT_TRUE(run(10)->never_woken().empty());  // a burst: 40 within 0.4 µs of a ~1 ms recording
 }
 
 }  // namespace

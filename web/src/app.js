@@ -105,6 +105,8 @@
       ...[
         // The leak verdict of record's heap scan at exit, and the goroutines' pprof labels, as in `report`.
         g.verdict ? el('p', { class: 'verdict' }, `verdict: ${g.verdict}` + (g.verdict_evidence ? ` — ${g.verdict_evidence}` : '')) : null,
+        // The history's signal (docs/verdicts.md), with or without verdicts.
+        g.never_woken ? el('p', { class: 'verdict' }, `growing and never woken (${g.never_woken} of ${g.alive}) — ${g.never_woken_evidence}`) : null,
         g.labels && g.labels.length ? el('p', { class: 'labels' }, 'pprof labels: ' + g.labels.map((s) =>
           Object.entries(s.labels).map(([k, v]) => `${k}=${v}`).join(', ') + ` (${s.count})`).join('; ')) : null,
       ].filter(Boolean),

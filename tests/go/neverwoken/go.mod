@@ -1,0 +1,3 @@
+module gorepro/tests/go/neverwoken
+
+go 1.19
