@@ -22,7 +22,7 @@ func main() {
 	var started sync.WaitGroup
 	started.Add(sessions * streams)
 	for s := 0; s < sessions; s++ {
-		go session(gosite.Count(s), &started) // want leak: 2 x chan receive
+		go session(gosite.Count(s), &started) // want leak: 2 x chan receive -> may_wake (the odd sessions wait on the global main.shutdown)
 	}
 	started.Wait()
 	leaked := sessions/2 + sessions*(streams-1) + sessions*streams
@@ -32,7 +32,7 @@ func main() {
 func session(id int, started *sync.WaitGroup) {
 	items := make(chan int)
 	for i := 0; i < streams; i++ {
-		go stream(gosite.Count(items), started) // want leak: 16 x chan send
+		go stream(gosite.Count(items), started) // want leak: 16 x chan send -> 8 leaked, 8 may_wake (an odd session, alive on a global, still holds its streams' channel)
 	}
 	<-items // reads one item and stops; four more streams of this session stay in their send
 	if id%2 == 1 {

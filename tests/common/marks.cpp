@@ -11,7 +11,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const char kLeakForm[] = "'// want leak: N x REASON[|REASON...]' (or '// may leak: ...')";
+const char kLeakForm[] =
+    "'// want leak: N x REASON[|REASON...] [-> VERDICT (why) | -> N1 VERDICT, N2 VERDICT (why)]' (or '// may leak: ...')";
+const char* const kVerdicts[] = {"leaked", "may_wake", "time_io"};
 
 // Calls f(line_number, text) for each line of source.
 template <class F>
@@ -95,6 +97,44 @@ std::vector<Mark> read_marks(const std::string& go_source_dir,
   return marks;
 }
 
+// "-> may_wake (why)" or "-> 8 leaked, 8 may_wake (why)" (the text after the arrow) into mark.
+void parse_mark_verdicts(const std::string& text, const std::string& file, int line, LeakMark& mark) {
+  static const std::regex form(R"(^([^()]*?)\s*(?:\((.+)\))?$)");
+  static const std::regex counted(R"(^(\d+)\s+(\w+)$)");
+  std::smatch m;
+  if (!std::regex_match(text, m, form) || trim(m[1].str()).empty())
+    fail(file, line, "malformed verdicts '-> " + text + "' in leak mark: expected " + kLeakForm);
+  mark.why = trim(m[2].str());
+  const std::string list = trim(m[1].str());
+  auto known = [&](const std::string& v) {
+    if (std::find(std::begin(kVerdicts), std::end(kVerdicts), v) == std::end(kVerdicts))
+      fail(file, line, "unknown verdict '" + v + "' in leak mark: expected leaked, may_wake or time_io");
+    return v;
+  };
+  if (list.find_first_of(" ,") == std::string::npos) {
+    mark.verdicts[known(list)] = mark.count;
+  } else {
+    int sum = 0;
+    for (size_t start = 0; start <= list.size();) {
+      size_t comma = list.find(',', start);
+      const std::string part = trim(list.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+      std::smatch c;
+      if (!std::regex_match(part, c, counted))
+        fail(file, line, "malformed verdict '" + part + "' in leak mark: expected " + kLeakForm);
+      const int n = positive_count(c[1].str(), file, line, "verdict");
+      mark.verdicts[known(c[2].str())] += n;
+      sum += n;
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+    if (sum != mark.count)
+      fail(file, line, "the verdict counts add up to " + std::to_string(sum) + ", not the mark's " +
+                           std::to_string(mark.count));
+  }
+  if (mark.count_with("leaked") != mark.count && mark.why.empty())
+    fail(file, line, "a leak mark whose goroutines are not all leaked must say why, in parentheses after the verdicts");
+}
+
 }  // namespace
 
 bool LeakMark::accepts(std::string_view reason) const {
@@ -117,9 +157,17 @@ std::vector<LeakMark> parse_leak_marks(std::string_view source, const std::strin
     if (!std::regex_match(rest, f, form)) {
       fail(file, number, "malformed leak mark '" + trim(text.substr(m.position(0))) + "': expected " + kLeakForm);
     }
-    LeakMark mark{file, number, 0, {}, m[1].str() == "may"};
+    LeakMark mark{file, number, 0, {}, m[1].str() == "may", {}, {}};
     mark.count = positive_count(f[1].str(), file, number, "leak mark");
-    mark.reasons = split_alternatives(f[2].str(), file, number, "wait reason in leak mark", kLeakForm);
+    std::string reasons = f[2].str();
+    const size_t arrow = reasons.find("->");
+    if (arrow == std::string::npos) {
+      mark.verdicts["leaked"] = mark.count;
+    } else {
+      parse_mark_verdicts(trim(reasons.substr(arrow + 2)), file, number, mark);
+      reasons = reasons.substr(0, arrow);
+    }
+    mark.reasons = split_alternatives(reasons, file, number, "wait reason in leak mark", kLeakForm);
     if (!std::regex_search(code, go_statement)) {
       fail(file, number, "leak mark is not on the line of a go statement");
     }

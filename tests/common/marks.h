@@ -4,6 +4,8 @@
 //   go update(i)  // want leak: 5 x semacquire|sync.Mutex.Lock
 //   return here() // mark: plain
 //   go worker(ch) // may leak: 8 x chan send
+//   go janitor(t) // want leak: 3 x chan receive -> may_wake (a live ticker sends to it)
+//   go stream(ch) // want leak: 16 x chan send -> 8 leaked, 8 may_wake (why, in words)
 //
 // A leak mark sits on the line of a `go` statement and says how many goroutines created there
 // are still alive when main returns (N) and the wait reason they are parked in, spelled as in
@@ -12,6 +14,10 @@
 // test can find it without hard-coding its number. A `may leak` mark is the ground truth of an
 // intermittent leak: from 0 to N goroutines of that statement are left, depending on the
 // schedule (examples/race*; `gorepro repro` forces them). See examples/README.md.
+// After `->`, the leak verdict those goroutines deserve at exit (docs/verdicts.md): one verdict
+// for all N, or counts per verdict adding up to N; without `->`, all N are `leaked`. A verdict
+// other than `leaked` must say why in parentheses: something that can still run reaches what
+// they wait on, and the reader deserves to know what.
 //
 // A wait mark sits on the line a goroutine blocks on — the innermost frame of its stack in the
 // program's own source — and says how many goroutines block there when the program exits, in
@@ -43,8 +49,14 @@ struct LeakMark {
   int count = 0;                     // goroutines from it alive at exit, > 0
   std::vector<std::string> reasons;  // accepted wait reasons, at least one
   bool may = false;                  // `may leak`: 0 to count are left, depending on the schedule
+  std::map<std::string, int> verdicts;  // verdict → goroutines, adding up to count ({"leaked": count} by default)
+  std::string why;                      // the parenthesized reason after the verdicts, "" if none
 
   bool accepts(std::string_view reason) const;
+  int count_with(const std::string& verdict) const {
+    auto it = verdicts.find(verdict);
+    return it == verdicts.end() ? 0 : it->second;
+  }
 };
 
 struct WaitMark {

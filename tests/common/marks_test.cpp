@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <algorithm>
 #include <fstream>
+#include <map>
 
 #include "support/go_programs.h"
 
@@ -71,6 +72,33 @@ TEST(LeakMarks, KeepReasonsWithSpacesAndParentheses) {
   EXPECT_EQ(marks[0].reasons[0], "select (no cases)");
   EXPECT_EQ(marks[1].count, 100);
   EXPECT_EQ(marks[1].reasons[0], "chan receive (nil chan)");
+}
+
+TEST(LeakMarks, SayTheVerdictTheirGoroutinesDeserveAndWhy) {
+  auto marks = parse_leak_marks(
+      "go a() // want leak: 2 x chan send\n"
+      "go b() // want leak: 3 x chan receive -> may_wake (a live ticker sends to it)\n"
+      "go c() // want leak: 16 x chan send -> 8 leaked, 8 may_wake (their session holds the channel)\n"
+      "go d() // want leak: 1 x select (no cases) -> leaked\n",
+      "f.go");
+  ASSERT_EQ(marks.size(), 4u);
+  EXPECT_EQ(marks[0].verdicts, (std::map<std::string, int>{{"leaked", 2}}));
+  EXPECT_EQ(marks[1].reasons, std::vector<std::string>{"chan receive"});
+  EXPECT_EQ(marks[1].verdicts, (std::map<std::string, int>{{"may_wake", 3}}));
+  EXPECT_EQ(marks[1].why, "a live ticker sends to it");
+  EXPECT_EQ(marks[2].count_with("leaked"), 8);
+  EXPECT_EQ(marks[2].count_with("may_wake"), 8);
+  EXPECT_EQ(marks[3].reasons, std::vector<std::string>{"select (no cases)"});
+  EXPECT_EQ(marks[3].count_with("leaked"), 1);
+}
+
+TEST(LeakMarks, RejectVerdictsThatDoNotAddUpOrSayNotWhy) {
+  EXPECT_NE(error_of("go f() // want leak: 3 x chan send -> may_wake\n").find("must say why"), std::string::npos);
+  EXPECT_NE(error_of("go f() // want leak: 3 x chan send -> 1 leaked, 1 may_wake (x)\n").find("add up to 2"),
+            std::string::npos);
+  EXPECT_NE(error_of("go f() // want leak: 3 x chan send -> lost (x)\n").find("unknown verdict 'lost'"),
+            std::string::npos);
+  EXPECT_NE(error_of("go f() // want leak: 3 x chan send -> (x)\n").find("malformed verdicts"), std::string::npos);
 }
 
 TEST(LeakMarks, IgnoreOrdinaryCommentsAndUnmarkedGoStatements) {
