@@ -1,0 +1,3 @@
+module gorepro/tests/go/attachleak
+
+go 1.19
