@@ -11,6 +11,7 @@
 #include "tracer/event_decoder.h"
 #include "tracer/guardian.h"
 #include "tracer/recorder.h"
+#include "tracer/sched_pacer.h"
 #ifdef GOREPRO_HAVE_BPF
 #include "bpf/all_processes.h"
 #endif
@@ -35,6 +36,7 @@ struct RecordCliOptions {
   std::string schedtrace_ms;    // its value ("" = default)
   bool scheddetail = false;
   bool show_schedtrace = false;
+  bool schedtrace_fixed = false;
   std::string ring_size;        // ebpf: --ring-size
   std::vector<std::string> ring;  // --ring 5m and/or --ring 500MB (flight recorder)
   std::string snapshot;         // --snapshot INTERVAL: sample the goroutine list, no probes
@@ -107,6 +109,7 @@ Result<tracer::RecordRequest> request_of(const RecordCliOptions& o) {
   r.probes.probe_states = o.probe_states;
   r.scheddetail = o.scheddetail;
   r.show_schedtrace = o.show_schedtrace;
+  r.schedtrace_fixed = o.schedtrace_fixed;
   r.status_line = !o.quiet;
   r.verdicts = !o.no_verdict;
   r.metrics_address = o.metrics;
@@ -195,6 +198,16 @@ void print_summary(const tracer::RecordResult& r) {
                    : "",
                r.sched_cut_short ? "; the program exited in the middle of the last one" : "",
                r.sched_whole_stderr ? " (the program's whole stderr went through gorepro)" : "");
+    if (r.sched_paced_max_ms) {
+      fmt::print(stderr, "gorepro: note: dumps took up to {:.0f} ms, so the runtime's dump interval was stretched from "
+                 "{} ms up to {} ms ({} changes; the program keeps at least {:.0f}% of the time)\n",
+                 static_cast<double>(r.sched_longest_dump_ns) / 1e6, r.sched_asked_ms, r.sched_paced_max_ms,
+                 r.sched_pace_changes, tracer::SchedPacer::kProgramShare * 100);
+    }
+    if (!r.sched_pace_off.empty()) {
+      fmt::print(stderr, "gorepro: note: dumps were not paced ({}); the longest took {:.0f} ms\n", r.sched_pace_off,
+                 static_cast<double>(r.sched_longest_dump_ns) / 1e6);
+    }
   }
   if (r.verdicts) {
     fmt::print(stderr, "gorepro: verdicts: {} goroutines leaked, {} waiting on time/I/O, {} may still wake "
@@ -419,7 +432,12 @@ void add_record_command(CLI::App& app, int& exit_code) {
                 "--schedtrace)");
   CLI::Option* schedtrace = cmd->add_option("--schedtrace", o->schedtrace_ms,
                   "Record the Go runtime's scheduler dump every MS milliseconds (default 100) into the trace, "
-                  "via GODEBUG=schedtrace; use --schedtrace=MS or put -- before the program")
+                  "via GODEBUG=schedtrace; use --schedtrace=MS or put -- before the program. Bound: the runtime "
+                  "stops the program for the whole of each dump, so when a dump takes longer than "
+                  + fmt::format("{:.0f}% of MS, gorepro lengthens the runtime's interval to the dump's time x {:g} "
+                  "(the program keeps at least {:.0f}% of the time; the trace notes each change)",
+                  (1 - tracer::SchedPacer::kProgramShare) * 100, 1 / (1 - tracer::SchedPacer::kProgramShare),
+                  tracer::SchedPacer::kProgramShare * 100))
       ->expected(0, 1);
   cmd->add_flag("--scheddetail", o->scheddetail,
                 fmt::format("With --schedtrace: every P, M and goroutine in each dump (GODEBUG=scheddetail=1); needed "
@@ -428,6 +446,9 @@ void add_record_command(CLI::App& app, int& exit_code) {
                             "too); later lines are read without a stop and checked at any instant of their dump",
                             tracer::EventDecoder::kSchedReadsPerDump));
   cmd->add_flag("--show-schedtrace", o->show_schedtrace, "With --schedtrace: also show the SCHED lines on stderr");
+  cmd->add_flag("--schedtrace-fixed", o->schedtrace_fixed,
+                "With --schedtrace: keep the interval MS even when dumps take longer than that (the program may "
+                "then run only between dumps: 20,000 goroutine lines take ~0.2 s per dump)");
   cmd->add_option("--ring-size", o->ring_size,
                   "ebpf: size of the ring buffer the probes write into (a power of two, e.g. 64M; default 16M); "
                   "events it has no room for are counted as lost and named in the trace");

@@ -381,6 +381,44 @@ std::optional<uint64_t> GoBinary::global(std::string_view name) const {
   return std::nullopt;
 }
 
+std::optional<uint64_t> GoBinary::godebug_setting(std::string_view name) const {
+  // The entry's name is a Go string header (data pointer, length) whose data lies in .rodata;
+  // the pointer right after it is the setting's address, which must lie in writable data.
+  auto in = [&](uint64_t a, std::initializer_list<const char*> names) {
+    for (const ElfSection& sec : elf_->sections()) {
+      for (const char* n : names) {
+        if (sec.name == n && a >= sec.addr && a + 4 <= sec.addr + sec.size) return true;
+      }
+    }
+    return false;
+  };
+  const ElfSection* ro = elf_->section(".rodata");
+  if (!ro || name.empty()) return std::nullopt;
+  std::span<const uint8_t> rodata = elf_->section_bytes(*ro);
+  std::set<uint64_t> texts;  // every place the name's bytes occur
+  for (auto it = rodata.begin();
+       (it = std::search(it, rodata.end(), name.begin(), name.end())) != rodata.end(); ++it) {
+    texts.insert(ro->addr + static_cast<uint64_t>(it - rodata.begin()));
+  }
+  std::optional<uint64_t> found;
+  for (const char* data_name : {".data", ".noptrdata"}) {
+    const ElfSection* sec = elf_->section(data_name);
+    if (!sec) continue;
+    std::span<const uint8_t> d = elf_->section_bytes(*sec);
+    for (size_t at = 0; at + 24 <= d.size(); at += 8) {
+      uint64_t ptr, len, value;
+      std::memcpy(&ptr, d.data() + at, 8);
+      if (!texts.count(ptr)) continue;
+      std::memcpy(&len, d.data() + at + 8, 8);
+      std::memcpy(&value, d.data() + at + 16, 8);
+      if (len != name.size() || !in(value, {".noptrbss", ".bss", ".noptrdata", ".data"})) continue;
+      if (found && *found != value) return std::nullopt;  // two different answers: believe neither
+      found = value;
+    }
+  }
+  return found;
+}
+
 std::optional<uint64_t> GoBinary::runtime_output_fd_immediate() const {
   auto write = function("runtime.write");
   if (!write) return std::nullopt;

@@ -89,6 +89,11 @@ class GoBinary {
   // global in a data section whose address both runtime.semacquire1 and runtime.semrelease1
   // take with `lea` (semroot / semtable.rootFor, inlined into both).
   std::optional<uint64_t> semtable_address(bool use_symbol = true) const;
+  // Address (link-time) of the int32 a GODEBUG setting of the runtime is parsed into, e.g.
+  // "schedtrace" -> &runtime.debug.schedtrace: read from the runtime's own table of settings
+  // (runtime.dbgvars, 1.19-1.27: {name string, value *int32, ...} entries in .data), so it needs
+  // neither symbols nor DWARF. nullopt when the name or its entry is not found.
+  std::optional<uint64_t> godebug_setting(std::string_view name) const;
   // Where the runtime's own output (print/println, panics, GODEBUG traces such as schedtrace)
   // names its file descriptor: the address of the 32-bit immediate in the `mov eax, 2` that
   // loads fd 2 for `call runtime.write` in writeErr (inlined into gwrite up to Go 1.22,

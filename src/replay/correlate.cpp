@@ -196,8 +196,10 @@ Result<Correlation> correlate(TraceSession& session, const CorrelateOptions& o) 
     }
   } else {
     auto c = r.cursor();
+    uint32_t stretched = 0, longest = 0;  // record's pacing: intervals set, and the longest
     for (Event e; c.next(e);) {
       if (e.kind != EventKind::Sched) continue;
+      if (e.interval_ms) stretched++, longest = std::max(longest, e.interval_ms);
       auto s = parse_sched_block(r.string(e.text));
       if (!s) {
         out.samples_unparsed++;
@@ -205,6 +207,12 @@ Result<Correlation> correlate(TraceSession& session, const CorrelateOptions& o) 
       }
       raw.push_back({e.seq, e.sched_first_ns(), e.sched_last_ns(), std::move(*s), e.dump_begin_ns, e.dump_end_ns,
                      e.g_reads ? decode_reads(r.string(e.g_reads), e.seq) : std::vector<std::pair<uint64_t, uint64_t>>{}});
+    }
+    // Samples are placed by their own `SCHED Nms` and the dump probes, never by the interval.
+    if (stretched) {
+      out.notes.push_back(fmt::format("record changed the runtime's dump interval {} time{} (up to {} ms) so that "
+                                      "dumps left the program its share of the time; samples are further apart there",
+                                      stretched, stretched == 1 ? "" : "s", longest));
     }
     if (raw.empty()) {
       return make_error(out.samples_unparsed ? "the trace's schedtrace samples do not parse"

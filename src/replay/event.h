@@ -50,6 +50,8 @@ struct Event {
   uint64_t dump_begin_ns = 0;        // Sched: when the runtime began / ended the dump (tracer's
   uint64_t dump_end_ns = 0;          //   clock, probes on runtime.schedtrace); 0 = unknown
   StringId g_reads = 0;              // Sched: packed (goid, position) pairs — see sched_g_reads()
+  uint32_t interval_ms = 0;          // Sched: the runtime's dump interval from this dump on, when
+                                     //   record changed it after this dump (tracer/sched_pacer.h); 0 = unchanged
   // Read from a trace: the goroutine's pprof labels as a labels record (kind 9) right after
   // this event gives them — an id for TraceReader::labels(), 0 when no record follows. Writers
   // take labels apart (TraceWriter::append), never from here.

@@ -84,5 +84,8 @@ inline constexpr uint64_t kSchedFieldEnd = 5;
 // where the runtime read that goroutine's status among the events — varint goid, varint
 // (sched event's seq - position), position = the seq of the first event after the read.
 inline constexpr uint64_t kSchedFieldGReads = 6;
+// The runtime's dump interval (ms) from this dump on, present when `record` changed it after this
+// dump so that dumps take at most a share of the program's time (tracer/sched_pacer.h).
+inline constexpr uint64_t kSchedFieldInterval = 7;
 
 }  // namespace gorepro::replay::format

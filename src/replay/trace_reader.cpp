@@ -240,6 +240,9 @@ class TraceDecoder {
         } else if ((key >> 1) == format::kSchedFieldGReads) {
           if (defining && v >= r.strings_.size()) return false;
           e.g_reads = static_cast<StringId>(v);
+        } else if ((key >> 1) == format::kSchedFieldInterval) {
+          if (v > UINT32_MAX) return false;
+          e.interval_ms = static_cast<uint32_t>(v);
         } else if ((key >> 1) == format::kSchedFieldBegin && v) {
           if (v - 1 > e.time_ns) return false;
           e.dump_begin_ns = e.time_ns - (v - 1);

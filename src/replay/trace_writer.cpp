@@ -373,7 +373,8 @@ Status TraceWriter::append(const Event& e, const Labels* labels) {
                                                  {format::kSchedFieldSpan, e.span_ns},
                                                  {format::kSchedFieldBegin, back(e.dump_begin_ns)},
                                                  {format::kSchedFieldEnd, back(e.dump_end_ns)},
-                                                 {format::kSchedFieldGReads, e.g_reads}};
+                                                 {format::kSchedFieldGReads, e.g_reads},
+                                                 {format::kSchedFieldInterval, e.interval_ms}};
       size_t len = 0;
       for (auto [field, v] : fields) {
         if (v || field == format::kSchedFieldText) len += ByteSink::varint_size(field << 1) + ByteSink::varint_size(v);

@@ -19,6 +19,7 @@
 #include "tracer/metrics_server.h"
 #include "tracer/runtime_output.h"
 #include "tracer/sched_feed.h"
+#include "tracer/sched_pacer.h"
 #include "tracer/tracee.h"  // process_name
 
 extern char** environ;
@@ -330,8 +331,8 @@ Status validate(const RecordRequest& r) {
                       "launch the program under gorepro, or run it with GODEBUG=schedtrace=100,scheddetail=1, "
                       "keep its stderr, and give that to `gorepro correlate TRACE --schedtrace-log FILE`");
   }
-  if (!r.schedtrace_ms && (r.scheddetail || r.show_schedtrace)) {
-    return make_error("--scheddetail and --show-schedtrace need --schedtrace", "add --schedtrace[=MS]");
+  if (!r.schedtrace_ms && (r.scheddetail || r.show_schedtrace || r.schedtrace_fixed)) {
+    return make_error("--scheddetail, --show-schedtrace and --schedtrace-fixed need --schedtrace", "add --schedtrace[=MS]");
   }
   if (r.duration_ns && *r.duration_ns == 0) {
     return make_error("invalid --duration 0", "use a Go duration such as 30s, 500ms or 2m");
@@ -475,7 +476,13 @@ Result<RecordResult> record(Backend& backend, const GoBinary& binary, const Reco
     (void)backend.detach();
     return writer.error();
   }
-  SchedFeed sched_feed(**writer, capture.get());
+  // The runtime's own dump interval, stretched when dumps would take more than their share.
+  std::optional<SchedPacer> pacer;
+  if (capture && !request.schedtrace_fixed) {
+    auto setting = binary.godebug_setting("schedtrace");
+    pacer.emplace(backend.pid(), setting ? *setting + backend.load_bias() : 0, request.schedtrace_ms);
+  }
+  SchedFeed sched_feed(**writer, capture.get(), pacer ? &*pacer : nullptr);
   TraceSink trace_sink(**writer, sched_feed);
   CountingSink sink(trace_sink);
   // --until and --metrics: the same facts `check --fail-if` computes over a trace, fed as
@@ -650,6 +657,13 @@ Result<RecordResult> record(Backend& backend, const GoBinary& binary, const Reco
     result.sched_interleaved = capture->blocks_skipped();
     result.sched_cut_short = capture->blocks_cut_short() || (exited && sched_feed.ended_mid_dump());
     result.sched_whole_stderr = !fd_immediate;
+    if (pacer) {
+      result.sched_asked_ms = pacer->asked_ms();
+      result.sched_paced_max_ms = pacer->max_ms();
+      result.sched_pace_changes = pacer->changes();
+      result.sched_longest_dump_ns = pacer->longest_dump_ns();
+      result.sched_pace_off = pacer->off_reason();
+    }
   }
 
   // Detached early from a launched program: it runs on, and its status is ours, as if it had

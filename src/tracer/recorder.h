@@ -42,6 +42,7 @@ struct RecordRequest {
   int schedtrace_ms = 0;              // > 0: GODEBUG=schedtrace=MS, captured into the trace
   bool scheddetail = false;           // with schedtrace: scheddetail=1 (every P, M and G line)
   bool show_schedtrace = false;       // with schedtrace: also show the SCHED lines on stderr
+  bool schedtrace_fixed = false;      // with schedtrace: never stretch the interval (SchedPacer)
   bool status_line = true;            // live status on stderr when it is a terminal
   bool verdicts = true;               // leak verdicts at the report instant, where the backend can
                                       // (caps().verdicts); `record --no-verdict` turns them off
@@ -121,6 +122,13 @@ struct RecordResult {
   bool sched_cut_short = false;     // the program exited in the middle of the last dump
   bool sched_whole_stderr = false;  // the program's whole stderr went through gorepro
   std::string sched_error;          // a failure appending the last samples
+  // The runtime's dump interval as paced (tracer/sched_pacer.h): the longest set (0: never
+  // stretched), how often it was rewritten, the longest dump, and why pacing stopped ("" = it did not).
+  int sched_asked_ms = 0;           // --schedtrace=MS
+  int sched_paced_max_ms = 0;
+  uint64_t sched_pace_changes = 0;
+  uint64_t sched_longest_dump_ns = 0;
+  std::string sched_pace_off;
   // --ring: what the file holds (the window) and the dumps SIGUSR1 asked for on the way.
   bool ring = false;
   replay::RingStats window;

@@ -47,7 +47,9 @@ void SchedFeed::dump(uint64_t now_ns, bool begin) {
     dumps_.push_back(Dump{now_ns, 0, {}, false});
     if (dumps_.size() > 64) dumps_.pop_front();
   } else if (!dumps_.empty() && !dumps_.back().end_ns) {
-    dumps_.back().end_ns = now_ns;
+    Dump& d = dumps_.back();
+    d.end_ns = now_ns;
+    if (pacer_) d.interval_ms = static_cast<uint32_t>(pacer_->dump_ended(d.begin_ns, d.end_ns));
   }
 }
 
@@ -102,6 +104,7 @@ Status SchedFeed::feed(uint64_t time_ns, bool all) {
     appended_++;
     replay::Event e = replay::Event::sched(t, w_.intern_string(b.text), t - b.first_ns, b.last_ns - b.first_ns);
     e.dump_begin_ns = d.begin_ns, e.dump_end_ns = d.end_ns;
+    e.interval_ms = d.interval_ms;
     if (!d.reads.empty()) e.g_reads = w_.intern_string(pack_reads(d.reads, w_.events_written()));
     if (auto st = w_.append(e); !st) return st;
     pending_.pop_front();

@@ -19,12 +19,16 @@
 #include "replay/trace_writer.h"
 #include "tracer/event_sink.h"
 #include "tracer/runtime_output.h"
+#include "tracer/sched_pacer.h"
 
 namespace gorepro::tracer {
 
 class SchedFeed {
  public:
-  SchedFeed(replay::TraceWriter& w, RuntimeOutputCapture* c) : w_(w), capture_(c) {}
+  // pacer (may be null): told each dump's begin and end, may stretch the runtime's interval;
+  // the block of a dump after which it did carries the new interval.
+  SchedFeed(replay::TraceWriter& w, RuntimeOutputCapture* c, SchedPacer* pacer = nullptr)
+      : w_(w), capture_(c), pacer_(pacer) {}
   void dump(uint64_t now_ns, bool begin);
   void g_read(uint64_t goid);
   // The current dump's later G lines are not probed: its reads name a prefix of its G lines.
@@ -41,11 +45,13 @@ class SchedFeed {
     std::vector<std::pair<uint64_t, uint64_t>> reads;  // (goid, seq of the next event) per G line
     bool paired = false;  // a block was appended with it
     bool capped = false;  // reads() cover only the first G lines (reads_capped)
+    uint32_t interval_ms = 0;  // the pacer set this interval after the dump (0: unchanged)
   };
   Status feed(uint64_t time_ns, bool all);
 
   replay::TraceWriter& w_;
   RuntimeOutputCapture* capture_;
+  SchedPacer* pacer_;
   std::deque<RuntimeOutputCapture::Block> pending_;
   std::deque<Dump> dumps_;
   uint64_t last_ = 0;

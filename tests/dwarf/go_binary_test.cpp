@@ -114,6 +114,31 @@ TEST(GoBinary, GoidOffsetMovedIn123AndBackIn126) {
   }
 }
 
+// record --schedtrace paces the runtime's dumps by rewriting runtime.debug.schedtrace (found in
+// the runtime's table of GODEBUG settings, without symbols). Every version's runtime1.go declares
+// `scheddetail int32` right before `schedtrace int32` in that struct; the symbol, where present,
+// bounds the struct. (That the runtime really reads it is held live by Schedtrace.ScheddetailOn
+// TwentyThousandDeadGoroutinesStaysWithinItsBoundOfPlainRecord: the pacer checks the value first.)
+TEST(GoBinary, GodebugSettingFindsRuntimeDebugSchedtraceWithAndWithoutSymbols) {
+  for (const std::string& v : built_go_versions()) {
+    for (bool stripped : {false, true}) {
+      SCOPED_TRACE(v + (stripped ? " stripped" : ""));
+      auto b = GoBinary::open(go_program(kProgram, v, stripped));
+      ASSERT_TRUE(b) << b.error().message();
+      auto trace = (*b)->godebug_setting("schedtrace"), detail = (*b)->godebug_setting("scheddetail");
+      ASSERT_TRUE(trace && detail);
+      EXPECT_EQ(*trace, *detail + 4);
+      EXPECT_FALSE((*b)->godebug_setting("nosuchsetting"));
+      if (const ElfSymbol* debug = (*b)->elf().symbol("runtime.debug")) {
+        EXPECT_GE(*detail, debug->value);
+        EXPECT_LE(*trace + 4, debug->value + debug->size);
+      } else {
+        EXPECT_TRUE(stripped);
+      }
+    }
+  }
+}
+
 TEST(GoBinary, ParentGoidFieldExistsFrom121) {
   for (const std::string& v : built_go_versions()) {
     auto b = GoBinary::open(go_program(kProgram, v, false));

@@ -233,65 +233,63 @@ TEST(Schedtrace, EveryExampleAgreesWithTheRuntimesDumpAtLeast99Percent) {
   }
 }
 
-// deadgs runs N goroutines at once and ends them, then works for 0.3 s: every later dump lists
-// N dead g's, and the runtime prints each line with ~12 write(2)s while it holds sched.lock, so
-// the dumps alone slow the program several times over, traced or not. What gorepro adds is
-// bounded: at most EventDecoder::kSchedReadsPerDump (500) stopped G-line reads per dump (checked
-// in the trace), and its slowdown from the dumps stays within 5x the runtime's own — four runs
-// side by side: the program plain and with GODEBUG scheddetail (its stderr a pipe, as under
-// gorepro), `record` plain and with --schedtrace=20 --scheddetail. Without the bound the
-// recording made no progress for 77 s at N = 20,000. N = 5,000 and the newest Go only, to keep
-// CI time small (the bound does not depend on the version; the probes are held on every version
-// by the agreement test).
-TEST(Schedtrace, ScheddetailCostPerDumpIsBoundedWithThousandsOfDeadGoroutines) {
-  const std::string v = testing::newest_go_version();
-  if (const char* only = std::getenv("GOREPRO_TEST_GO"); only && *only && v != only) {
-    GTEST_SKIP() << "runs on the newest toolchain only";
+// deadgs runs 20,000 goroutines at once and ends them, then works for 0.3 s: every later dump
+// lists 20,000 dead g's, and the runtime prints each line with ~12 write(2)s while it holds
+// sched.lock — ~0.13 s a dump natively, ~0.2 s under gorepro, far more than --schedtrace=20, so
+// at a fixed interval the program ran only between dumps (33.7 s against plain record's 2 s).
+// record's bound (--help): dumps take at most 20% of the time (SchedPacer stretches the
+// runtime's interval) and at most 500 stopped G-line reads each. Held here as a ratio to plain
+// `record` of the same program in the same run, on every version with ptrace: the pacer's
+// address comes from each runtime's own table and its live check (the value it finds must be
+// the 20 asked for), so each version is its own case. The samples still parse and correlate.
+TEST(Schedtrace, ScheddetailOnTwentyThousandDeadGoroutinesStaysWithinItsBoundOfPlainRecord) {
+  for (const std::string& v : testing::built_go_versions()) {
+    SCOPED_TRACE("go" + v);
+    const std::string prog = go_program("deadgs", v, false);
+    auto timed = [](const std::vector<std::string>& argv) {
+      auto t0 = std::chrono::steady_clock::now();
+      auto r = run(argv);
+      return std::make_pair(r, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    };
+    const std::string plain_trace = scratch("deadgs-plain.gtr"), detail_trace = scratch("deadgs-detail.gtr");
+    auto [plain, plain_s] = timed({testing::gorepro_binary(), "record", "-q", "-o", plain_trace, "--", prog});
+    auto [detail, detail_s] = timed({testing::gorepro_binary(), "record", "-q", "-o", detail_trace, "--schedtrace=20",
+                                     "--scheddetail", "--", prog});
+    ASSERT_EQ(plain.exit_code, 0) << plain.err;
+    ASSERT_EQ(detail.exit_code, 0) << detail.err;
+    std::fprintf(stderr, "deadgs go%s: record %.2f s, --schedtrace=20 --scheddetail %.2f s (%.2fx)\n", v.c_str(),
+                 plain_s, detail_s, detail_s / plain_s);
+    ::testing::Test::RecordProperty("deadgs_detail_over_plain_go" + v, fmt::format("{:.2f}", detail_s / plain_s));
+    EXPECT_LE(detail_s, 3.0 * plain_s) << gorepro_lines(detail.err);
+    EXPECT_NE(detail.err.find("the runtime's dump interval was stretched from 20 ms"), std::string::npos)
+        << gorepro_lines(detail.err);
+    EXPECT_NE(detail.err.find("dumps listed more than 500 goroutines"), std::string::npos) << gorepro_lines(detail.err);
+    // The trace says where the interval changed; per dump at most 500 reads with a position
+    // (sched field 6: varint goid, varint distance).
+    auto reader = replay::TraceReader::open(detail_trace);
+    ASSERT_TRUE(reader) << reader.error().message();
+    size_t dumps = 0, capped = 0, stretched = 0;
+    replay::Event e;
+    for (auto cur = (*reader)->cursor(); cur.next(e);) {
+      if (e.kind != replay::EventKind::Sched) continue;
+      stretched += e.interval_ms > 20;
+      if (!e.g_reads) continue;
+      const std::string packed((*reader)->string(e.g_reads));
+      size_t varints = 0;
+      for (unsigned char c : packed) varints += !(c & 0x80);
+      EXPECT_LE(varints / 2, 500u);
+      dumps++;
+      capped += varints / 2 == 500;
+    }
+    EXPECT_GT(capped, 0u) << dumps << " dumps with reads";
+    EXPECT_GT(stretched, 0u);
+    // The samples parse and are compared; correlate names the stretch (agreement on capped
+    // dumps is not held here: see docs/schedtrace.md).
+    auto c = correlate_json(detail_trace);
+    EXPECT_EQ(c.value("samples_unparsed", 1), 0);
+    EXPECT_GT(c.value("compared", 0), 0);
+    EXPECT_NE(c.dump().find("record changed the runtime's dump interval"), std::string::npos);
   }
-  const std::string prog = go_program("deadgs", v, false);
-  auto timed = [](const std::vector<std::string>& argv, const std::vector<std::string>& env = {}) {
-    auto t0 = std::chrono::steady_clock::now();
-    auto r = run(argv, env);
-    return std::make_pair(r, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  };
-  const std::string plain_trace = scratch("deadgs-plain.gtr"), detail_trace = scratch("deadgs-detail.gtr");
-  auto [n0, native_s] = timed({prog, "-n", "5000"});
-  auto [n1, native_detail_s] = timed({prog, "-n", "5000"}, {"GODEBUG=schedtrace=20,scheddetail=1"});
-  auto [plain, plain_s] = timed({testing::gorepro_binary(), "record", "-q", "-o", plain_trace, "--", prog, "-n", "5000"});
-  auto [detail, detail_s] = timed({testing::gorepro_binary(), "record", "-q", "-o", detail_trace, "--schedtrace=20",
-                                   "--scheddetail", "--", prog, "-n", "5000"});
-  ASSERT_EQ(n0.exit_code, 0);
-  ASSERT_EQ(n1.exit_code, 0);
-  ASSERT_EQ(plain.exit_code, 0) << plain.err;
-  ASSERT_EQ(detail.exit_code, 0) << detail.err;
-  const double runtime_factor = native_detail_s / native_s, gorepro_factor = detail_s / plain_s;
-  std::fprintf(stderr, "deadgs -n 5000 go%s: native %.2f s, with scheddetail %.2f s (%.1fx); record %.2f s, "
-               "with --schedtrace=20 --scheddetail %.2f s (%.1fx): %.2f of the runtime's factor\n", v.c_str(),
-               native_s, native_detail_s, runtime_factor, plain_s, detail_s, gorepro_factor,
-               gorepro_factor / runtime_factor);
-  ::testing::Test::RecordProperty("deadgs_factor_over_runtime", fmt::format("{:.2f}", gorepro_factor / runtime_factor));
-  // Measured 3.6 on a 2-vCPU VM under load 10 (the runtime's own factor 2.8, gorepro's 10.1).
-  EXPECT_LE(gorepro_factor, 5.0 * runtime_factor);
-  EXPECT_NE(detail.err.find("dumps listed more than 500 goroutines"), std::string::npos) << detail.err;
-  // Per dump: at most 500 reads with a position (sched field 6: varint goid, varint distance).
-  auto reader = replay::TraceReader::open(detail_trace);
-  ASSERT_TRUE(reader) << reader.error().message();
-  size_t dumps = 0, capped = 0;
-  replay::Event e;
-  for (auto cur = (*reader)->cursor(); cur.next(e);) {
-    if (e.kind != replay::EventKind::Sched || !e.g_reads) continue;
-    const std::string packed((*reader)->string(e.g_reads));
-    size_t varints = 0;
-    for (unsigned char c : packed) varints += !(c & 0x80);
-    EXPECT_LE(varints / 2, 500u);
-    dumps++;
-    capped += varints / 2 == 500;
-  }
-  EXPECT_GT(capped, 0u) << dumps << " dumps with reads";
-  // The capped dumps parse and are compared (their agreement is not held here: see docs/schedtrace.md).
-  auto c = correlate_json(detail_trace);
-  EXPECT_EQ(c.value("samples_unparsed", 1), 0);
-  EXPECT_GT(c.value("compared", 0), 0);
 }
 
 }  // namespace
