@@ -1,6 +1,7 @@
 #include "verdict/heap_scan.h"
 
 #include <elf.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include <algorithm>
@@ -53,10 +54,24 @@ WaitKind wait_kind(const std::string& reason) {
   return WaitKind::kOther;
 }
 
+constexpr uint32_t kStreamed = UINT32_MAX;
+
 struct Span {
   uint64_t start = 0, limit = 0, elemsize = 0;
-  uint64_t first_bit = 0;  // this span's slots' index in the mark bitmap
+  uint64_t slots_end = 0;  // start + nelems * elemsize: past it, the span's unused tail
+  // The slot of offset x is (x * div_mul) >> 64 — exact for x * elemsize < 2^64, so for every
+  // span under 4 GiB (the runtime's divMagic in 64 bits); 0: divide.
+  uint64_t div_mul = 0;
+  uint64_t first_bit = 0;         // this span's slots' index in the mark bitmap
+  // The window it is read in (plan_windows), and where in the window's buffer; kStreamed: its
+  // objects are read one by one (big objects, noscan spans, spans that could not be read).
+  uint32_t window = kStreamed;
+  uint32_t loaded = 0;  // == Scanner::epoch_: its bytes are in window_buf_ now
+  uint64_t window_at = 0;
   bool noscan = false;
+  uint64_t slot_of(uint64_t x) const {
+    return div_mul ? static_cast<uint64_t>((static_cast<unsigned __int128>(x) * div_mul) >> 64) : x / elemsize;
+  }
 };
 
 struct G {
@@ -64,9 +79,18 @@ struct G {
   uint64_t stack_lo = 0, stack_hi = 0, sched_sp = 0, waiting = 0, m = 0;
 };
 
+struct Obj {  // an object to scan: slot `slot` of spans_[span]
+  uint32_t span, slot;
+};
+
 class Scanner {
  public:
   Scanner(const GoBinary& b, const TargetMemory& m, uint64_t bias) : binary_(b), mem_(m), bias_(bias), l_(b.layout()) {}
+  ~Scanner() {
+    if (window_map_) munmap(window_map_, kWindow + (2 << 20));
+  }
+  Scanner(const Scanner&) = delete;
+  Scanner& operator=(const Scanner&) = delete;
 
   Result<replay::LeakVerdicts> run(std::span<const ThreadRoots> threads, const ScanOptions& options);
 
@@ -74,16 +98,29 @@ class Scanner {
   int64_t off(const char* key) const { return *l_.offset(key); }
   Status check_layout() const;
   Status read_heap();
+  // Cuts the in-use spans that may hold pointers into windows of up to kWindow bytes, by address.
+  void plan_windows();
+  // Reads into window_buf_ the spans of the objects of window w not there yet, in runs of
+  // adjacent spans (one iovec each); switches the buffer to w first when it holds another.
+  void load_window(uint32_t w, const std::vector<Obj>& objs);
   Status read_goroutines();
   void read_semaphores();
+  // The index in spans_ of the in-use span holding p, or -1.
+  int32_t span_of(uint64_t p) const {
+    const uint64_t a = ((p - arena_base_offset_) >> arena_shift_) - first_arena_;
+    if (a >= arena_slot_.size() || arena_slot_[a] < 0) return -1;
+    return pages_[(static_cast<uint64_t>(arena_slot_[a]) << arena_pages_shift_) + ((p >> page_shift_) & arena_page_mask_)];
+  }
   // The object slot holding p, as a global index, or -1.
   int64_t object_of(uint64_t p) const;
-  // Marks what p points to; queues it for scanning when it is new and may hold pointers.
+  // Marks what p points to; puts it on the work list when it is new and may hold pointers.
   void mark_word(uint64_t p);
   void scan_words(const uint8_t* data, size_t len);
-  // Reads and scans everything queued, until the queue is empty.
+  // Scans everything on the work list (and what that marks), until it is empty.
   void drain();
-  void scan_range(uint64_t addr, uint64_t len);  // queues a root range and drains
+  // Reads the objects in stream_ (spans in no window) in batches of big reads; scans them.
+  void stream_objects();
+  void scan_range(uint64_t addr, uint64_t len);  // reads and scans a root range, then drains
   void scan_globals();
   void scan_stack_of(const G& g, uint64_t sp);
 
@@ -95,17 +132,16 @@ class Scanner {
   // them (arenaBaseOffset never is: a uint64 constant Go leaves out of DWARF; _PageShift moved to
   // internal/runtime/gc in Go 1.26).
   uint64_t page_shift_ = 13, arena_shift_ = 26, arena_base_offset_ = 0xffff800000000000ull;
-  // Arena index - first_arena_ → per-page span index (-1: no in-use span); empty: not heap.
-  std::vector<std::vector<int32_t>> arenas_;
-  uint64_t first_arena_ = 0;
-  const std::vector<int32_t>* arena_of(uint64_t p) const {
-    const uint64_t i = ((p - arena_base_offset_) >> arena_shift_) - first_arena_;
-    return i < arenas_.size() && !arenas_[i].empty() ? &arenas_[i] : nullptr;
+  // The page → span table, flat: arena index - first_arena_ → its slot in pages_ (-1: not heap);
+  // pages_[slot << arena_pages_shift_ | page in arena] → index in spans_ (-1: no in-use span).
+  std::vector<int32_t> arena_slot_, pages_;
+  uint64_t first_arena_ = 0, arena_pages_shift_ = 0, arena_page_mask_ = 0;
+  static bool bit(const std::vector<uint64_t>& bits, int64_t i) {
+    return (bits[uint64_t(i) / 64] >> (uint64_t(i) % 64)) & 1;
   }
-  static bool bit(const std::vector<uint64_t>& bits, int64_t i) { return (bits[uint64_t(i) / 64] >> (i % 64)) & 1; }
-  static void set_bit(std::vector<uint64_t>& bits, int64_t i) { bits[uint64_t(i) / 64] |= 1ull << (i % 64); }
+  static void set_bit(std::vector<uint64_t>& bits, int64_t i) { bits[uint64_t(i) / 64] |= 1ull << (uint64_t(i) % 64); }
   uint64_t heap_lo_ = UINT64_MAX, heap_hi_ = 0;
-  std::vector<Span> spans_;
+  std::vector<Span> spans_;  // by address
   std::vector<uint64_t> marks_;
   std::vector<uint64_t> opaque_;        // bits: g structs and sudogs, marked but never scanned
   std::vector<uint64_t> wait_objects_;  // bits: objects blocked goroutines wait on
@@ -113,7 +149,15 @@ class Scanner {
   struct Range {
     uint64_t addr, len;
   };
-  std::vector<Range> queue_;
+  std::vector<Obj> work_, stream_;
+  // The heap is read a window at a time into one buffer, reused: gorepro's memory stays
+  // kWindow whatever the heap's size, and no fresh page is faulted in (and zeroed) per byte read.
+  static constexpr uint64_t kWindow = 64 << 20;
+  void* window_map_ = nullptr;
+  uint8_t* window_buf_ = nullptr;  // window_map_, 2 MiB-aligned
+  uint32_t window_ = kStreamed, epoch_ = 1;          // the window in window_buf_, its load epoch
+  std::vector<std::vector<Obj>> deferred_;           // per window: marked objects waiting for it
+  std::vector<uint8_t> buf_;  // reads of roots and streamed objects
   std::string label_;
   uint64_t bytes_scanned_ = 0, heap_bytes_ = 0;
   std::vector<G> gs_;
@@ -184,7 +228,7 @@ Status Scanner::read_heap() {
   ranges.clear();
   for (size_t i = 0; i < span_addrs.size(); i++) ranges.push_back({span_addrs[i], &hdrs[i * hdr_len], size_t(hdr_len)});
   mem_.read_many(ranges);
-  uint64_t bits = 0;
+  std::vector<std::pair<Span, uint64_t>> found;  // (span, its mspan's address)
   for (size_t i = 0; i < span_addrs.size(); i++) {
     const uint8_t* h = &hdrs[i * hdr_len];
     uint64_t start, npages, elemsize;
@@ -193,9 +237,22 @@ Status Scanner::read_heap() {
     std::memcpy(&elemsize, h + off("mspan.elemsize"), 8);
     const uint8_t state = h[off("mspan.state")], spanclass = h[off("mspan.spanclass")];
     if (state != in_use || !elemsize || !npages || npages > (1ull << 40)) continue;
-    Span s{start, start + (npages << page_shift_), elemsize, bits, (spanclass & 1) != 0};
-    bits += (s.limit - s.start) / elemsize;
-    span_index[span_addrs[i]] = static_cast<int32_t>(spans_.size());
+    Span s;
+    s.start = start;
+    s.limit = start + (npages << page_shift_);
+    s.elemsize = elemsize;
+    s.slots_end = start + (s.limit - start) / elemsize * elemsize;
+    if (s.limit - start < (1ull << 32)) s.div_mul = ~0ull / elemsize + 1;
+    s.noscan = (spanclass & 1) != 0;
+    found.emplace_back(s, span_addrs[i]);
+  }
+  // By address: neighbours in spans_ are neighbours in memory (and in a window, plan_windows).
+  std::sort(found.begin(), found.end(), [](const auto& a, const auto& b) { return a.first.start < b.first.start; });
+  uint64_t bits = 0;
+  for (auto& [s, addr] : found) {
+    s.first_bit = bits;
+    bits += (s.limit - s.start) / s.elemsize;
+    span_index[addr] = static_cast<int32_t>(spans_.size());
     spans_.push_back(s);
     heap_bytes_ += s.limit - s.start;
   }
@@ -205,8 +262,10 @@ Status Scanner::read_heap() {
     const auto [lo, hi] = std::minmax_element(idx.begin(), idx.end());
     if (*hi - *lo >= (1u << 20)) return make_error("no leak verdicts: the heap's arenas are spread too widely", "");
     first_arena_ = *lo;
-    arenas_.resize(*hi - *lo + 1);
+    arena_slot_.assign(*hi - *lo + 1, -1);
   }
+  arena_pages_shift_ = arena_shift_ - page_shift_;
+  arena_page_mask_ = pages_per_arena - 1;
   for (size_t i = 0; i < idx.size(); i++) {
     std::vector<int32_t> pages(pages_per_arena, -1);
     bool any = false;
@@ -214,105 +273,204 @@ Status Scanner::read_heap() {
       const uint64_t s = page_spans[i * pages_per_arena + p];
       if (s) pages[p] = span_index[s], any |= pages[p] >= 0;
     }
-    if (!any) continue;
+    if (!any || arena_slot_[idx[i] - first_arena_] >= 0) continue;
     const uint64_t base = (idx[i] << arena_shift_) + arena_base_offset_;
     heap_lo_ = std::min(heap_lo_, base);
     heap_hi_ = std::max<uint64_t>(heap_hi_, base + (uint64_t{1} << arena_shift_));
-    arenas_[idx[i] - first_arena_] = std::move(pages);
+    arena_slot_[idx[i] - first_arena_] = static_cast<int32_t>(pages_.size() >> arena_pages_shift_);
+    pages_.insert(pages_.end(), pages.begin(), pages.end());
   }
+  plan_windows();
   return Ok{};
+}
+
+void Scanner::plan_windows() {
+  // Spans bigger than a quarter window (large objects, one per span) are streamed in pieces.
+  uint64_t used = kWindow;
+  for (Span& s : spans_) {
+    const uint64_t len = s.limit - s.start;
+    if (s.noscan || len > kWindow / 4) continue;
+    if (used + len > kWindow) deferred_.emplace_back(), used = 0;
+    s.window = static_cast<uint32_t>(deferred_.size() - 1);
+    s.window_at = used;
+    used += len;
+  }
+  if (deferred_.empty()) return;
+  // 2 MiB-aligned and asking for huge pages: filling the window the first time costs 32 page
+  // faults, not 16 384 (the kernel zeroes the memory either way).
+  constexpr uint64_t kHuge = 2 << 20;
+  void* m = mmap(nullptr, kWindow + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) {
+    for (Span& s : spans_) s.window = kStreamed;
+    deferred_.clear();
+    return;
+  }
+  window_map_ = m;
+  window_buf_ = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(m) + kHuge - 1) & ~(kHuge - 1));
+  madvise(window_buf_, kWindow, MADV_HUGEPAGE);
+}
+
+void Scanner::load_window(uint32_t w, const std::vector<Obj>& objs) {
+  if (w != window_) window_ = w, epoch_++;
+  std::vector<uint32_t> want;
+  for (const Obj& o : objs) {
+    if (spans_[o.span].loaded != epoch_) want.push_back(o.span);
+  }
+  std::sort(want.begin(), want.end());
+  want.erase(std::unique(want.begin(), want.end()), want.end());
+  // Adjacent spans (in memory, and so in the window) read as one range.
+  std::vector<ReadRange> ranges;
+  std::vector<std::pair<uint32_t, uint32_t>> runs;  // spans_ indices of each range
+  for (uint32_t i : want) {
+    const Span& s = spans_[i];
+    if (!runs.empty() && runs.back().second + 1 == i && spans_[i - 1].limit == s.start) {
+      runs.back().second = i;
+      ranges.back().len += s.limit - s.start;
+      continue;
+    }
+    runs.emplace_back(i, i);
+    ranges.push_back({s.start, window_buf_ + s.window_at, s.limit - s.start});
+  }
+  if (mem_.read_many(ranges) != 0) {
+    // Which ranges failed: each alone; their spans' objects are streamed one by one instead, so
+    // that an unreadable page costs only its own objects (they come back zero: nothing marked).
+    for (size_t k = 0; k < ranges.size(); k++) {
+      if (mem_.read(ranges[k].addr, ranges[k].buf, ranges[k].len)) continue;
+      for (uint32_t i = runs[k].first; i <= runs[k].second; i++) spans_[i].window = kStreamed;
+    }
+  }
+  for (uint32_t i : want) spans_[i].loaded = epoch_;
 }
 
 int64_t Scanner::object_of(uint64_t p) const {
   if (p < heap_lo_ || p >= heap_hi_) return -1;
-  const std::vector<int32_t>* pages = arena_of(p);
-  if (!pages) return -1;
-  const int32_t si = (*pages)[(p >> page_shift_) & (pages->size() - 1)];
+  const int32_t si = span_of(p);
   if (si < 0) return -1;
   const Span& s = spans_[static_cast<size_t>(si)];
-  if (p < s.start || p >= s.limit) return -1;
-  const uint64_t slot = (p - s.start) / s.elemsize;
-  if ((slot + 1) * s.elemsize > s.limit - s.start) return -1;  // the span's unused tail
-  return static_cast<int64_t>(s.first_bit + slot);
+  if (p < s.start || p >= s.slots_end) return -1;  // past slots_end: the span's unused tail
+  return static_cast<int64_t>(s.first_bit + s.slot_of(p - s.start));
 }
 
 void Scanner::mark_word(uint64_t p) {
   if (p < heap_lo_ || p >= heap_hi_) return;
-  const int64_t obj = object_of(p);
-  if (obj < 0) return;
+  const int32_t si = span_of(p);
+  if (si < 0) return;
+  const Span& s = spans_[static_cast<size_t>(si)];
+  if (p < s.start || p >= s.slots_end) return;
+  const uint64_t slot = s.slot_of(p - s.start);
+  const int64_t obj = static_cast<int64_t>(s.first_bit + slot);
   if (bit(marks_, obj)) return;
   set_bit(marks_, obj);
   if (bit(wait_objects_, obj)) reached_by_.emplace(obj, label_);
-  if (bit(opaque_, obj)) return;
-  const std::vector<int32_t>& pages = *arena_of(p);
-  const Span& s = spans_[static_cast<size_t>(pages[(p >> page_shift_) & (pages.size() - 1)])];
-  if (s.noscan) return;
-  const uint64_t start = s.start + (p - s.start) / s.elemsize * s.elemsize;
-  queue_.push_back({start, s.elemsize});
+  if (bit(opaque_, obj) || s.noscan) return;
+  work_.push_back({static_cast<uint32_t>(si), static_cast<uint32_t>(slot)});
 }
 
 void Scanner::scan_words(const uint8_t* data, size_t len) {
   bytes_scanned_ += len;
   const size_t n = len / 8;
+  const uint64_t lo = heap_lo_, span = heap_hi_ - heap_lo_;
   for (size_t i = 0; i < n; i++) {
     uint64_t w;
     std::memcpy(&w, data + i * 8, 8);
-    if (w >= heap_lo_ && w < heap_hi_) mark_word(w);
+    if (w - lo < span) mark_word(w);
   }
 }
 
 void Scanner::drain() {
-  constexpr uint64_t kBatchBytes = 16 << 20, kChunk = 1 << 20;
-  std::vector<uint8_t> buf;
-  std::vector<ReadRange> ranges;
-  while (!queue_.empty()) {
-    // Take up to kBatchBytes of queued ranges (big objects in kChunk pieces); read them in one go.
-    std::vector<Range> batch;
-    uint64_t bytes = 0;
-    while (!queue_.empty() && bytes < kBatchBytes) {
-      Range r = queue_.back();
-      queue_.pop_back();
-      while (r.len > kChunk) {
-        queue_.push_back({r.addr + kChunk, r.len - kChunk});
-        r.len = kChunk;
+  constexpr uint64_t kStreamBatch = 16 << 20;
+  uint64_t streamed = 0;
+  size_t waiting = 0;  // objects in deferred_
+  while (true) {
+    while (!work_.empty()) {
+      const Obj o = work_.back();
+      work_.pop_back();
+      const Span& s = spans_[o.span];
+      if (s.window == kStreamed) {
+        stream_.push_back(o);
+        if ((streamed += s.elemsize) >= kStreamBatch) stream_objects(), streamed = 0;
+      } else if (s.window == window_ && s.loaded == epoch_) {
+        scan_words(window_buf_ + s.window_at + o.slot * s.elemsize, s.elemsize);
+      } else {
+        deferred_[s.window].push_back(o);
+        waiting++;
       }
-      batch.push_back(r);
-      bytes += r.len;
     }
-    // By address, neighbours read as one range (gaps up to kGap read along, not scanned): a
-    // heap of small live objects costs a few large reads, not one iovec per object.
-    constexpr uint64_t kGap = 4096;
-    std::sort(batch.begin(), batch.end(), [](const Range& a, const Range& b) { return a.addr < b.addr; });
-    std::vector<Range> reads;
-    for (const Range& r : batch) {
+    if (!stream_.empty()) {
+      stream_objects(), streamed = 0;
+      continue;
+    }
+    if (!waiting) return;
+    // The window in the buffer first (only its missing spans are read), then the next one up
+    // that has objects waiting, in a circular sweep.
+    uint32_t w = window_ == kStreamed ? 0 : window_;
+    while (deferred_[w].empty()) w = (w + 1) % static_cast<uint32_t>(deferred_.size());
+    load_window(w, deferred_[w]);
+    waiting -= deferred_[w].size();
+    work_.swap(deferred_[w]);  // work_ was empty: deferred_[w] is now
+  }
+}
+
+
+void Scanner::stream_objects() {
+  // Objects (big ones in kChunk pieces) by address; neighbours read as one range (gaps up to
+  // kGap read along, not scanned): a heap of small live objects costs a few large reads, not one
+  // iovec per object. Read and scanned kBatch bytes at a time.
+  constexpr uint64_t kChunk = 1 << 20, kGap = 4096, kBatch = 16 << 20;
+  std::vector<Range> pieces;
+  for (const Obj& o : stream_) {
+    const Span& s = spans_[o.span];
+    const uint64_t addr = s.start + o.slot * s.elemsize;
+    for (uint64_t at = 0; at < s.elemsize; at += kChunk) pieces.push_back({addr + at, std::min(kChunk, s.elemsize - at)});
+  }
+  stream_.clear();
+  std::sort(pieces.begin(), pieces.end(), [](const Range& a, const Range& b) { return a.addr < b.addr; });
+  std::vector<Range> reads;
+  std::vector<ReadRange> ranges;
+  size_t p = 0;
+  while (p < pieces.size()) {
+    const size_t first = p;
+    uint64_t bytes = 0;
+    reads.clear();
+    for (; p < pieces.size() && bytes < kBatch; p++) {
+      const Range& r = pieces[p];
       if (!reads.empty() && r.addr <= reads.back().addr + reads.back().len + kGap &&
           r.addr + r.len - reads.back().addr <= kChunk) {
-        reads.back().len = std::max(reads.back().len, r.addr + r.len - reads.back().addr);
+        const uint64_t end = std::max(reads.back().addr + reads.back().len, r.addr + r.len);
+        bytes += end - (reads.back().addr + reads.back().len);
+        reads.back().len = end - reads.back().addr;
       } else {
         reads.push_back(r);
+        bytes += r.len;
       }
     }
-    uint64_t total = 0;
-    for (const Range& r : reads) total += r.len;
-    buf.resize(total);
+    buf_.resize(bytes);
     ranges.clear();
     uint64_t at = 0;
     for (const Range& r : reads) {
-      ranges.push_back({r.addr, buf.data() + at, r.len});
+      ranges.push_back({r.addr, buf_.data() + at, r.len});
       at += r.len;
     }
     mem_.read_many(ranges);  // unreadable ranges come back zero: nothing marked from them
     size_t k = 0;
     at = 0;
-    for (const Range& r : batch) {
+    for (size_t q = first; q < p; q++) {
+      const Range& r = pieces[q];
       while (r.addr >= reads[k].addr + reads[k].len) at += reads[k++].len;
-      scan_words(buf.data() + at + (r.addr - reads[k].addr), r.len);
+      scan_words(buf_.data() + at + (r.addr - reads[k].addr), r.len);
     }
   }
 }
 
 void Scanner::scan_range(uint64_t addr, uint64_t len) {
-  queue_.push_back({addr & ~7ull, (len + 7) & ~7ull});
+  constexpr uint64_t kChunk = 1 << 20;
+  addr &= ~7ull;
+  len = (len + 7) & ~7ull;
+  for (uint64_t at = 0; at < len; at += kChunk) {
+    const uint64_t n = std::min(kChunk, len - at);
+    buf_.resize(n);
+    if (mem_.read(addr + at, buf_.data(), n)) scan_words(buf_.data(), n);  // unreadable: nothing marked
+  }
   drain();
 }
 

@@ -14,8 +14,10 @@
 // scanned: through them (allgs → g → g.waiting → sudog.c) every channel waited on would be
 // reachable; the Go runtime's own goroutineleak GC hides the same pointers.
 //
-// Memory is read in big blocks (read_many: up to 1024 ranges per process_vm_readv), never word
-// by word. Offsets come from the binary's RuntimeLayout only.
+// Memory is read in big blocks, never word by word: the heap a 64 MiB window at a time (runs of
+// adjacent spans, one iovec each, up to 1024 per process_vm_readv) into one reused buffer, and
+// scanned from there; big objects in 1 MiB pieces; noscan spans never. Offsets come from the
+// binary's RuntimeLayout only.
 #pragma once
 
 #include <cstdint>
