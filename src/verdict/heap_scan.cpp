@@ -67,6 +67,7 @@ struct Span {
   // objects are read one by one (big objects, noscan spans, spans that could not be read).
   uint32_t window = kStreamed;
   uint32_t loaded = 0;  // == Scanner::epoch_: its bytes are in window_buf_ now
+  bool pending = false;  // holds marked objects not scanned yet, waiting for its window
   uint64_t window_at = 0;
   bool noscan = false;
   uint64_t slot_of(uint64_t x) const {
@@ -102,7 +103,17 @@ class Scanner {
   void plan_windows();
   // Reads into window_buf_ the spans of the objects of window w not there yet, in runs of
   // adjacent spans (one iovec each); switches the buffer to w first when it holds another.
-  void load_window(uint32_t w, const std::vector<Obj>& objs);
+  // Then puts the marked, unscanned objects of w's pending spans on the work list.
+  void load_window(uint32_t w);
+  // Leaves the object at slot of spans_[si] to be scanned when its window is read (its mark bit
+  // and clear scanned_ bit say so; the span goes on its window's pending list).
+  void defer(uint32_t si) {
+    Span& s = spans_[si];
+    if (s.pending) return;
+    s.pending = true;
+    pending_[s.window].push_back(si);
+    pending_spans_++;
+  }
   Status read_goroutines();
   void read_semaphores();
   // The index in spans_ of the in-use span holding p, or -1.
@@ -156,7 +167,11 @@ class Scanner {
   void* window_map_ = nullptr;
   uint8_t* window_buf_ = nullptr;  // window_map_, 2 MiB-aligned
   uint32_t window_ = kStreamed, epoch_ = 1;          // the window in window_buf_, its load epoch
-  std::vector<std::vector<Obj>> deferred_;           // per window: marked objects waiting for it
+  // Per window: spans with marked objects waiting for it (the objects themselves are the marked,
+  // not opaque, not scanned_ slots: no per-object list, whatever the heap's size).
+  std::vector<std::vector<uint32_t>> pending_;
+  size_t pending_spans_ = 0;
+  std::vector<uint64_t> scanned_;  // bits: objects of windowed spans already scanned
   std::vector<uint8_t> buf_;  // reads of roots and streamed objects
   std::string label_;
   uint64_t bytes_scanned_ = 0, heap_bytes_ = 0;
@@ -290,19 +305,20 @@ void Scanner::plan_windows() {
   for (Span& s : spans_) {
     const uint64_t len = s.limit - s.start;
     if (s.noscan || len > kWindow / 4) continue;
-    if (used + len > kWindow) deferred_.emplace_back(), used = 0;
-    s.window = static_cast<uint32_t>(deferred_.size() - 1);
+    if (used + len > kWindow) pending_.emplace_back(), used = 0;
+    s.window = static_cast<uint32_t>(pending_.size() - 1);
     s.window_at = used;
     used += len;
   }
-  if (deferred_.empty()) return;
+  if (pending_.empty()) return;
+  scanned_.assign(marks_.size(), 0);
   // 2 MiB-aligned and asking for huge pages: filling the window the first time costs 32 page
   // faults, not 16 384 (the kernel zeroes the memory either way).
   constexpr uint64_t kHuge = 2 << 20;
   void* m = mmap(nullptr, kWindow + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (m == MAP_FAILED) {
     for (Span& s : spans_) s.window = kStreamed;
-    deferred_.clear();
+    pending_.clear();
     return;
   }
   window_map_ = m;
@@ -310,19 +326,18 @@ void Scanner::plan_windows() {
   madvise(window_buf_, kWindow, MADV_HUGEPAGE);
 }
 
-void Scanner::load_window(uint32_t w, const std::vector<Obj>& objs) {
+void Scanner::load_window(uint32_t w) {
   if (w != window_) window_ = w, epoch_++;
-  std::vector<uint32_t> want;
-  for (const Obj& o : objs) {
-    if (spans_[o.span].loaded != epoch_) want.push_back(o.span);
-  }
-  std::sort(want.begin(), want.end());
-  want.erase(std::unique(want.begin(), want.end()), want.end());
+  std::vector<uint32_t> spans;
+  spans.swap(pending_[w]);
+  pending_spans_ -= spans.size();
+  std::sort(spans.begin(), spans.end());
   // Adjacent spans (in memory, and so in the window) read as one range.
   std::vector<ReadRange> ranges;
   std::vector<std::pair<uint32_t, uint32_t>> runs;  // spans_ indices of each range
-  for (uint32_t i : want) {
+  for (uint32_t i : spans) {
     const Span& s = spans_[i];
+    if (s.loaded == epoch_) continue;
     if (!runs.empty() && runs.back().second + 1 == i && spans_[i - 1].limit == s.start) {
       runs.back().second = i;
       ranges.back().len += s.limit - s.start;
@@ -339,7 +354,18 @@ void Scanner::load_window(uint32_t w, const std::vector<Obj>& objs) {
       for (uint32_t i = runs[k].first; i <= runs[k].second; i++) spans_[i].window = kStreamed;
     }
   }
-  for (uint32_t i : want) spans_[i].loaded = epoch_;
+  for (uint32_t i : spans) {
+    Span& s = spans_[i];
+    s.loaded = epoch_;
+    s.pending = false;
+    const uint64_t n = (s.slots_end - s.start) / s.elemsize;
+    for (uint64_t slot = 0; slot < n; slot++) {
+      const int64_t obj = static_cast<int64_t>(s.first_bit + slot);
+      if (bit(marks_, obj) && !bit(scanned_, obj) && !bit(opaque_, obj)) {
+        work_.push_back({i, static_cast<uint32_t>(slot)});
+      }
+    }
+  }
 }
 
 int64_t Scanner::object_of(uint64_t p) const {
@@ -363,7 +389,11 @@ void Scanner::mark_word(uint64_t p) {
   set_bit(marks_, obj);
   if (bit(wait_objects_, obj)) reached_by_.emplace(obj, label_);
   if (bit(opaque_, obj) || s.noscan) return;
-  work_.push_back({static_cast<uint32_t>(si), static_cast<uint32_t>(slot)});
+  if (s.window == kStreamed || (s.window == window_ && s.loaded == epoch_)) {
+    work_.push_back({static_cast<uint32_t>(si), static_cast<uint32_t>(slot)});
+  } else {
+    defer(static_cast<uint32_t>(si));
+  }
 }
 
 void Scanner::scan_words(const uint8_t* data, size_t len) {
@@ -380,7 +410,6 @@ void Scanner::scan_words(const uint8_t* data, size_t len) {
 void Scanner::drain() {
   constexpr uint64_t kStreamBatch = 16 << 20;
   uint64_t streamed = 0;
-  size_t waiting = 0;  // objects in deferred_
   while (true) {
     while (!work_.empty()) {
       const Obj o = work_.back();
@@ -390,27 +419,26 @@ void Scanner::drain() {
         stream_.push_back(o);
         if ((streamed += s.elemsize) >= kStreamBatch) stream_objects(), streamed = 0;
       } else if (s.window == window_ && s.loaded == epoch_) {
+        const int64_t obj = static_cast<int64_t>(s.first_bit + o.slot);
+        if (bit(scanned_, obj)) continue;
+        set_bit(scanned_, obj);
         scan_words(window_buf_ + s.window_at + o.slot * s.elemsize, s.elemsize);
       } else {
-        deferred_[s.window].push_back(o);
-        waiting++;
+        defer(o.span);
       }
     }
     if (!stream_.empty()) {
       stream_objects(), streamed = 0;
       continue;
     }
-    if (!waiting) return;
+    if (!pending_spans_) return;
     // The window in the buffer first (only its missing spans are read), then the next one up
-    // that has objects waiting, in a circular sweep.
+    // that has spans pending, in a circular sweep.
     uint32_t w = window_ == kStreamed ? 0 : window_;
-    while (deferred_[w].empty()) w = (w + 1) % static_cast<uint32_t>(deferred_.size());
-    load_window(w, deferred_[w]);
-    waiting -= deferred_[w].size();
-    work_.swap(deferred_[w]);  // work_ was empty: deferred_[w] is now
+    while (pending_[w].empty()) w = (w + 1) % static_cast<uint32_t>(pending_.size());
+    load_window(w);
   }
 }
-
 
 void Scanner::stream_objects() {
   // Objects (big ones in kChunk pieces) by address; neighbours read as one range (gaps up to
