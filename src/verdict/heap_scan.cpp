@@ -101,9 +101,9 @@ class Scanner {
   Status read_heap();
   // Cuts the in-use spans that may hold pointers into windows of up to kWindow bytes, by address.
   void plan_windows();
-  // Reads into window_buf_ the spans of the objects of window w not there yet, in runs of
-  // adjacent spans (one iovec each); switches the buffer to w first when it holds another.
-  // Then puts the marked, unscanned objects of w's pending spans on the work list.
+  // Reads into window_buf_ the pending spans of window w not there yet, in runs of adjacent
+  // spans (one iovec each); switches the buffer to w first when it holds another. Then puts the
+  // marked, unscanned objects of those spans on the work list.
   void load_window(uint32_t w);
   // Leaves the object at slot of spans_[si] to be scanned when its window is read (its mark bit
   // and clear scanned_ bit say so; the span goes on its window's pending list).
