@@ -3,6 +3,7 @@
 #include <dwarf.h>
 #include <libdwarf.h>
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 
@@ -177,6 +178,58 @@ struct DwarfTypes::Impl {
         return false;
     }
   }
+
+  // Appends to *out the offsets (from `base`) of the pointer words of one value of type `off`.
+  void pointers(Dwarf_Off off, int64_t base, std::vector<int64_t>* out, int depth = 0) const {
+    Die d = resolve(off);
+    const int64_t size = d ? static_cast<int64_t>(udata_attr(d.get(), DW_AT_byte_size).value_or(8)) : 8;
+    const auto every_word = [&] {
+      for (int64_t w = (base + 7) & ~int64_t{7}; w + 8 <= base + size; w += 8) out->push_back(w);
+    };
+    if (!d || depth > 32) return every_word();
+    switch (tag(d)) {
+      case DW_TAG_base_type:
+        return;
+      case DW_TAG_pointer_type:
+      case DW_TAG_subroutine_type:
+        out->push_back(base);
+        return;
+      case DW_TAG_structure_type:
+        for_children(d.get(), [&](Dwarf_Die m) {
+          Dwarf_Half mt = 0;
+          Dwarf_Error err = nullptr;
+          dwarf_tag(m, &mt, &err);
+          if (mt != DW_TAG_member) return;
+          auto loc = udata_attr(m, DW_AT_data_member_location);
+          auto mtype = type_of(m);
+          if (!loc || !mtype) return every_word();  // cannot place it: the whole struct counts
+          pointers(*mtype, base + static_cast<int64_t>(*loc), out, depth + 1);
+        });
+        return;
+      case DW_TAG_array_type: {
+        std::optional<Dwarf_Unsigned> count;
+        for_children(d.get(), [&](Dwarf_Die sub) {
+          if (count) return;
+          count = udata_attr(sub, DW_AT_count);
+          if (!count) {
+            if (auto ub = udata_attr(sub, DW_AT_upper_bound)) count = *ub + 1;
+          }
+        });
+        auto elem = type_of(d.get());
+        if (!count || !elem) return every_word();
+        if (*count == 0) return;
+        const int64_t stride = size / static_cast<int64_t>(*count);
+        std::vector<int64_t> one;
+        pointers(*elem, 0, &one, depth + 1);
+        for (Dwarf_Unsigned i = 0; i < *count; i++) {
+          for (int64_t w : one) out->push_back(base + static_cast<int64_t>(i) * stride + w);
+        }
+        return;
+      }
+      default:
+        return every_word();
+    }
+  }
 };
 
 DwarfTypes::~DwarfTypes() = default;
@@ -306,6 +359,16 @@ std::optional<int64_t> DwarfTypes::member_offset(std::string_view struct_name, s
     }
   }
   return total;
+}
+
+std::optional<std::vector<int64_t>> DwarfTypes::pointer_words(std::string_view struct_name) const {
+  auto it = impl_->structs.find(struct_name);
+  if (it == impl_->structs.end()) return std::nullopt;
+  std::vector<int64_t> out;
+  impl_->pointers(it->second, 0, &out);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
 }
 
 std::optional<std::vector<ArgLocation>> DwarfTypes::params(std::string_view function) const {

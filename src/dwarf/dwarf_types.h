@@ -49,6 +49,11 @@ class DwarfTypes {
   std::optional<int64_t> member_offset(std::string_view struct_name, std::string_view path) const;
   // Parameters then results, in declaration order, with their ABI registers.
   std::optional<std::vector<ArgLocation>> params(std::string_view function) const;
+  // The offsets of the words of a struct that the Go GC treats as pointers (pointers, unsafe
+  // Pointers, funcs, chans, maps; the pointer words of strings, slices and interfaces), in
+  // increasing order — what the compiler's pointer mask for the type says. A member whose type
+  // cannot be classified counts all its words as pointers (never fewer than the GC's).
+  std::optional<std::vector<int64_t>> pointer_words(std::string_view struct_name) const;
   std::optional<DwarfVariable> variable(std::string_view name) const;
   const std::map<std::string, int64_t>& constants() const { return constants_; }
 

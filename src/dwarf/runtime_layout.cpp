@@ -40,6 +40,10 @@ const std::vector<FieldSpec>& field_specs() {
       {"m.g0", "runtime.m", "g0", true},
       {"m.curg", "runtime.m", "curg", true},
       {"m.procid", "runtime.m", "procid", true},
+      // Every M (runtime.allm's list) and its signal goroutine: the verdict scan reads them
+      // through their pointer words only (src/verdict).
+      {"m.alllink", "runtime.m", "alllink", false},
+      {"m.gsignal", "runtime.m", "gsignal", false},
       // Go 1.26 made both a maybeTraceablePtr {vp, vu}: vp is nil while the goroutine-leak
       // detector hides the pointer from the GC, vu always holds the address.
       {"sudog.elem", "runtime.sudog", "elem.vu|elem", true},
@@ -104,6 +108,11 @@ const std::vector<FunctionSpec>& function_specs() {
   return specs;
 }
 
+const std::vector<const char*>& precise_structs() {
+  static const std::vector<const char*> names = {"runtime.m", "runtime.p", "runtime.g"};
+  return names;
+}
+
 std::vector<std::string_view> alternatives(std::string_view spec) {
   std::vector<std::string_view> out;
   while (true) {
@@ -160,6 +169,7 @@ Result<RuntimeLayout> RuntimeLayout::from_dwarf(const ElfFile& elf, const std::s
   for (const FunctionSpec& f : function_specs()) {
     for (std::string_view name : alternatives(f.function)) wanted.functions.insert(std::string(name));
   }
+  for (const char* s : precise_structs()) wanted.structs.insert(s);
   wanted.variables = {"runtime.waitReasonStrings", "runtime.semtable"};
   wanted.constant_prefix = "runtime.";
   auto types = DwarfTypes::load(elf.path(), wanted);
@@ -208,6 +218,9 @@ Result<RuntimeLayout> RuntimeLayout::from_dwarf(const ElfFile& elf, const std::s
   if (auto st = (*types)->variable("runtime.semtable"); st && st->array_count && *st->array_count) {
     l.constants["semtable.stride"] = static_cast<int64_t>(st->byte_size / *st->array_count);
   }
+  for (const char* s : precise_structs()) {
+    if (auto words = (*types)->pointer_words(s)) l.pointer_words[s] = std::move(*words);
+  }
   auto wr = (*types)->variable("runtime.waitReasonStrings");
   if (!wr) return make_error(fmt::format("{}: runtime.waitReasonStrings not found in DWARF", elf.path()), rebuild);
   auto reasons = read_wait_reasons(elf, *wr);
@@ -230,6 +243,7 @@ nlohmann::json RuntimeLayout::to_json() const {
   }
   j["args"] = args_j;
   j["wait_reasons"] = wait_reasons;
+  j["pointer_words"] = pointer_words;
   return j;
 }
 
@@ -250,6 +264,9 @@ Result<RuntimeLayout> RuntimeLayout::from_json(const nlohmann::json& j, const st
       l.args[fn] = std::move(params);
     }
     l.wait_reasons = j.at("wait_reasons").get<std::vector<std::string>>();
+    if (j.contains("pointer_words")) {
+      l.pointer_words = j.at("pointer_words").get<std::map<std::string, std::vector<int64_t>>>();
+    }
     return l;
   } catch (const nlohmann::json::exception& e) {
     return make_error(fmt::format("the built-in layout table entry for {} is malformed: {}", go_minor, e.what()),
@@ -309,6 +326,11 @@ std::optional<std::string> RuntimeLayout::arg_register(std::string_view function
     if (a.name == name && !a.on_stack && !a.regs.empty()) return a.regs[0];
   }
   return std::nullopt;
+}
+
+const std::vector<int64_t>* RuntimeLayout::pointers_of(std::string_view struct_name) const {
+  auto it = pointer_words.find(std::string(struct_name));
+  return it == pointer_words.end() ? nullptr : &it->second;
 }
 
 std::string RuntimeLayout::wait_reason(uint64_t code) const {

@@ -45,6 +45,12 @@ struct FunctionSpec {
 };
 const std::vector<FunctionSpec>& function_specs();
 
+// The runtime's own structs whose pointer words the layout carries (RuntimeLayout::pointer_words):
+// runtime.m, runtime.p and runtime.g, which the GC scans through their pointer fields only, while
+// their other words (guintptr/puintptr links, stack bounds, page caches, write-barrier buffers)
+// hold addresses the GC never follows.
+const std::vector<const char*>& precise_structs();
+
 // The alternatives of a spec's name or path: "a|b" -> {"a", "b"}.
 std::vector<std::string_view> alternatives(std::string_view spec);
 
@@ -56,6 +62,10 @@ struct RuntimeLayout {
   std::map<std::string, int64_t> constants;  // "_Grunnable" → 1 (runtime. prefix dropped)
   std::map<std::string, std::vector<ArgLocation>> args;
   std::vector<std::string> wait_reasons;  // index = waitReason value
+  // The runtime structs the leak-verdict scan reads precisely (precise_structs()): struct name →
+  // offsets of the words the GC treats as pointers (DwarfTypes::pointer_words). Absent from
+  // tables generated before it existed: the scan then reads those structs conservatively.
+  std::map<std::string, std::vector<int64_t>> pointer_words;
 
   // Builds the layout from DWARF (+ the binary's data for waitReasonStrings).
   static Result<RuntimeLayout> from_dwarf(const ElfFile& elf, const std::string& go_minor);
@@ -71,6 +81,8 @@ struct RuntimeLayout {
   // is passed on the stack.
   std::optional<std::string> arg_register(std::string_view function, std::string_view name) const;
   std::string wait_reason(uint64_t code) const;
+  // Offsets of struct_name's pointer words; nullptr when the layout does not carry them.
+  const std::vector<int64_t>* pointers_of(std::string_view struct_name) const;
 
   // The portable part (no source), as stored in the table.
   nlohmann::json to_json() const;

@@ -134,6 +134,11 @@ class Scanner {
   void scan_range(uint64_t addr, uint64_t len);  // reads and scans a root range, then drains
   void scan_globals();
   void scan_stack_of(const G& g, uint64_t sp);
+  // The runtime's own Ms, Ps and each M's g0 and gsignal, read through the words the GC treats
+  // as pointers only (RuntimeLayout::pointer_words); see docs/verdicts.md, "The runtime's own
+  // structures".
+  void read_runtime_structs();
+  void scan_runtime_structs();
 
   const GoBinary& binary_;
   const TargetMemory& mem_;
@@ -178,6 +183,13 @@ class Scanner {
   std::vector<G> gs_;
   std::unordered_map<uint64_t, std::vector<uint64_t>> sema_of_;  // g address → semaphore addresses
   std::vector<uint64_t> sudogs_;
+  struct Precise {
+    uint64_t addr;
+    const char* type;
+    const std::vector<int64_t>* words;
+  };
+  std::vector<Precise> precise_;
+  std::unordered_set<uint64_t> precise_globals_;  // of precise_, those that are globals (m0, g0)
 };
 
 Status Scanner::check_layout() const {
@@ -526,7 +538,12 @@ void Scanner::scan_globals() {
         } else {
           end = std::min<uint64_t>(data.size(), sym_at + (*it)->size);
           label_ = "global " + (*it)->name;
+          const bool precise = precise_globals_.count((*it)->value + bias_) != 0;
           ++it;
+          if (precise) {  // read through its pointer words by scan_runtime_structs
+            at = std::max<uint64_t>(end, at + 8) & ~7ull;
+            continue;
+          }
         }
       } else {
         label_ = fmt::format("global data in {}", sec.name);
@@ -546,6 +563,55 @@ void Scanner::scan_stack_of(const G& g, uint64_t sp) {
   if (g.stack_hi <= g.stack_lo || g.stack_hi - g.stack_lo > (1ull << 30)) return;
   if (sp < g.stack_lo || sp >= g.stack_hi) sp = g.stack_lo;
   scan_range(sp, g.stack_hi - sp);
+}
+
+void Scanner::read_runtime_structs() {
+  const auto* m_words = l_.pointers_of("runtime.m");
+  const auto* p_words = l_.pointers_of("runtime.p");
+  const auto* g_words = l_.pointers_of("runtime.g");
+  const auto allm = binary_.global("runtime.allm"), allp = binary_.global("runtime.allp");
+  if (!m_words || !p_words || !g_words || !allm || !allp || !l_.offset("m.alllink") || !l_.offset("m.gsignal")) {
+    return;  // an older table: these structs stay conservatively scanned
+  }
+  std::unordered_set<uint64_t> seen;
+  uint64_t m = 0;
+  mem_.read_u64(*allm + bias_, &m);
+  for (int n = 0; m && n < 100'000 && seen.insert(m).second; n++) {
+    precise_.push_back({m, "runtime.m", m_words});
+    for (const char* k : {"m.g0", "m.gsignal"}) {
+      uint64_t g = 0;
+      if (mem_.read_u64(m + off(k), &g) && g) precise_.push_back({g, "runtime.g", g_words});
+    }
+    if (!mem_.read_u64(m + off("m.alllink"), &m)) break;
+  }
+  uint64_t slice[2] = {0, 0};
+  if (mem_.read(*allp + bias_, slice, 16) && slice[1] < 100'000) {
+    std::vector<uint64_t> ps(slice[1]);
+    if (!ps.empty() && mem_.read(slice[0], ps.data(), ps.size() * 8)) {
+      for (uint64_t p : ps) {
+        if (p) precise_.push_back({p, "runtime.p", p_words});
+      }
+    }
+  }
+  for (const Precise& x : precise_) {
+    if (int64_t o = object_of(x.addr); o >= 0) {
+      set_bit(opaque_, o);  // reached from allm/allp, scanned by scan_runtime_structs only
+    } else {
+      precise_globals_.insert(x.addr);  // runtime.m0, runtime.g0: left out of scan_globals
+    }
+  }
+}
+
+void Scanner::scan_runtime_structs() {
+  std::vector<uint8_t> b;
+  for (const Precise& x : precise_) {
+    if (x.words->empty()) continue;
+    b.assign(static_cast<size_t>(x.words->back() + 8), 0);
+    if (!mem_.read(x.addr, b.data(), b.size())) continue;
+    label_ = fmt::format("{} at 0x{:x}", x.type, x.addr);
+    for (int64_t w : *x.words) mark_word(u64_at(b, static_cast<size_t>(w)));
+    drain();
+  }
 }
 
 Status Scanner::read_goroutines() {
@@ -623,6 +689,7 @@ Result<replay::LeakVerdicts> Scanner::run(std::span<const ThreadRoots> threads, 
   if (auto st = read_heap(); !st) return st.error();
   if (auto st = read_goroutines(); !st) return st.error();
   read_semaphores();
+  read_runtime_structs();
 
   const auto st_of = [&](const char* name, uint64_t dflt) {
     return static_cast<uint64_t>(l_.constant(name).value_or(static_cast<int64_t>(dflt)));
@@ -742,6 +809,7 @@ Result<replay::LeakVerdicts> Scanner::run(std::span<const ThreadRoots> threads, 
     for (uint64_t w : t.words) mark_word(w);
     drain();
   }
+  scan_runtime_structs();
   scan_globals();
   for (auto [i, sp] : running) scan_stack_of(gs_[i], sp);
   for (size_t i : roots) scan_stack_of(gs_[i], gs_[i].sched_sp);

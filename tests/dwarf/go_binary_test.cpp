@@ -79,6 +79,7 @@ TEST(GoBinary, DwarfLayoutEqualsCheckedInTable) {
     EXPECT_EQ(dwarf.constants, table->constants);
     EXPECT_EQ(dwarf.wait_reasons, table->wait_reasons);
     EXPECT_EQ(dwarf.to_json()["args"], table->to_json()["args"]);
+    EXPECT_EQ(dwarf.pointer_words, table->pointer_words) << "regenerate with scripts/gen-layout-table.sh";
   }
 }
 

@@ -106,10 +106,11 @@ std::map<uint64_t, const WaitMark*> match_dump(const Program& p, const std::vect
   return by_goid;
 }
 
-// The share of truly leaked goroutines (marked, or called leaked by the runtime) that gorepro must
-// call leaked. Measured 23 of 26 on go1.27 (the misses: may_wake, reachable from the root
-// "global runtime.allm" through a word the conservative scan cannot tell from a pointer).
-constexpr double kMinRecall = 0.75;
+// Recall is held at 100%: every goroutine the marks (or the runtime's profile) call leaked, gorepro
+// calls leaked. The misses it once had (may_wake through a stale word in the runtime's own Ms and
+// Ps: a page cache's base address, a gsignal's stack bound, a puintptr link) are gone since the
+// scan reads runtime.m, runtime.p and runtime.g through their pointer words only, as the GC does
+// (docs/verdicts.md, "The runtime's own structures").
 
 std::string errors_text(const std::vector<std::string>& errors) {
   return fmt::format("{}", fmt::join(errors, "\n"));
@@ -208,6 +209,15 @@ Recorded record_and_judge(const Program& p, const std::string& version, const st
 
 // ---- Go 1.27's goroutineleak profile as the oracle ----------------------------------------------
 
+// The one miss left, named: sendtimeout on go1.27 under the profile. The profile's own GC starts
+// its mark-worker goroutines (system goroutines, absent from the profile's dump) on the g's and
+// stacks of the program's exited request goroutines; their frames' unwritten slots still hold
+// the answer channels, and the conservative stack scan takes them for pointers: may_wake,
+// "reachable from stack of goroutine N". Telling a dead slot from a live one needs the stack
+// maps the GC uses (not read yet). 0–2 of its 4 leaks, in about half the runs; VerdictE2E (no
+// profile, no GC workers) holds sendtimeout's recall at 100% on every version.
+const std::set<std::string> kOracleStaleStackMisses = {"sendtimeout"};
+
 // Go 1.27 alone: its goroutineleak profile is on by default (Go 1.26 has it only behind a
 // GOEXPERIMENT at build time, older versions not at all), so only 1.27 binaries can ask for it.
 TEST(VerdictOracle, RuntimeLeakProfileCallsLeakedExactlyTheMarkedLeaksAndGoreproCallsThemLeaked) {
@@ -265,7 +275,7 @@ TEST(VerdictOracle, RuntimeLeakProfileCallsLeakedExactlyTheMarkedLeaksAndGorepro
   // gorepro, recording the same programs asking for the same profile: every goroutine the
   // runtime calls leaked in that run, gorepro calls leaked.
   int checked = 0, agreed = 0;
-  std::vector<std::string> misses;  // runtime: leaked; gorepro: may_wake
+  std::vector<std::string> known;  // kOracleStaleStackMisses
   for (const Program* p : with_leaks) {
     const std::string label = fmt::format("{} go{} (recorded)", p->name, version);
     const size_t before = errors.size();
@@ -280,9 +290,10 @@ TEST(VerdictOracle, RuntimeLeakProfileCallsLeakedExactlyTheMarkedLeaksAndGorepro
       auto v = rec.verdicts.find(goid);
       if (v == rec.verdicts.end())
         errors.push_back(fmt::format("{}: the runtime calls goroutine {} leaked; gorepro gives it no verdict", label, goid));
-      else if (v->second.verdict == "may_wake")
-        misses.push_back(fmt::format("{}: the runtime calls goroutine {} leaked; gorepro says {} ({})", label, goid,
-                                     v->second.verdict, v->second.evidence));
+      else if (v->second.verdict == "may_wake" && kOracleStaleStackMisses.count(p->name) &&
+               v->second.evidence.find("reachable from stack of goroutine ") != std::string::npos)
+        known.push_back(fmt::format("{}: goroutine {}: {} (a known miss: a stale stack slot)", label, goid,
+                                    v->second.evidence));
       else if (v->second.verdict != "leaked")
         errors.push_back(fmt::format("{}: the runtime calls goroutine {} leaked; gorepro says {} ({})", label, goid,
                                      v->second.verdict, v->second.evidence));
@@ -292,12 +303,10 @@ TEST(VerdictOracle, RuntimeLeakProfileCallsLeakedExactlyTheMarkedLeaksAndGorepro
   }
   std::cout << fmt::format("goroutineleak oracle, go{}: gorepro calls leaked {} of the {} goroutines the runtime calls leaked\n",
                            version, agreed, checked)
-            << errors_text(misses);
+            << errors_text(known) << (known.empty() ? "" : "\n");
+  // Issue 15's done-when: every one of them, but for the named miss above.
   EXPECT_TRUE(errors.empty()) << errors_text(errors);
-  // Issue 15 asks for all of them. The conservative scan still finds some of these objects
-  // reachable through a stale word (the evidence names the root, e.g. "global runtime.allm"), so
-  // it answers may_wake: a miss, never a false leak. Held here: at least kMinRecall of them.
-  EXPECT_GE(agreed, kMinRecall * checked) << errors_text(misses);
+  EXPECT_EQ(agreed + static_cast<int>(known.size()), checked);
 }
 
 // ---- every verdict against its mark -------------------------------------------------------------
@@ -319,7 +328,6 @@ TEST_P(VerdictE2E, EveryBlockedGoroutinesVerdictIsItsMarkAndNoWaitingProgramLeak
   if (version != testing::newest_go_version())
     std::erase_if(programs, [](const Program& p) { return !kEveryKindOfWait.count(p.name); });
   std::vector<std::string> errors;
-  std::vector<std::string> misses;  // marked leaked; gorepro: may_wake
   struct Row {
     std::string set, name;
     int marked_leaked = 0, gorepro_leaked = 0, true_leaked = 0, blocked = 0, agree = 0;
@@ -345,9 +353,6 @@ TEST_P(VerdictE2E, EveryBlockedGoroutinesVerdictIsItsMarkAndNoWaitingProgramLeak
       if (v->second.verdict == "leaked" && mark->leaked()) ++row.true_leaked;
       if (mark->accepts_verdict(v->second.verdict))
         ++row.agree;
-      else if (mark->leaked() && v->second.verdict == "may_wake")  // a miss (see kMinRecall)
-        misses.push_back(fmt::format("{}: goroutine {} blocked at line {}: marked leaked, gorepro says may_wake ({})",
-                                     label, goid, mark->line, v->second.evidence));
       else
         errors.push_back(fmt::format("{}: goroutine {} blocked at line {}: marked {}, gorepro says {} ({})", label, goid,
                                      mark->line, fmt::join(mark->verdicts, "|"), v->second.verdict, v->second.evidence));
@@ -382,11 +387,11 @@ TEST_P(VerdictE2E, EveryBlockedGoroutinesVerdictIsItsMarkAndNoWaitingProgramLeak
                        total.gorepro_leaked, total.true_leaked, total.agree);
   table += fmt::format("leak precision {}/{}, leak recall {}/{}\n", total.true_leaked, total.gorepro_leaked,
                        total.true_leaked, total.marked_leaked);
-  std::cout << table << errors_text(misses);
-  // No goroutine called leaked that is not (precision), every verdict of a waiting program right;
-  // of the marked leaks, at least kMinRecall (the rest: may_wake through a stale word).
+  std::cout << table;
+  // No goroutine called leaked that is not (precision), every marked leak leaked (recall), every
+  // verdict of every program its mark: all of it is in `errors`.
   EXPECT_TRUE(errors.empty()) << errors_text(errors);
-  EXPECT_GE(total.true_leaked, kMinRecall * total.marked_leaked) << errors_text(misses);
+  EXPECT_EQ(total.true_leaked, total.marked_leaked);
 }
 
 INSTANTIATE_TEST_SUITE_P(Go, VerdictE2E, ::testing::ValuesIn(testing::built_go_versions()), version_name);
