@@ -111,6 +111,19 @@ struct DwarfTypes::Impl {
     }
   }
 
+  // The element count of an array type DIE (DW_AT_count, or DW_AT_upper_bound + 1).
+  std::optional<Dwarf_Unsigned> array_count(Dwarf_Die array) const {
+    std::optional<Dwarf_Unsigned> count;
+    for_children(array, [&](Dwarf_Die sub) {
+      if (count) return;
+      count = udata_attr(sub, DW_AT_count);
+      if (!count) {
+        if (auto ub = udata_attr(sub, DW_AT_upper_bound)) count = *ub + 1;
+      }
+    });
+    return count;
+  }
+
   // Follows typedefs and qualifiers to the underlying type DIE.
   Die resolve(Dwarf_Off off, int depth = 0) const {
     Die d = at(off);
@@ -159,15 +172,7 @@ struct DwarfTypes::Impl {
         return ok;
       }
       case DW_TAG_array_type: {
-        std::optional<Dwarf_Unsigned> count;
-        for_children(d.get(), [&](Dwarf_Die sub) {
-          if (count) return;
-          count = udata_attr(sub, DW_AT_count);
-          if (!count) {
-            auto ub = udata_attr(sub, DW_AT_upper_bound);
-            if (ub) count = *ub + 1;
-          }
-        });
+        const std::optional<Dwarf_Unsigned> count = array_count(d.get());
         if (!count) return false;
         if (*count == 0) return true;
         auto elem = type_of(d.get());
@@ -207,14 +212,7 @@ struct DwarfTypes::Impl {
         });
         return;
       case DW_TAG_array_type: {
-        std::optional<Dwarf_Unsigned> count;
-        for_children(d.get(), [&](Dwarf_Die sub) {
-          if (count) return;
-          count = udata_attr(sub, DW_AT_count);
-          if (!count) {
-            if (auto ub = udata_attr(sub, DW_AT_upper_bound)) count = *ub + 1;
-          }
-        });
+        const std::optional<Dwarf_Unsigned> count = array_count(d.get());
         auto elem = type_of(d.get());
         if (!count || !elem) return every_word();
         if (*count == 0) return;
@@ -312,16 +310,7 @@ Result<std::unique_ptr<DwarfTypes>> DwarfTypes::load(const std::string& path, co
           Die td = im.resolve(*ty);
           if (td) {
             var.byte_size = Impl::udata_attr(td.get(), DW_AT_byte_size).value_or(0);
-            if (Impl::tag(td) == DW_TAG_array_type) {
-              im.for_children(td.get(), [&](Dwarf_Die sub) {
-                if (var.array_count) return;
-                var.array_count = Impl::udata_attr(sub, DW_AT_count);
-                if (!var.array_count) {
-                  auto ub = Impl::udata_attr(sub, DW_AT_upper_bound);
-                  if (ub) var.array_count = *ub + 1;
-                }
-              });
-            }
+            if (Impl::tag(td) == DW_TAG_array_type) var.array_count = im.array_count(td.get());
           }
         }
         im.variables.emplace(n, var);
