@@ -406,9 +406,11 @@ class VerdictGdb : public ::testing::TestWithParam<std::string> {};
 // VerdictE2E holds to every version; so the newest Go and 1.19 (the oldest layout) only, one
 // program per kind of verdict (a channel leak, a semaphore leak, sleep and a mutex held by a
 // sleeper, a select on a timer): a gdb recording takes a few seconds (gdb's start and
-// breakpoints), ~25 s per version for the four. One difference is allowed, printed: a marked
-// leak one backend calls may_wake (a stale word, VerdictE2E's kMinRecall) — seen under ptrace,
-// one goroutine in sendtimeout and selectmulti, whose exiting thread still holds a word.
+// breakpoints), ~25 s per version for the four. A difference is allowed, printed: a marked
+// leak one backend calls may_wake (a stale word in a conservatively scanned stack or register) —
+// seen under ptrace, one goroutine in sendtimeout and selectmulti, whose exiting thread still
+// held a word, before the runtime's Ms and Ps were read through their pointer words only; gdb
+// itself may miss at most one marked leak per version.
 TEST_P(VerdictGdb, GdbGivesTheSameVerdictsAsPtracePerMarkedLine) {
   const std::string version = GetParam();
   if (version != testing::newest_go_version() && version != "1.19")
@@ -453,7 +455,7 @@ TEST_P(VerdictGdb, GdbGivesTheSameVerdictsAsPtracePerMarkedLine) {
   }
   std::cout << errors_text(misses) << "\n";
   EXPECT_TRUE(errors.empty()) << errors_text(errors);
-  EXPECT_GE(gdb_leaked, kMinRecall * marked_leaked) << errors_text(misses);
+  EXPECT_GE(gdb_leaked + 1, marked_leaked) << errors_text(misses);
 }
 
 INSTANTIATE_TEST_SUITE_P(Go, VerdictGdb, ::testing::ValuesIn(testing::built_go_versions()), version_name);
