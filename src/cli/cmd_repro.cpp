@@ -119,9 +119,10 @@ void add_repro_command(CLI::App& app, int& exit_code) {
   cmd->footer(
       "Each run records the program (like `gorepro record`) while holding its threads at random stops for\n"
       "random times — after a goroutine is created (the parent waits), before a new goroutine first runs,\n"
-      "before one runs again, after one parks or exits, before a wakeup takes effect; a goroutine about to\n"
-      "run may instead be held until the goroutine that created or woke it has parked 1-3 times (at most\n"
-      "10 ms) — and with a random GOMAXPROCS (default, 1, 2 or 4) and CPU affinity (every CPU, or one).\n"
+      "before one runs again, after one parks or exits, before a wakeup takes effect; a held first run (and\n"
+      "some held runs after a wakeup) lasts instead until the goroutine that created (woke) it has parked\n"
+      "1-3 times (at most 50 ms; not with GOMAXPROCS=1) — and with a random GOMAXPROCS (default, 1, 2 or 4)\n"
+      "and CPU affinity (every CPU, or one).\n"
       "Every choice comes from the run's seed (docs/repro.md). The program's output goes to files, its bytes, signals and exit status\n"
       "untouched. When the condition holds, the run's trace and output are kept in the output directory,\n"
       "the leak report is printed with the seed and the command that replays it.\n"

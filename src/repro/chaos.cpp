@@ -72,7 +72,7 @@ std::string ChaosPlan::describe() const {
     if (chance[k] > 0) s += fmt::format(" {} {:g}%", hold_at_name(static_cast<HoldAt>(k)), chance[k] * 100);
   }
   if (partner_chance > 0) {
-    s += fmt::format("; {:g}% of run holds last until the partner parks {} time{}", partner_chance * 100,
+    s += fmt::format("; first-run holds and {:g}% of run holds last until the partner parks {} time{}", partner_chance * 100,
                      partner_parks, partner_parks == 1 ? "" : "s");
   }
   return s;
@@ -94,12 +94,14 @@ bool ChaosPerturber::hold_over(uint64_t hold) {
 
 uint64_t ChaosPerturber::hold_ns(const replay::Event& e) {
   if (e.kind == replay::EventKind::Park || e.kind == replay::EventKind::Exit) parks_[e.goid]++;
+  if (e.kind == replay::EventKind::Park) park_reason_[e.goid] = e.wait_reason;
   if (e.kind == replay::EventKind::Exit) exited_.insert(e.goid);
   if (e.kind == replay::EventKind::Create) exited_.erase(e.goid);
   if (e.kind == replay::EventKind::Ready && e.other_goid && e.other_goid != e.goid) waker_[e.goid] = e.other_goid;
   if (e.kind == replay::EventKind::Create) {
     parent_[e.goid] = e.other_goid;
     waker_.erase(e.goid);  // a reused goid: not the old goroutine's
+    park_reason_.erase(e.goid);
     // A goid may be reused after its goroutine exits: the latest creation names it.
     identity_[e.goid] = mix(e.pc) ^ (created_at_[e.pc]++ << 20) ^ 0x8000'0000'0000'0000ull;
   }
@@ -123,14 +125,25 @@ uint64_t ChaosPerturber::hold_ns(const replay::Event& e) {
     at = HoldAt::kFirstRun;
   }
   const auto k = static_cast<size_t>(at);
-  const uint64_t ordinal = counts[k]++;
+  uint64_t key = who;
+  uint64_t ordinal = counts[k]++;
+  if (at == HoldAt::kRun) {
+    // Where it woke from: which wakeup of its life this is does not move with the schedule the
+    // way its count of runs does (a timer wakeup or a preemption adds runs).
+    const auto r = park_reason_.find(e.goid);
+    const auto w = waker_.find(e.goid);
+    key = mix(who ^ mix((r != park_reason_.end() ? r->second : 0xffff) + 1)) ^
+          (w != waker_.end() ? mix(identity(w->second)) : 0);
+    ordinal = woke_from_[key]++;
+  }
   if (plan_.chance[k] <= 0 || held_ns_ >= plan_.budget_ns) return 0;
-  const uint64_t h = mix(mix(mix(plan_.seed) ^ (k + 1)) ^ mix(who) ^ (ordinal << 32));
+  const uint64_t h = mix(mix(mix(plan_.seed) ^ (k + 1)) ^ mix(key) ^ (ordinal << 32));
   if (unit(h) >= plan_.chance[k]) return 0;
   if ((at == HoldAt::kFirstRun || at == HoldAt::kRun) && plan_.partner_chance > 0) {
     const auto& partners = at == HoldAt::kFirstRun ? parent_ : waker_;
     const auto p = partners.find(e.goid);
-    if (p != partners.end() && p->second && p->second != e.goid && unit(mix(h ^ 0x7061)) < plan_.partner_chance) {
+    if (p != partners.end() && p->second && p->second != e.goid &&
+        (at == HoldAt::kFirstRun || unit(mix(h ^ 0x7061)) < plan_.partner_chance)) {
       partner_holds_[holds_] = {p->second, parks_[p->second] + plan_.partner_parks};
       holds_++;
       held_ns_ += plan_.partner_cap_ns;

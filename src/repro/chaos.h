@@ -8,7 +8,9 @@
 // goroutine had before), not of the order in which threads reach their stops, so a rerun with the
 // same seed makes the same decisions for the goroutines it meets the same way. A goroutine's
 // identity is "the k-th goroutine created at go statement X" — not its goid, which the runtime
-// hands out from per-P caches and so differs between runs. A run's holds add up to at
+// hands out from per-P caches and so differs between runs. A run after a wakeup is keyed by where
+// the goroutine woke from — its wait reason and who woke it — and how often it woke from there
+// before, not by its count of runs overall, which timer wakeups and preemptions shift. A run's holds add up to at
 // most ChaosPlan::budget_ns, so a busy program is slowed by a bounded amount.
 #pragma once
 
@@ -44,14 +46,16 @@ struct ChaosPlan {
   uint64_t min_hold_ns = 20'000;         // holds are log-uniform in [min_hold_ns, max_hold_ns]
   uint64_t max_hold_ns = 0;
   uint64_t budget_ns = 2'000'000'000;    // at most this much holding per run
-  // Partner holds: the chance that a hold of a goroutine about to run (its first run, or a run
-  // after a wakeup) lasts until its partner — the goroutine that created it, or the one that
+  // Partner holds: the chance that a hold of a goroutine about to run again after a wakeup lasts
+  // until its partner — the goroutine that created it, or the one that
   // last woke it — has parked `partner_parks` more times, rather than a drawn time: the race
   // the hold stands for is then decided the same way however fast the machine is today.
-  // partner_cap_ns bounds such a hold (the partner may be waiting for the held goroutine).
+  // partner_cap_ns bounds such a hold (the partner may be waiting for the held goroutine). A
+  // held first run whose creator is known is always a partner hold (unless GOMAXPROCS is 1): a
+  // timed hold there decided a race only as often as the machine's speed that minute allowed.
   double partner_chance = 0;
   uint32_t partner_parks = 1;
-  uint64_t partner_cap_ns = 10'000'000;
+  uint64_t partner_cap_ns = 50'000'000;
 
   // The plan of one run. `machine_cpus`: the CPUs gorepro may use (sched_getaffinity).
   static ChaosPlan from_seed(uint64_t seed, const std::vector<int>& machine_cpus);
@@ -76,6 +80,10 @@ class ChaosPerturber final : public tracer::Perturber {
   std::unordered_map<uint64_t, uint64_t> created_at_;     // creation PC → goroutines created there
   // identity → stops of each kind seen so far (the ordinal that keys each decision).
   std::unordered_map<uint64_t, std::array<uint32_t, kHoldKinds>> seen_;
+  // (identity, wait reason, waker's identity) → runs after such wakeups so far: the ordinal of
+  // a run hold.
+  std::unordered_map<uint64_t, uint32_t> woke_from_;
+  std::unordered_map<uint64_t, uint32_t> park_reason_;  // goid → wait reason of its last park
   // Partner holds still on: hold number → (partner goid, its park count that ends the hold).
   std::unordered_map<uint64_t, std::pair<uint64_t, uint64_t>> partner_holds_;
   std::unordered_map<uint64_t, uint64_t> parent_;  // goid → the goroutine that created it

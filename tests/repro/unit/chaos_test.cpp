@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 
 namespace gorepro::repro {
@@ -111,6 +112,53 @@ TEST(ChaosPerturber, APartnerHoldEndsWhenTheCreatorHasParkedEnoughTimes) {
   EXPECT_FALSE(p.hold_over(1));
   p.hold_ns(exit);
   EXPECT_TRUE(p.hold_over(1));
+}
+
+// A run after a wakeup is keyed by where the goroutine woke from and how often it woke from
+// there: wakeups of another kind in between (a timer, a preemption), which the OS schedule adds
+// or leaves out, do not move the decision for its 5th wakeup from `<-out`.
+TEST(ChaosPerturber, ARunHoldIsKeyedByTheWakeupItFollowsNotTheCountOfRuns) {
+  ChaosPlan plan = ChaosPlan::from_seed(11, {0, 1});
+  plan.chance.fill(0);
+  plan.chance[static_cast<size_t>(HoldAt::kRun)] = 0.5;
+  plan.partner_chance = 0;
+  auto park = [](uint64_t goid, uint32_t reason) { return replay::Event::park(0, 0, goid, reason, 0, 0); };
+  auto decisions = [&](bool timer_wakeups_between) {
+    ChaosPerturber p(plan);
+    p.hold_ns(replay::Event::create(0, 0, 1, 5, 0x401000, 0x402000, 0));
+    p.hold_ns(replay::Event::create(0, 0, 1, 6, 0x401100, 0x402100, 0));
+    p.hold_ns(first_run(5));
+    std::vector<uint64_t> out;
+    for (int i = 0; i < 40; i++) {
+      if (timer_wakeups_between && i % 3 == 0) {
+        p.hold_ns(park(5, /*sleep*/ 19));
+        p.hold_ns(replay::Event::ready(0, 0, 5, 0));
+        p.hold_ns(first_run(5));
+      }
+      p.hold_ns(park(5, /*chan receive*/ 14));
+      p.hold_ns(replay::Event::ready(0, 0, 5, 6));
+      out.push_back(p.hold_ns(first_run(5)));
+    }
+    return out;
+  };
+  const auto plain = decisions(false);
+  EXPECT_EQ(plain, decisions(true));
+  EXPECT_GT(std::count(plain.begin(), plain.end(), 0u), 5) << "some wakeups are not held";
+  EXPECT_LT(std::count(plain.begin(), plain.end(), 0u), 35) << "some are";
+}
+
+// A held first run waits for its creator's progress, not for a drawn time, whenever there is a
+// creator to wait for and more than one P.
+TEST(ChaosPerturber, AHeldFirstRunIsAPartnerHold) {
+  for (uint64_t i = 0; i < 40; i++) {
+    ChaosPlan plan = ChaosPlan::from_seed(run_seed(21, i), {0, 1});
+    if (plan.gomaxprocs == 1) continue;
+    plan.chance[static_cast<size_t>(HoldAt::kFirstRun)] = 1.0;
+    plan.chance[static_cast<size_t>(HoldAt::kCreate)] = 0;
+    ChaosPerturber p(plan);
+    EXPECT_EQ(p.hold_ns(replay::Event::create(0, 0, 1, 7, 0x401000, 0x402000, 0)), 0u);
+    EXPECT_EQ(p.hold_ns(first_run(7)), plan.partner_cap_ns) << plan.describe();
+  }
 }
 
 TEST(ChaosPlan, NoPartnerHoldsWithOneP) {
