@@ -56,10 +56,19 @@ search() {
   rm -rf "$OUT/found"
 }
 
+# The machine's load while each example ran: one 1-minute load average sample every 10 s.
+loadavg() { cut -d' ' -f1 /proc/loadavg; }
+sampler() { while :; do loadavg >>"$OUT/load.$1"; sleep 10; done; }
+sampler_pid=
+trap '[[ -n $sampler_pid ]] && kill "$sampler_pid" 2>/dev/null' EXIT
+load_span() { sort -n "$OUT/load.$1" | awk 'NR==1 {lo=$1} {hi=$1; s+=$1} END {printf "%.0f-%.0f (avg %.1f)", lo, hi, s/NR}'; }
+
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) CPUs"
-printf '%-12s %18s %18s %9s %16s %14s %12s\n' example "repro runs (med)" "plain runs (med)" "ratio" "same seed" "plain rate" "native rate"
+printf '%-12s %18s %18s %9s %10s %14s %12s  %s\n' example "repro runs (med)" "plain runs (med)" "ratio" "same seed" "plain rate" "native rate" "load during"
 for ex in $EXAMPLES; do
   bin=$(bin_of "$ex")
+  rm -f "$OUT/load.$ex"; loadavg >"$OUT/load.$ex"
+  sampler "$ex" & sampler_pid=$!
   pr=() pl=() seeds=() plain_runs=0 plain_found=0
   for ((a = 0; a < ATTEMPTS; a++)); do  # interleaved, so load changes hit both modes alike
     read -r n s < <(search perturb "$bin" "$MAX")
@@ -90,8 +99,9 @@ for ex in $EXAMPLES; do
     done
     native="$leaks/$NATIVE"
   fi
-  printf '%-12s %18s %18s %9s %16s %14s %12s\n' "$ex" "$mr (${#seeds[@]}/$ATTEMPTS found)" "$mp_shown" "$ratio" \
-    "$again/$tries" "$plain_found/$plain_runs" "$native"
+  kill "$sampler_pid"; wait "$sampler_pid" 2>/dev/null; loadavg >>"$OUT/load.$ex"
+  printf '%-12s %18s %18s %9s %10s %14s %12s  %s\n' "$ex" "$mr (${#seeds[@]}/$ATTEMPTS found)" "$mp_shown" "$ratio" \
+    "$again/$tries" "$plain_found/$plain_runs" "$native" "$(load_span "$ex")"
   echo "$ex repro: ${pr[*]} | plain: ${pl[*]}" >>"$OUT/runs.log"
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
