@@ -12,8 +12,8 @@
 //
 // Measured with Go 1.26 on a 2-vCPU VM shared with other builds, load average 26-35 (a run leaks
 // when any of its 3 requests does): natively 0 runs in 200 leaked (1 in 200 with a 10 ms
-// deadline); under plain `gorepro record`, 1 of 60 (4 of 60 with 10 ms); under `gorepro repro`,
-// see docs/repro.md.
+// deadline); under plain `gorepro record`, 1 of 60 (4 of 60 with 10 ms), and 0 of 320 in
+// bench/repro.sh at load 19-25; under `gorepro repro`, see docs/repro.md.
 package main
 
 import (
