@@ -642,6 +642,8 @@ Result<RecordResult> record(Backend& backend, const GoBinary& binary, const Reco
   result.verdict_error = backend.verdict_error();
 
   const bool exited = result.how == RecordResult::How::kExited;
+  // Detached from a program that runs on: its dumps go back to the interval it was launched with.
+  if (pacer && !exited) pacer->restore();
   // The program is gone: its last blocks are in the pipe (a child of it may hold the pipe open,
   // hence the bound). Still running (detached): take what has arrived; the rest is forwarded.
   if (capture && exited) capture->finish(300'000'000);

@@ -59,4 +59,13 @@ int SchedPacer::dump_ended(uint64_t begin_ns, uint64_t end_ns) {
   return want;
 }
 
+bool SchedPacer::restore() {
+  if (!setting_ || !checked_ || now_ms_ == asked_ms_ || !off_.empty()) return false;
+  int32_t held = 0;
+  // Only our own value is taken back: a program that set its own interval keeps it.
+  if (!read(&held) || held != now_ms_ || !write(asked_ms_)) return false;
+  now_ms_ = asked_ms_;
+  return true;
+}
+
 }  // namespace gorepro::tracer

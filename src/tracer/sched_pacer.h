@@ -33,6 +33,10 @@ class SchedPacer {
   // A dump ran from begin_ns to end_ns: returns the interval set now (ms) when it changed, else 0.
   int dump_ended(uint64_t begin_ns, uint64_t end_ns);
 
+  // The program runs on without gorepro (a detach): puts back the interval it was launched with,
+  // where the runtime still holds the one the pacer wrote. True when it wrote.
+  bool restore();
+
   int asked_ms() const { return asked_ms_; }
   int max_ms() const { return max_ms_; }           // the longest interval set (0: none)
   uint64_t changes() const { return changes_; }    // writes made

@@ -37,9 +37,11 @@ TEST(ExportHtml, PageLoadsOfflineAndShowsTheReportsGroupsChartAndFlameGraph) {
   if (!fs::exists(web / "node_modules" / "playwright-core"))
     GTEST_SKIP() << "web/node_modules has no playwright-core — run `npm ci` in web/ (scripts/setup.sh does)";
 
-  // nestedleak: three go statements leaking three ways (its source's `want leak` marks).
+  // nestedleak: three go statements leaking three ways (its source's `want leak` marks). Its
+  // dumps at a fixed 5 ms, several of them for the gcount overlay: paced, this short program's
+  // 3 ms dumps stretch the interval past its run and leave it one sample.
   const std::string trace = testing::scratch_file("export-html", "nestedleak.gtr");
-  auto rec = run({gorepro_binary(), "record", "-q", "--schedtrace=5", "--scheddetail", "-o", trace, "--",
+  auto rec = run({gorepro_binary(), "record", "-q", "--schedtrace=5", "--schedtrace-fixed", "--scheddetail", "-o", trace, "--",
                   testing::go_program("nestedleak", version, false)});
   ASSERT_EQ(rec.exit_code, 0) << rec.err;
   auto rep = run({gorepro_binary(), "report", "--format", "json", trace});
