@@ -97,7 +97,8 @@ TEST(Schedtrace, ADumpCutShortByTheProgramsExitIsNotShown) {
     bool cut = false;
     for (int attempt = 0; attempt < 4 && !cut; attempt++) {
       const std::string trace = scratch(fmt::format("exitmiddump-{}.gtr", v));
-      auto traced = run({testing::gorepro_binary(), "record", "-q", "-o", trace, "--schedtrace=1", "--scheddetail", "--", prog});
+      auto traced = run({testing::gorepro_binary(), "record", "-q", "-o", trace, "--schedtrace=1",
+                          "--schedtrace-fixed", "--scheddetail", "--", prog});  // fixed: many dumps, one cut
       ASSERT_EQ(traced.exit_code, 3) << traced.err;
       ASSERT_EQ(traced.err.compare(0, plain.err.size(), plain.err), 0) << traced.err;
       std::string tail = traced.err.substr(plain.err.size());
@@ -126,8 +127,9 @@ TEST(Schedtrace, GrowthWindowOfTheServiceLikeExampleNamesItsLeakingSite) {
     for (bool stripped : {false, true}) {
       SCOPED_TRACE(fmt::format("go{}{}", v, stripped ? " stripped" : ""));
       const std::string trace = scratch(fmt::format("mixed-{}-{}.gtr", v, stripped));
-      auto rec = run({testing::gorepro_binary(), "record", "-q", "-o", trace, "--schedtrace=10", "--scheddetail", "--",
-                      go_program("mixed", v, stripped)});
+      // Fixed 10 ms dumps: the growth fit needs their count, which pacing may cut.
+      auto rec = run({testing::gorepro_binary(), "record", "-q", "-o", trace, "--schedtrace=10", "--schedtrace-fixed",
+                      "--scheddetail", "--", go_program("mixed", v, stripped)});
       ASSERT_EQ(rec.exit_code, 0) << rec.err;
       auto c = correlate_json(trace);
       ASSERT_FALSE(c["growth_windows"].empty());
@@ -214,8 +216,8 @@ TEST(Schedtrace, EveryExampleAgreesWithTheRuntimesDumpAtLeast99Percent) {
       // the decode cost 6% on every run, for one).
       nlohmann::json c;
       for (int attempt = 0; attempt < 2; attempt++) {
-        auto rec = run({testing::gorepro_binary(), "record", "-q", "-o", trace, "--schedtrace=10", "--scheddetail", "--",
-                        go_program(e, v, false)});
+        auto rec = run({testing::gorepro_binary(), "record", "-q", "-o", trace, "--schedtrace=10", "--schedtrace-fixed",
+                        "--scheddetail", "--", go_program(e, v, false)});  // fixed: the percent needs the count
         ASSERT_EQ(rec.exit_code, 0) << rec.err;
         c = correlate_json(trace);
         if (c.value("compared", 0) < 100 || c.value("agreement", 0.0) >= 0.99) break;
