@@ -371,7 +371,9 @@ TEST(GdbRecord, ReportReplayDiffAndCorrelateReadGdbTraces) {
 
   // correlate: runtime scheduler dumps placed among gdb's events agree with its goroutine table.
   const std::string sched = temp_trace("tools-sched");
-  auto rec = run({g, "record", "-q", "--backend", "gdb", "--schedtrace=20", "--scheddetail", "-o", sched, "--", bin});
+  // Fixed 20 ms dumps: the check counts samples, and gdb's slow dumps would be paced apart.
+  auto rec = run({g, "record", "-q", "--backend", "gdb", "--schedtrace=20", "--schedtrace-fixed", "--scheddetail", "-o",
+                  sched, "--", bin});
   ASSERT_EQ(rec.exit_code, 0) << rec.err;
   auto c = run({g, "correlate", sched});
   ASSERT_EQ(c.exit_code, 0) << c.err;
