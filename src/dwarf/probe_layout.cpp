@@ -8,6 +8,11 @@
 
 namespace gorepro {
 
+bool is_semaphore_wait(std::string_view reason) {
+  return reason == "semacquire" || reason == "sync.Mutex.Lock" || reason == "sync.RWMutex.RLock" ||
+         reason == "sync.RWMutex.Lock" || reason == "sync.WaitGroup.Wait";
+}
+
 Result<ProbeLayout> ProbeLayout::resolve(const GoBinary& binary) {
   ProbeLayout p;
   const RuntimeLayout& l = binary.layout();
@@ -43,12 +48,8 @@ Result<ProbeLayout> ProbeLayout::resolve(const GoBinary& binary) {
     if (treap && g && elem && prev && next && link) {  // lock is semaRoot's first field in every version
       p.semaroot_treap = *treap, p.sudog_g = *g, p.sudog_elem = *elem, p.sudog_prev = *prev, p.sudog_next = *next;
       p.sudog_waitlink = *link;
-      // The runtime's waitReason strings of semacquire1's callers, in every supported version.
-      static const char* const kSema[] = {"semacquire", "sync.Mutex.Lock", "sync.RWMutex.RLock", "sync.RWMutex.Lock",
-                                          "sync.WaitGroup.Wait"};
       p.sema_reasons.resize(l.wait_reasons.size());
-      for (size_t i = 0; i < l.wait_reasons.size(); i++)
-        p.sema_reasons[i] = std::find(std::begin(kSema), std::end(kSema), l.wait_reasons[i]) != std::end(kSema);
+      for (size_t i = 0; i < l.wait_reasons.size(); i++) p.sema_reasons[i] = is_semaphore_wait(l.wait_reasons[i]);
     }
   }
   auto reg = [&](const char* fn, const char* name, std::string* out) {

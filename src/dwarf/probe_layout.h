@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "util/result.h"
@@ -18,6 +19,11 @@
 namespace gorepro {
 
 class GoBinary;
+
+// Whether a wait reason (the runtime's waitReasonStrings) is a wait on a semaphore in
+// runtime.semtable: semacquire1's callers (Mutex, RWMutex, WaitGroup, semacquire), in every
+// supported version.
+bool is_semaphore_wait(std::string_view reason);
 
 struct ProbeLayout {
   // Offsets (bytes) into runtime.g, m, sudog and coro.

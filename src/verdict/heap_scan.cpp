@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include "dwarf/probe_layout.h"
+
 namespace gorepro::verdict {
 
 namespace {
@@ -44,10 +46,7 @@ WaitKind wait_kind(const std::string& reason) {
     return WaitKind::kNothing;
   }
   if (reason == "chan receive" || reason == "chan send" || reason == "select") return WaitKind::kChannel;
-  if (reason == "semacquire" || reason == "sync.Mutex.Lock" || reason == "sync.RWMutex.RLock" ||
-      reason == "sync.RWMutex.Lock" || reason == "sync.WaitGroup.Wait") {
-    return WaitKind::kSema;
-  }
+  if (is_semaphore_wait(reason)) return WaitKind::kSema;
   if (reason == "sleep" || reason == "IO wait" || reason == "timer goroutine (idle)") {
     return WaitKind::kTimeIo;
   }
