@@ -286,6 +286,55 @@ int on_create(struct pt_regs *ctx) {
   return 0;
 }
 
+static __always_inline int sema_reason(__u32 reason) {
+  return reason < 256 && ((cfg.sema_reasons[(reason >> 6) & 3] >> (reason & 63)) & 1);
+}
+
+/* The address of the semaphore goroutine g parks on, as EventDecoder::semaphore_of: the park
+ * is handed the semtable bucket, which unrelated semaphores share; g has just queued its sudog
+ * in the bucket's treap, whose nodes are the addresses waited on and whose waitlink chains hold
+ * their other waiters. A depth-first walk for the sudog of g, one node per bpf_loop step (a
+ * plain loop's branches multiply the verifier's states past its limit). */
+struct sema_walk {
+  __u64 g, found;
+  __u32 n;
+  __u64 todo[GR_SEMA_TODO];
+};
+
+static __always_inline void sema_push(struct sema_walk *w, __u64 a) {
+  if (a && w->n < GR_SEMA_TODO) w->todo[w->n++ & (GR_SEMA_TODO - 1)] = a;
+}
+
+static long sema_step(__u64 i, void *ctx) {
+  struct sema_walk *w = ctx;
+  if (w->n == 0 || w->n > GR_SEMA_TODO) return 1;
+  w->n--;
+  __u64 a = w->todo[w->n & (GR_SEMA_TODO - 1)], v = 0;
+  if (!read_u64(a + cfg.off_sudog_g, &v)) return 1;
+  if (v == w->g) {
+    if (read_u64(a + cfg.off_sudog_elem, &v)) w->found = v;
+    return 1;
+  }
+  if (read_u64(a + cfg.off_sudog_prev, &v)) sema_push(w, v);
+  if (read_u64(a + cfg.off_sudog_next, &v)) sema_push(w, v);
+  if (read_u64(a + cfg.off_sudog_waitlink, &v)) sema_push(w, v);
+  return 0;
+}
+
+/* 0 when not found (the bucket is recorded then). */
+static __always_inline __u64 semaphore_of(__u64 root, __u64 g) {
+  struct sema_walk w = {.g = g};
+  __u64 node = 0;
+  if (cfg.off_semaroot_treap < 0 || cfg.off_sudog_g < 0 || cfg.off_sudog_elem < 0 || cfg.off_sudog_prev < 0 ||
+      cfg.off_sudog_next < 0 || cfg.off_sudog_waitlink < 0 || !read_u64(root + cfg.off_semaroot_treap, &node) || !node) {
+    return 0;
+  }
+  w.todo[0] = node;
+  w.n = 1;
+  bpf_loop(GR_SEMA_WALK, sema_step, &w, 0);
+  return w.found;
+}
+
 /* At gopark's entry, on the parking goroutine's own stack: R14 is that g, the return address
  * is at RSP and RBP is still the caller's frame. */
 SEC("uprobe")
@@ -303,8 +352,18 @@ int on_park(struct pt_regs *ctx) {
   r->goid = g_u64(s->g, cfg.off_goid);
   r->wait_reason = reg(ctx, cfg.reg_park_reason) & 0xff; /* waitReason is a uint8 */
   r->object = reg(ctx, cfg.reg_park_lock);
-  __u64 sudog = g_u64(s->g, cfg.off_waiting), chan = 0;
-  if (sudog && read_u64(sudog + cfg.off_sudog_c, &chan) && chan) r->object = chan;
+  const int sema = sema_reason(r->wait_reason);
+  __u64 sudog = g_u64(s->g, cfg.off_waiting), chan = 0, elem = 0;
+  if (sudog) {
+    if (read_u64(sudog + cfg.off_sudog_c, &chan) && chan) {
+      r->object = chan;
+    } else if (sema && cfg.off_sudog_elem >= 0 && read_u64(sudog + cfg.off_sudog_elem, &elem) && elem) {
+      r->object = elem; /* Go 1.26+ points g.waiting at a semaphore's sudog too */
+    }
+  } else if (sema && r->object) {
+    __u64 addr = semaphore_of(r->object, ctx->r14);
+    if (addr) r->object = addr;
+  }
   __u64 ret = 0;
   read_u64(ctx->sp, &ret);
   r->frames[0] = ret;

@@ -33,6 +33,10 @@ typedef __s32 gr_s32;
 #define GR_MAX_FRAMES 256
 /* Longest g list (injectglist, netpoll) walked at one hit, as the ptrace decoder bounds it. */
 #define GR_MAX_LIST_WALK 100000
+/* sudogs visited, and waiting to be, in one semaphore treap walk (as the ptrace decoder's
+ * EventDecoder::semaphore_of, whose treap of a few addresses this bounds with room). */
+#define GR_SEMA_WALK 64
+#define GR_SEMA_TODO 16
 
 enum gr_kind {
   GR_CREATE = 1,      /* goid created by other (parent) at pc (gopc), start_pc; frames: see flags */
@@ -105,6 +109,10 @@ struct gr_config {
   gr_s32 reg_sched_g_gp;
   gr_u32 stack_depth;  /* --stack-depth, 1..GR_MAX_FRAMES */
   gr_u64 wakeup_bytes; /* wake the reader once this much data waits in the ring */
+  /* A semaphore wait's object: the semaRoot's treap and the sudog fields walked to find the
+   * parking goroutine's semaphore address (-1 each: not known, the bucket is recorded). */
+  gr_s32 off_semaroot_treap, off_sudog_g, off_sudog_elem, off_sudog_prev, off_sudog_next, off_sudog_waitlink;
+  gr_u64 sema_reasons[4]; /* bit r set: waitReason r is a semaphore wait (waitReason is a uint8) */
 };
 #define GR_G_BUF 512
 

@@ -145,6 +145,12 @@ Result<std::unique_ptr<ProbeProgram>> ProbeProgram::load(const GoBinary& binary,
   c.reg_sched_g_gp = slot_of(l.reg_sched_g_gp);
   c.stack_depth = static_cast<uint32_t>(options.stack_depth);
   c.wakeup_bytes = ring / 16;
+  c.off_semaroot_treap = s32(l.semaroot_treap), c.off_sudog_g = s32(l.sudog_g), c.off_sudog_elem = s32(l.sudog_elem);
+  c.off_sudog_prev = s32(l.sudog_prev), c.off_sudog_next = s32(l.sudog_next);
+  c.off_sudog_waitlink = s32(l.sudog_waitlink);
+  for (size_t r = 0; r < l.sema_reasons.size() && r < 256; r++) {
+    if (l.sema_reasons[r]) c.sema_reasons[r / 64] |= uint64_t{1} << (r % 64);
+  }
   if (bpf_map__set_max_entries(p->skel_->maps.events, static_cast<uint32_t>(ring)) != 0) {
     return p->env_.explain("sizing the ring buffer", errno, ring);
   }

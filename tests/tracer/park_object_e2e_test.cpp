@@ -2,8 +2,9 @@
 // "blocked on"), held to addresses tests/go/parkobjects prints itself: a channel wait's object is
 // its hchan, a select's one of its channels, and a Mutex or WaitGroup wait's the address of the
 // sync type's semaphore field — not the runtime's semtable bucket the park is handed, which
-// unrelated semaphores share. ptrace only: the ebpf programs record a semaphore wait's bucket
-// (docs/trace-format.md).
+// unrelated semaphores share. Under every recording backend: the ebpf programs walk the bucket's
+// treap in the kernel as the ptrace decoder does in gorepro, and the walk depends on each
+// version's sudog and semaRoot layout.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -13,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/marks.h"
+#include "support/backends.h"
 #include "support/go_programs.h"
 #include "support/run.h"
 #include "support/scratch.h"
@@ -24,11 +26,20 @@ using testing::run;
 
 class ParkObject : public ::testing::TestWithParam<std::string> {};
 
+void check_objects(const std::string& binary, const std::string& backend, const std::string& trace);
+
 TEST_P(ParkObject, EachGroupIsBlockedOnTheObjectTheProgramPrinted) {
   const std::string version = GetParam();
   const std::string binary = testing::go_program("parkobjects", version, false);
-  const std::string trace = testing::scratch_file("parkobj", "parkobjects_" + testing::go_version_name(version) + ".gtr");
-  auto rec = run({testing::gorepro_binary(), "record", "-q", "--no-verdict", "-o", trace, "--", binary});
+  for (const std::string& backend : testing::recording_backends()) {
+    SCOPED_TRACE(backend);
+    check_objects(binary, backend,
+                  testing::scratch_file("parkobj", "parkobjects_" + testing::go_version_name(version) + "_" + backend + ".gtr"));
+  }
+}
+
+void check_objects(const std::string& binary, const std::string& backend, const std::string& trace) {
+  auto rec = run({testing::gorepro_binary(), "record", "-q", "--no-verdict", "--backend", backend, "-o", trace, "--", binary});
   ASSERT_EQ(rec.exit_code, 0) << rec.err;
   // "object MARK 0xADDR [0xADDR]": what each mark's goroutines may be parked on.
   std::map<std::string, std::set<std::string>> printed;
@@ -60,7 +71,9 @@ TEST_P(ParkObject, EachGroupIsBlockedOnTheObjectTheProgramPrinted) {
       seen[mark] += o["goroutines"].get<int>();
     }
     // One object: the group says so in words.
-    if (mark != "select") EXPECT_EQ(g["blocked_on"].size(), 1u) << g.dump();
+    if (mark != "select") {
+      EXPECT_EQ(g["blocked_on"].size(), 1u) << g.dump();
+    }
   }
   for (const auto& [mark, n] : count) EXPECT_EQ(seen[mark], n) << mark << "\n" << rep.out;
 
