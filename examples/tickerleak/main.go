@@ -32,7 +32,7 @@ func main() {
 	tickers := make([]*time.Ticker, janitors)
 	for i := range tickers {
 		tickers[i] = time.NewTicker(tickPeriod)
-		go janitor(gosite.Count(tickers[i]), &warm, &swept) // want leak: 3 x chan receive -> may_wake (a live ticker's timer sends to its channel)
+		go janitor(gosite.Count(tickers[i]), &warm, &swept) // want leak: 3 x chan receive -> time_io (a live ticker's timer sends to its channel)
 	}
 	warm.Wait()
 	for _, t := range tickers {

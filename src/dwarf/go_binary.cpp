@@ -525,6 +525,22 @@ std::optional<uint64_t> GoBinary::semtable_address(bool use_symbol) const {
   return *both.begin();
 }
 
+std::optional<uint64_t> GoBinary::allp_address(bool use_symbol) const {
+  if (auto sym = global("runtime.allp"); sym && use_symbol) return sym;
+  auto fn = function("runtime.preemptall");
+  if (!fn) return std::nullopt;
+  auto code = elf_->read(fn->entry, fn->end - fn->entry);
+  if (!code) return std::nullopt;
+  auto targets = Disassembler::rip_relative_targets(*code, fn->entry);
+  if (!targets) return std::nullopt;
+  std::set<uint64_t> t(targets->begin(), targets->end()), found;
+  for (uint64_t a : t) {
+    if (in_data_section(a) && t.count(a + 8)) found.insert(a);
+  }
+  if (found.size() != 1) return std::nullopt;
+  return *found.begin();
+}
+
 const Symbolizer& GoBinary::symbolizer() const {
   std::call_once(symbolizer_once_, [this] {
     if (!has_dwarf_) return;

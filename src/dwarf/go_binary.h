@@ -89,6 +89,10 @@ class GoBinary {
   // global in a data section whose address both runtime.semacquire1 and runtime.semrelease1
   // take with `lea` (semroot / semtable.rootFor, inlined into both).
   std::optional<uint64_t> semtable_address(bool use_symbol = true) const;
+  // Address of the runtime.allp slice (every P): the symbol, or — stripped — the one global whose
+  // +0 and +8 words (slice ptr, len) runtime.preemptall reads (`for _, pp := range allp`), the
+  // only globals it touches in 1.19-1.27.
+  std::optional<uint64_t> allp_address(bool use_symbol = true) const;
   // Address (link-time) of the int32 a GODEBUG setting of the runtime is parsed into, e.g.
   // "schedtrace" -> &runtime.debug.schedtrace: read from the runtime's own table of settings
   // (runtime.dbgvars, 1.19-1.27: {name string, value *int32, ...} entries in .data), so it needs

@@ -71,6 +71,27 @@ const std::vector<FieldSpec>& field_specs() {
       {"sudog.prev", "runtime.sudog", "prev", false},
       {"sudog.waitlink", "runtime.sudog", "waitlink", false},
       {"semaRoot.treap", "runtime.semaRoot", "treap", false},
+      // What a goroutine waiting on time or I/O waits for (src/verdict/wait_detail): a sleep's
+      // deadline (g.sleepWhen from Go 1.23; before, g.timer's nextwhen), a timer channel's
+      // timer (hchan.timer from Go 1.23; before, the P's timer heap, whose timers hold their
+      // channel in arg), and the pollDesc of a netpoller wait.
+      {"g.sleepWhen", "runtime.g", "sleepWhen", false},
+      {"g.timer", "runtime.g", "timer", false},
+      {"timer.when", "runtime.timer", "when", false},
+      {"timer.nextwhen", "runtime.timer", "nextwhen", false},
+      {"timer.status", "runtime.timer", "status", false},
+      {"timer.arg", "runtime.timer", "arg", false},
+      {"p.timers", "runtime.p", "timers", false},
+      // Go 1.23+: p.timers is a struct whose heap is a []timerWhen {timer, when}. A channel
+      // timer made under asynctimerchan=1 (the default for modules older than go 1.23, until
+      // Go 1.27 removed the setting) is only there: its hchan.timer stays nil.
+      {"timers.heap", "runtime.timers", "heap", false},
+      {"timerWhen.timer", "runtime.timerWhen", "timer", false},
+      {"timerWhen.when", "runtime.timerWhen", "when", false},
+      {"hchan.timer", "runtime.hchan", "timer", false},
+      {"pollDesc.fd", "runtime.pollDesc", "fd", false},
+      {"pollDesc.rg", "runtime.pollDesc", "rg", false},
+      {"pollDesc.wg", "runtime.pollDesc", "wg", false},
       // pprof labels (g.labels points at a runtime/pprof.labelMap). Which of the two forms a
       // binary has is which set of keys its layout holds; both exist only in programs that
       // link runtime/pprof, the only way to set labels. Go 1.24+: a struct holding a sorted
@@ -130,7 +151,9 @@ namespace {
 bool wanted_constant(const std::string& short_name) {
   // The heap's geometry and the span state the verdict scan reads (src/verdict).
   static const char* const kHeap[] = {"_PageShift", "logHeapArenaBytes", "arenaBaseOffset", "arenaL1Bits",
-                                      "mSpanInUse"};
+                                      "mSpanInUse",
+                                      // A pending timer's states up to Go 1.22 (src/verdict/wait_detail).
+                                      "timerWaiting", "timerModifiedEarlier", "timerModifiedLater"};
   for (const char* name : kHeap) {
     if (short_name == name) return true;
   }

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "dwarf/probe_layout.h"
+#include "verdict/wait_detail.h"
 
 namespace gorepro::verdict {
 
@@ -51,6 +52,20 @@ WaitKind wait_kind(const std::string& reason) {
     return WaitKind::kTimeIo;
   }
   return WaitKind::kOther;
+}
+
+// A receive (or select) that a pending timer will end — time.After, a Timer's or a Ticker's
+// channel among the ones it waits on — waits on time: sets its verdict and evidence.
+bool time_wait(WaitDetail& detail, const std::string& reason, replay::GoroutineVerdict& v) {
+  if (reason == "chan send") return false;  // a timer only sends
+  for (uint64_t c : v.objects) {
+    if (auto when = detail.timer_due(c)) {
+      v.verdict = Verdict::kTimeIo;
+      v.evidence = fmt::format("{} on 0x{:x}, a timer's channel, {}", reason, c, detail.due(*when));
+      return true;
+    }
+  }
+  return false;
 }
 
 constexpr uint32_t kStreamed = UINT32_MAX;
@@ -699,6 +714,7 @@ Result<replay::LeakVerdicts> Scanner::run(std::span<const ThreadRoots> threads, 
 
   replay::LeakVerdicts out;
   out.time_ns = options.now_ns ? options.now_ns : t0;
+  WaitDetail detail(binary_, mem_, bias_, out.time_ns);
   out.goroutines.resize(gs_.size());
   struct Pending {
     size_t i;
@@ -744,11 +760,15 @@ Result<replay::LeakVerdicts> Scanner::run(std::span<const ThreadRoots> threads, 
         v.verdict = Verdict::kLeaked;
         v.evidence = fmt::format("waits on nothing ({}): nothing can wake it", reason);
         break;
-      case WaitKind::kTimeIo:
+      case WaitKind::kTimeIo: {
         v.verdict = Verdict::kTimeIo;
-        v.evidence = reason;
+        const std::string on = reason == "sleep"     ? detail.sleep(g.addr)
+                               : reason == "IO wait" ? detail.io(g.addr, g.sched_sp, g.stack_hi)
+                                                     : "";
+        v.evidence = on.empty() ? reason : fmt::format("{}, {}", reason, on);
         roots.push_back(i);
         break;
+      }
       case WaitKind::kOther:
         v.verdict = Verdict::kMayWake;
         v.evidence = fmt::format("{}: its wait object is not known, assumed to wake", reason);
@@ -770,6 +790,10 @@ Result<replay::LeakVerdicts> Scanner::run(std::span<const ThreadRoots> threads, 
         }
         std::sort(v.objects.begin(), v.objects.end());
         v.objects.erase(std::unique(v.objects.begin(), v.objects.end()), v.objects.end());
+        if (time_wait(detail, reason, v)) {  // a pending timer's channel: the runtime wakes it
+          roots.push_back(i);
+          break;
+        }
         if (v.objects.empty()) {
           v.verdict = Verdict::kMayWake;
           v.evidence = fmt::format("{}: no wait object found, assumed to wake", reason);

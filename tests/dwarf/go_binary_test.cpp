@@ -213,7 +213,9 @@ TEST(GoBinary, FindsEveryProbeWithReturnSitesOnARetOrTheBranchOfItsEpilogue) {
       ASSERT_TRUE(b);
       // Every probe but the optional ones (coroutines: linked only when a program uses them).
       for (const ProbeSpec& spec : probe_specs()) {
-        if (!spec.optional) EXPECT_NE((*b)->probe(spec.role), nullptr) << spec.role;
+        if (!spec.optional) {
+          EXPECT_NE((*b)->probe(spec.role), nullptr) << spec.role;
+        }
       }
       for (const Probe& p : (*b)->probes()) {
         ASSERT_FALSE(p.addresses.empty()) << p.function.name;
@@ -293,9 +295,9 @@ TEST(GoBinary, InfoOfStrippedEqualsUnstrippedApartFromSource) {
   }
 }
 
-// The heap scan (src/verdict) needs runtime.mheap_ and runtime.semtable; stripped, GoBinary finds
-// them in the runtime's code (mallocinit's call of (*mheap).init, the lea both semacquire1 and
-// semrelease1 make). Held to the linker's own .symtab in the plain binaries (the data addresses
+// The heap scan (src/verdict) needs runtime.mheap_ and runtime.semtable, and its timer reading
+// runtime.allp; stripped, GoBinary finds them in the runtime's code (mallocinit's call of
+// (*mheap).init, the lea both semacquire1 and semrelease1 make, preemptall's range over allp). Held to the linker's own .symtab in the plain binaries (the data addresses
 // of a stripped build differ, so there only that they are found, in .bss; the stripped verdict
 // tests in RecordExample show they are the right ones).
 TEST(GoBinary, FindsHeapAndSemaphoreTablesFromCodeAsTheSymbolTableSays) {
@@ -306,13 +308,15 @@ TEST(GoBinary, FindsHeapAndSemaphoreTablesFromCodeAsTheSymbolTableSays) {
       ASSERT_TRUE(plain) << plain.error().message();
       const ElfSymbol* mheap = (*plain)->elf().symbol("runtime.mheap_");
       const ElfSymbol* semtable = (*plain)->elf().symbol("runtime.semtable");
-      ASSERT_TRUE(mheap && semtable);
+      const ElfSymbol* allp = (*plain)->elf().symbol("runtime.allp");
+      ASSERT_TRUE(mheap && semtable && allp);
       EXPECT_EQ((*plain)->mheap_address(false), mheap->value);
       EXPECT_EQ((*plain)->semtable_address(false), semtable->value);
+      EXPECT_EQ((*plain)->allp_address(false), allp->value);
       auto stripped = GoBinary::open(go_program(ex, v, true));
       ASSERT_TRUE(stripped) << stripped.error().message();
       ASSERT_FALSE((*stripped)->has_symtab());
-      for (auto a : {(*stripped)->mheap_address(), (*stripped)->semtable_address()}) {
+      for (auto a : {(*stripped)->mheap_address(), (*stripped)->semtable_address(), (*stripped)->allp_address()}) {
         ASSERT_TRUE(a.has_value());
         bool in_bss = false;
         for (const ElfSection& sec : (*stripped)->elf().sections()) {

@@ -38,7 +38,7 @@ TEST_P(VerdictWait, NoGoroutineThatCanStillWakeIsCalledLeaked) {
   // mark → (goroutines, the verdict they get): the program's own comment says why.
   const std::map<std::string, std::pair<int, std::string>> want = {
       {"sleepers", {3, "time_io"}}, {"netread", {1, "time_io"}},  {"holder", {1, "time_io"}},
-      {"workers", {4, "may_wake"}}, {"ticker", {1, "may_wake"}},  {"global", {1, "may_wake"}},
+      {"workers", {4, "may_wake"}}, {"ticker", {1, "time_io"}},  {"global", {1, "may_wake"}},
       {"gate", {1, "may_wake"}},
   };
   auto rep = run({testing::gorepro_binary(), "report", "--json", trace});

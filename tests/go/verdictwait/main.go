@@ -5,7 +5,7 @@
 //   netread   Accept on a listener: the netpoller          → time_io
 //   holder    sleeps, then would close the workers' jobs   → time_io
 //   workers   range over jobs, which holder's stack holds  → may_wake (reached from holder's stack)
-//   ticker    range over a live ticker's channel           → may_wake (the runtime's timers reach it)
+//   ticker    range over a live ticker's channel           → time_io (its timer is pending)
 //   global    receive on a channel kept in a global        → may_wake (reached from main.events)
 //   gate      Lock of a global Mutex that main holds       → may_wake (not a heap object)
 package main
