@@ -790,7 +790,9 @@ Result<replay::LeakVerdicts> Scanner::run(std::span<const ThreadRoots> threads, 
         }
         std::sort(v.objects.begin(), v.objects.end());
         v.objects.erase(std::unique(v.objects.begin(), v.objects.end()), v.objects.end());
-        if (time_wait(detail, reason, v)) {  // a pending timer's channel: the runtime wakes it
+        // A pending timer's channel: the runtime wakes it. Channels only: a semaphore's address
+        // read as an hchan finds a "timer" in whatever follows it (wgleak's WaitGroup on go1.27).
+        if (wait_kind(reason) == WaitKind::kChannel && time_wait(detail, reason, v)) {
           roots.push_back(i);
           break;
         }
