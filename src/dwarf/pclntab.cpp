@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "util/read_le.h"
+
 namespace gorepro {
 
 // What differs between pclntab generations; the source of truth is runtime/runtime2.go (_func),
@@ -21,7 +23,7 @@ struct PclntabLayout {
 namespace {
 
 // _func fields common to every 1.18+ layout.
-constexpr size_t kFuncNameOff = 4, kFuncPcfile = 20, kFuncPcln = 24, kFuncNpcdata = 28,
+constexpr size_t kFuncNameOff = 4, kFuncArgs = 8, kFuncPcsp = 16, kFuncPcfile = 20, kFuncPcln = 24, kFuncNpcdata = 28,
                  kFuncCuOffset = 32;
 constexpr uint32_t kPcdataInlTreeIndex = 2;  // internal/abi PCDATA_InlTreeIndex
 constexpr uint32_t kFuncdataInlTree = 3;     // internal/abi FUNCDATA_InlTree
@@ -36,14 +38,6 @@ constexpr PclntabLayout kLayouts[] = {
     // startLine}.
     {0xfffffff1, "1.20+", 44, 16, 4, 8},
 };
-
-template <class T>
-std::optional<T> read_le(std::span<const uint8_t> bytes, size_t off) {
-  if (off > bytes.size() || bytes.size() - off < sizeof(T)) return std::nullopt;
-  T v;
-  std::memcpy(&v, bytes.data() + off, sizeof(T));
-  return v;
-}
 
 // A NUL-terminated string at off, or nullopt when it runs past the end.
 std::optional<std::string_view> read_cstr(std::span<const uint8_t> bytes, size_t off) {
@@ -272,6 +266,36 @@ std::optional<std::string> Pclntab::file_line(size_t fi, uint64_t pc, int* line)
   if (!file) return std::nullopt;
   *line = *ln;
   return std::string(*file);
+}
+
+std::optional<int32_t> Pclntab::sp_delta(const Function& f, uint64_t pc) const {
+  const size_t fi = &f - functions_.data();
+  auto pcsp = func_u32(fi, kFuncPcsp);
+  if (!pcsp || *pcsp == 0) return std::nullopt;
+  return pcvalue(fi, *pcsp, pc);
+}
+
+std::optional<int32_t> Pclntab::pcdata(const Function& f, uint32_t table, uint64_t pc) const {
+  const size_t fi = &f - functions_.data();
+  auto off = pcdata_offset(fi, table);
+  if (!off || *off == 0) return std::nullopt;
+  return pcvalue(fi, *off, pc);
+}
+
+int32_t Pclntab::args_size(const Function& f) const {
+  return static_cast<int32_t>(func_u32(&f - functions_.data(), kFuncArgs).value_or(0));
+}
+
+uint8_t Pclntab::flag(const Function& f) const {
+  // funcID, flag, a pad byte and nfuncdata end the fixed part of _func.
+  return read_le<uint8_t>(tab_, func_offsets_[&f - functions_.data()] + layout_->func_size - 3).value_or(0);
+}
+
+std::span<const uint8_t> Pclntab::funcdata(const Function& f, uint32_t slot) const {
+  if (!gofunc_addr_) return {};
+  auto off = funcdata_offset(&f - functions_.data(), slot);
+  if (!off || *off >= gofunc_.size()) return {};
+  return std::span<const uint8_t>(gofunc_).subspan(*off);
 }
 
 const Pclntab::Function* Pclntab::find(std::string_view name) const {

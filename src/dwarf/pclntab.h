@@ -83,6 +83,21 @@ class Pclntab final : public Symbolizer {
   std::vector<SourceFrame> frames(uint64_t pc) const override;
   std::string function_name(uint64_t pc) const override;
 
+  // What the garbage collector reads of a function to scan its stack frame (runtime/symtab.go
+  // funcspdelta, pcdatavalue, funcdata; runtime/stkframe.go getStackMap). f must be one of
+  // functions().
+  // The frame size at pc: the pcsp table's value (bytes below the return address).
+  std::optional<int32_t> sp_delta(const Function& f, uint64_t pc) const;
+  // The value of PCDATA table `table` at pc; nullopt when the function has no such table.
+  std::optional<int32_t> pcdata(const Function& f, uint32_t table, uint64_t pc) const;
+  // _func.args: the bytes of arguments and results (ArgsSizeUnknown for reflect's stubs).
+  int32_t args_size(const Function& f) const;
+  // _func.flag (abi.FuncFlag: 1 top frame, 2 writes SP, 4 assembly).
+  uint8_t flag(const Function& f) const;
+  // FUNCDATA slot `slot` of f: the bytes from its start to the end of go:func.*; empty when f
+  // has none or go:func.* is unknown.
+  std::span<const uint8_t> funcdata(const Function& f, uint32_t slot) const;
+
  private:
   Pclntab() = default;
   Status parse_tables();

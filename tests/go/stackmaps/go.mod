@@ -1,0 +1,3 @@
+module gorepro/tests/go/stackmaps
+
+go 1.19
