@@ -1,8 +1,8 @@
 // nestedleak: leaks two and three levels down. main starts sessions; each session starts
 // streams that push to an unbuffered channel the session reads only once, so all streams but
 // one per session block in their send; each stream first starts a heartbeat that parks on an
-// empty select. Odd sessions then wait for a shutdown signal that never comes; even sessions
-// return, leaving their streams behind — leaked goroutines whose creator is already dead.
+// empty select. Odd sessions then wait for a shutdown that never comes, their channel dead; even
+// sessions return, leaving their streams behind — leaked goroutines whose creator is dead.
 package main
 
 import (
@@ -32,7 +32,7 @@ func main() {
 func session(id int, started *sync.WaitGroup) {
 	items := make(chan int)
 	for i := 0; i < streams; i++ {
-		go stream(gosite.Count(items), started) // want leak: 16 x chan send -> 8 leaked, 8 may_wake (an odd session, alive on a global, still holds its streams' channel)
+		go stream(gosite.Count(items), started) // want leak: 16 x chan send
 	}
 	<-items // reads one item and stops; four more streams of this session stay in their send
 	if id%2 == 1 {

@@ -31,6 +31,16 @@ const std::vector<FieldSpec>& field_specs() {
       {"g.stack.lo", "runtime.g", "stack.lo", true},
       {"g.stack.hi", "runtime.g", "stack.hi", true},
       {"g.waiting", "runtime.g", "waiting", true},
+      // The leak-verdict scan's precise stacks (src/dwarf/stackmap.h): what runtime.scanstack
+      // reads of a g besides its frames — the saved closure context, the defer records (whose
+      // funcs may be stack-allocated closures), a panic in progress, and a system call's PC/SP.
+      {"g.sched.ctxt", "runtime.g", "sched.ctxt", false},
+      {"g._defer", "runtime.g", "_defer", false},
+      {"g._panic", "runtime.g", "_panic", false},
+      {"g.syscallsp", "runtime.g", "syscallsp", false},
+      {"g.syscallpc", "runtime.g", "syscallpc", false},
+      {"_defer.fn", "runtime._defer", "fn", false},
+      {"_defer.link", "runtime._defer", "link", false},
       // Coroutines (Go 1.23+, iter.Pull): the coro a switching goroutine hands over to, whether
       // it is ending, and the goroutine the coro runs next. runtime.coro is in the DWARF only
       // of programs that use coroutines.

@@ -12,7 +12,9 @@
 
 #include <fmt/format.h>
 
+#include "dwarf/pclntab.h"
 #include "dwarf/probe_layout.h"
+#include "dwarf/stackmap.h"
 #include "verdict/wait_detail.h"
 
 namespace gorepro::verdict {
@@ -92,6 +94,8 @@ struct Span {
 struct G {
   uint64_t addr = 0, goid = 0, status = 0, reason = 0;
   uint64_t stack_lo = 0, stack_hi = 0, sched_sp = 0, waiting = 0, m = 0;
+  // What runtime.scanstack reads besides the frames (0 where the layout lacks the field).
+  uint64_t sched_pc = 0, ctxt = 0, defers = 0, panics = 0, syscall_sp = 0, syscall_pc = 0;
 };
 
 struct Obj {  // an object to scan: slot `slot` of spans_[span]
@@ -147,7 +151,11 @@ class Scanner {
   void stream_objects();
   void scan_range(uint64_t addr, uint64_t len);  // reads and scans a root range, then drains
   void scan_globals();
-  void scan_stack_of(const G& g, uint64_t sp);
+  // Scans a goroutine's stack from sp up. With pc (a goroutine stopped at a safe point: g.sched,
+  // or a system call's PC/SP), frame by frame through the GC's stack maps (dwarf/stackmap.h),
+  // the frames it cannot decode and those above them conservatively; without, all of it
+  // conservatively.
+  void scan_stack_of(const G& g, uint64_t sp, uint64_t pc = 0);
   // The runtime's own Ms, Ps and each M's g0 and gsignal, read through the words the GC treats
   // as pointers only (RuntimeLayout::pointer_words); see docs/verdicts.md, "The runtime's own
   // structures".
@@ -572,11 +580,83 @@ void Scanner::scan_globals() {
   }
 }
 
-void Scanner::scan_stack_of(const G& g, uint64_t sp) {
+void Scanner::scan_stack_of(const G& g, uint64_t sp, uint64_t pc) {
   label_ = fmt::format("stack of goroutine {}", g.goid);
-  if (g.stack_hi <= g.stack_lo || g.stack_hi - g.stack_lo > (1ull << 30)) return;
-  if (sp < g.stack_lo || sp >= g.stack_hi) sp = g.stack_lo;
-  scan_range(sp, g.stack_hi - sp);
+  const uint64_t lo = g.stack_lo, hi = g.stack_hi;
+  if (hi <= lo || hi - lo > (1ull << 30)) return;
+  if (sp < lo || sp >= hi) sp = lo, pc = 0;
+  // Without the fields runtime.scanstack reads besides the frames (a table generated before
+  // them), or during a panic (its records point into the stack): all of it conservatively.
+  if (!l_.offset("g.sched.ctxt") || !l_.offset("g._defer") || !l_.offset("_defer.fn") || !l_.offset("_defer.link") ||
+      g.panics) {
+    pc = 0;
+  }
+  // Only the states runtime.scanstack scans a stack in (their PC/SP saved at a safe point); a
+  // goroutine between states (_Gcopystack…) is scanned whole.
+  const auto is = [&](const char* name, int64_t dflt) { return g.status == uint64_t(l_.constant(name).value_or(dflt)); };
+  if (!is("_Grunnable", 1) && !is("_Gsyscall", 3) && !is("_Gwaiting", 4) && !is("_Gpreempted", 9) &&
+      !(l_.constant("_Gleaked") && is("_Gleaked", -1))) {
+    pc = 0;
+  }
+  if (!pc) {
+    mark_word(g.ctxt);
+    scan_range(sp, hi - sp);
+    return;
+  }
+  std::vector<uint8_t> stack((hi - sp) & ~7ull);
+  if (!mem_.read(sp, stack.data(), stack.size())) {  // a part unreadable: the safe way, in pieces
+    scan_range(sp, hi - sp);
+    return;
+  }
+  const StackRoots roots = stack_roots(binary_.pclntab(), bias_, stack, sp, sp + stack.size(), pc);
+  bytes_scanned_ += stack.size();
+  // A word pointing into this stack may reach a stack object (an address-taken variable), which
+  // is scanned then, as the GC does; any other word is marked as a heap pointer.
+  std::vector<uint64_t> into_stack;
+  auto take = [&](uint64_t w) {
+    if (w >= lo && w < hi) {
+      into_stack.push_back(w);
+    } else {
+      mark_word(w);
+    }
+  };
+  auto word = [&](uint64_t addr) {
+    uint64_t w = 0;
+    if (addr >= sp && addr + 8 <= sp + stack.size()) std::memcpy(&w, stack.data() + (addr - sp), 8);
+    return w;
+  };
+  for (uint64_t slot : roots.pointer_slots) take(word(slot));
+  for (uint64_t a = roots.conservative_from; a + 8 <= sp + stack.size(); a += 8) take(word(a));
+  // runtime.scanstack's other roots: the saved closure context, each defer record's func and
+  // link (either may be a stack-allocated closure or record) and the record itself.
+  take(g.ctxt);
+  uint64_t d = g.defers;
+  for (int n = 0; d && n < 100'000; n++) {
+    uint64_t fn = 0, link = 0;
+    if (d >= sp && d < sp + stack.size()) {
+      fn = word(d + off("_defer.fn")), link = word(d + off("_defer.link"));
+    } else if (!mem_.read_u64(d + off("_defer.fn"), &fn) || !mem_.read_u64(d + off("_defer.link"), &link)) {
+      break;
+    }
+    mark_word(d);
+    take(fn);
+    take(link);
+    d = link;
+  }
+  // Stack objects reached, scanned whole over their pointer-holding prefix (conservatively:
+  // their types' bitmaps are not read).
+  std::vector<bool> done(roots.objects.size());
+  while (!into_stack.empty()) {
+    const uint64_t p = into_stack.back();
+    into_stack.pop_back();
+    for (size_t i = 0; i < roots.objects.size(); i++) {
+      const StackRoots::Object& o = roots.objects[i];
+      if (done[i] || p < o.addr || p >= o.addr + o.size) continue;
+      done[i] = true;
+      for (uint64_t a = o.addr; a + 8 <= o.addr + o.ptr_bytes; a += 8) take(word(a));
+    }
+  }
+  drain();
 }
 
 void Scanner::read_runtime_structs() {
@@ -639,8 +719,14 @@ Status Scanner::read_goroutines() {
   }
   const char* keys[] = {"g.goid", "g.atomicstatus", "g.waitreason", "g.stack.lo", "g.stack.hi", "g.sched.sp",
                         "g.waiting", "g.m"};
+  const char* optional_keys[] = {"g.sched.pc", "g.sched.ctxt", "g._defer", "g._panic", "g.syscallsp", "g.syscallpc"};
   int64_t len = 0;
   for (const char* k : keys) len = std::max(len, off(k) + 8);
+  for (const char* k : optional_keys) len = std::max(len, l_.offset(k).value_or(0) + 8);
+  auto opt = [&](const std::vector<uint8_t>& b, const char* k) {
+    auto o = l_.offset(k);
+    return o ? u64_at(b, static_cast<size_t>(*o)) : 0;
+  };
   std::vector<uint8_t> bytes(ptrs.size() * len);
   std::vector<ReadRange> ranges;
   for (size_t i = 0; i < ptrs.size(); i++) ranges.push_back({ptrs[i], &bytes[i * len], size_t(len)});
@@ -661,6 +747,12 @@ Status Scanner::read_goroutines() {
     g.sched_sp = u64_at(b, off("g.sched.sp"));
     g.waiting = u64_at(b, off("g.waiting"));
     g.m = u64_at(b, off("g.m"));
+    g.sched_pc = opt(b, "g.sched.pc");
+    g.ctxt = opt(b, "g.sched.ctxt");
+    g.defers = opt(b, "g._defer");
+    g.panics = opt(b, "g._panic");
+    g.syscall_sp = opt(b, "g.syscallsp");
+    g.syscall_pc = opt(b, "g.syscallpc");
     if (g.addr) {
       if (int64_t o = object_of(g.addr); o >= 0) set_bit(opaque_, o);
     }
@@ -722,7 +814,11 @@ Result<replay::LeakVerdicts> Scanner::run(std::span<const ThreadRoots> threads, 
   };
   std::vector<Pending> pending;
   std::vector<size_t> roots;  // goroutines whose stacks are roots from the start
-  std::vector<std::pair<size_t, uint64_t>> running;  // (goroutine, sp) of running ones
+  struct Running {
+    size_t i;
+    uint64_t sp, pc;  // pc 0: scanned conservatively from sp
+  };
+  std::vector<Running> running;
 
   // The sudogs of blocked goroutines: their channels, and opaque to the scan.
   for (size_t i = 0; i < gs_.size(); i++) {
@@ -740,13 +836,20 @@ Result<replay::LeakVerdicts> Scanner::run(std::span<const ThreadRoots> threads, 
           }
         }
       }
-      running.emplace_back(i, sp);
+      // Stopped anywhere, not at a safe point: its stack maps do not describe the innermost frame.
+      running.push_back({i, sp, 0});
       continue;
     }
     if (g.status == st_syscall) {
       v.verdict = Verdict::kTimeIo;
       v.evidence = "in a system call";
-      running.emplace_back(i, g.stack_lo);  // its sched.sp is older than its syscall frame
+      // As runtime.scanstack: from the PC/SP entersyscall saved, the frames below it (the
+      // system call's own) left out; without them, all of it.
+      if (g.syscall_sp >= g.stack_lo && g.syscall_sp < g.stack_hi && g.syscall_pc) {
+        running.push_back({i, g.syscall_sp, g.syscall_pc});
+      } else {
+        running.push_back({i, g.stack_lo, 0});
+      }
       continue;
     }
     if (g.status != st_waiting && g.status != st_leaked) {
@@ -836,8 +939,8 @@ Result<replay::LeakVerdicts> Scanner::run(std::span<const ThreadRoots> threads, 
   }
   scan_runtime_structs();
   scan_globals();
-  for (auto [i, sp] : running) scan_stack_of(gs_[i], sp);
-  for (size_t i : roots) scan_stack_of(gs_[i], gs_[i].sched_sp);
+  for (const Running& r : running) scan_stack_of(gs_[r.i], r.sp, r.pc);
+  for (size_t i : roots) scan_stack_of(gs_[i], gs_[i].sched_sp, gs_[i].sched_pc);
 
   // Fixed point: a blocked goroutine whose wait object is reachable may wake, and then its
   // stack reaches further.
@@ -857,7 +960,7 @@ Result<replay::LeakVerdicts> Scanner::run(std::span<const ThreadRoots> threads, 
       auto by = reached_by_.find(*hit);
       v.evidence = fmt::format("{} on 0x{:x}, reachable from {}", v.evidence, v.objects[k],
                                by != reached_by_.end() ? by->second : "a live object");
-      scan_stack_of(gs_[it->i], gs_[it->i].sched_sp);
+      scan_stack_of(gs_[it->i], gs_[it->i].sched_sp, gs_[it->i].sched_pc);
       it = pending.erase(it);
       changed = true;
     }

@@ -91,7 +91,7 @@ TEST_P(RecordExample, ReportsExactlyTheMarkedLeaksAndCountsEveryGoStatement) {
   // the same, held to the same marks: GoBinary finds mheap_ and semtable in the runtime's code),
   // per marked go statement against the verdicts its mark says they deserve (`-> ...`, all
   // leaked by default): where something that can run still reaches what they wait on the mark
-  // says may_wake and why (tickerleak, nestedleak).
+  // says may_wake and why (tickerleak, nestedleak's sessions).
   {
     ASSERT_FALSE(j["verdicts"].is_null()) << "no verdicts in the trace: " << rec.err;
     std::map<std::pair<std::string, int>, std::map<std::string, int>> verdicts_at;
