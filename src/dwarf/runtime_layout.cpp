@@ -63,6 +63,16 @@ const std::vector<FieldSpec>& field_specs() {
       // Where function entries are counted from: pcHeader's textStart is 0 from Go 1.26 on (the
       // linker no longer relocates it), and the runtime reads moduledata.text instead.
       {"moduledata.text", "runtime.moduledata", "text", true},
+      // The leak-verdict scan's precise globals: .data and .bss, and the pointer masks of their
+      // words the runtime builds at start (markrootBlock scans them by these).
+      {"moduledata.data", "runtime.moduledata", "data", false},
+      {"moduledata.edata", "runtime.moduledata", "edata", false},
+      {"moduledata.bss", "runtime.moduledata", "bss", false},
+      {"moduledata.ebss", "runtime.moduledata", "ebss", false},
+      {"moduledata.gcdatamask.n", "runtime.moduledata", "gcdatamask.n", false},
+      {"moduledata.gcdatamask.bytedata", "runtime.moduledata", "gcdatamask.bytedata", false},
+      {"moduledata.gcbssmask.n", "runtime.moduledata", "gcbssmask.n", false},
+      {"moduledata.gcbssmask.bytedata", "runtime.moduledata", "gcbssmask.bytedata", false},
       // The leak-verdict heap scan (src/verdict): the heap's span tables, the sudogs a blocked
       // goroutine waits with, and the semaphore table. Not required: a binary whose DWARF lacks
       // one still records; its verdicts say what is missing.

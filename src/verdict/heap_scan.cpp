@@ -151,6 +151,17 @@ class Scanner {
   void stream_objects();
   void scan_range(uint64_t addr, uint64_t len);  // reads and scans a root range, then drains
   void scan_globals();
+  // moduledata.gcdatamask and gcbssmask, read from the process (the runtime builds them at
+  // start): a bit per word of [start, end), set where the GC sees a pointer; bits empty when
+  // they cannot be read.
+  struct GlobalMasks {
+    struct Mask {
+      uint64_t start = 0, end = 0, nbits = 0;
+      std::vector<uint8_t> bits;
+    };
+    Mask data, bss;
+  };
+  GlobalMasks read_global_masks() const;
   // Scans a goroutine's stack from sp up. With pc (a goroutine stopped at a safe point: g.sched,
   // or a system call's PC/SP), frame by frame through the GC's stack maps (dwarf/stackmap.h),
   // the frames it cannot decode and those above them conservatively; without, all of it
@@ -536,9 +547,42 @@ void Scanner::scan_range(uint64_t addr, uint64_t len) {
   drain();
 }
 
+Scanner::GlobalMasks Scanner::read_global_masks() const {
+  GlobalMasks out;
+  const char* keys[] = {"moduledata.data", "moduledata.edata", "moduledata.bss", "moduledata.ebss",
+                        "moduledata.gcdatamask.n", "moduledata.gcdatamask.bytedata", "moduledata.gcbssmask.n",
+                        "moduledata.gcbssmask.bytedata"};
+  int64_t len = 0;
+  for (const char* k : keys) {
+    if (!l_.offset(k)) return out;
+    len = std::max(len, *l_.offset(k) + 8);
+  }
+  const auto md = Pclntab::find_moduledata(binary_.elf());
+  std::vector<uint8_t> b(static_cast<size_t>(len));
+  if (!md || !mem_.read(*md + bias_, b.data(), b.size())) return out;
+  const auto at = [&](const char* k) { return u64_at(b, static_cast<size_t>(off(k))); };
+  const auto one = [&](const char* start, const char* end, const char* n, const char* bytes) {
+    // bitvector.n (an int32): the bits the runtime's GC program wrote, a bit per word from start.
+    GlobalMasks::Mask m{at(start), at(end), at(n) & 0xffffffff, {}};
+    // The runtime builds the masks in modulesinit; before (or if it is damaged): none.
+    if (m.end < m.start || !m.nbits || m.nbits > (m.end - m.start) / 8 || !at(bytes)) return m;
+    m.bits.resize((m.nbits + 7) / 8);
+    if (!mem_.read(at(bytes), m.bits.data(), m.bits.size())) m.bits.clear();
+    return m;
+  };
+  out.data = one("moduledata.data", "moduledata.edata", "moduledata.gcdatamask.n", "moduledata.gcdatamask.bytedata");
+  out.bss = one("moduledata.bss", "moduledata.ebss", "moduledata.gcbssmask.n", "moduledata.gcbssmask.bytedata");
+  return out;
+}
+
 void Scanner::scan_globals() {
   // Writable allocated sections (.noptrdata .data .bss .noptrbss): read whole, scanned symbol by
-  // symbol so that what a global reaches is credited to it.
+  // symbol so that what a global reaches is credited to it. Where the runtime's own pointer
+  // masks of .data and .bss could be read (moduledata.gcdatamask/gcbssmask, what markrootBlock
+  // scans by), the words they call non-pointers are zeroed first, and .noptrdata/.noptrbss —
+  // which the GC never scans — are left out; elsewhere every word counts.
+  const GlobalMasks masks = read_global_masks();
+  const bool precise = !masks.data.bits.empty() && !masks.bss.bits.empty();
   std::vector<const ElfSymbol*> syms;
   for (const ElfSymbol& s : binary_.elf().symbols()) {
     if (s.type == STT_OBJECT && s.size) syms.push_back(&s);
@@ -546,8 +590,18 @@ void Scanner::scan_globals() {
   std::sort(syms.begin(), syms.end(), [](auto* a, auto* b) { return a->value < b->value; });
   for (const ElfSection& sec : binary_.elf().sections()) {
     if (!(sec.flags & SHF_ALLOC) || !(sec.flags & SHF_WRITE) || !sec.size) continue;
+    if (precise && (sec.name == ".noptrdata" || sec.name == ".noptrbss")) continue;
     std::vector<uint8_t> data(sec.size & ~7ull);
     if (!mem_.read(sec.addr + bias_, data.data(), data.size())) continue;
+    if (precise) {
+      for (const GlobalMasks::Mask* m : {&masks.data, &masks.bss}) {
+        for (uint64_t a = std::max(m->start, sec.addr + bias_); a + 8 <= std::min(m->end, sec.addr + bias_ + data.size());
+             a += 8) {
+          const uint64_t w = (a - m->start) / 8;  // past nbits: left as it is (conservative)
+          if (w < m->nbits && !((m->bits[w / 8] >> (w % 8)) & 1)) std::memset(data.data() + (a - sec.addr - bias_), 0, 8);
+        }
+      }
+    }
     auto it = std::lower_bound(syms.begin(), syms.end(), sec.addr, [](auto* s, uint64_t a) { return s->value < a; });
     uint64_t at = 0;
     while (at < data.size()) {
