@@ -16,17 +16,20 @@ wanted=$(sed -n 's/^set(GOREPRO_GO_VERSIONS "\([^"]*\)")$/\1/p' "$root/cmake/GoP
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # It sets pprof labels, so that the label types (runtime/pprof.labelMap and what it holds) are in
-# the DWARF: the table then serves stripped programs that set labels.
+# the DWARF: the table then serves stripped programs that set labels. It signals a sync.Cond, so
+# that sync.Cond is in the DWARF too (the verdict scan finds a Cond waiter's Cond through it).
 cat > "$work/main.go" <<'GO'
 package main
 
 import (
 	"context"
 	"runtime/pprof"
+	"sync"
 )
 
 func main() {
 	pprof.Do(context.Background(), pprof.Labels("k", "v"), func(context.Context) { go func() {}() })
+	sync.NewCond(&sync.Mutex{}).Signal()
 }
 GO
 # From Go 1.23, a coroutine too (iter.Pull), so that runtime.coro is in the DWARF.

@@ -112,6 +112,10 @@ const std::vector<FieldSpec>& field_specs() {
       {"pollDesc.fd", "runtime.pollDesc", "fd", false},
       {"pollDesc.rg", "runtime.pollDesc", "rg", false},
       {"pollDesc.wg", "runtime.pollDesc", "wg", false},
+      // The notify list a goroutine in sync.Cond.Wait waits on: the Cond's, whose list of
+      // sudogs holds the goroutine's (src/verdict/wait_detail; Go 1.26+ also sets g.waiting).
+      {"Cond.notify", "sync.Cond", "notify", false},
+      {"notifyList.head", "runtime.notifyList", "head", false},
       // pprof labels (g.labels points at a runtime/pprof.labelMap). Which of the two forms a
       // binary has is which set of keys its layout holds; both exist only in programs that
       // link runtime/pprof, the only way to set labels. Go 1.24+: a struct holding a sorted

@@ -40,8 +40,9 @@ enum class WaitKind {
   kChannel,   // chan send/receive, select: the channels of g.waiting's sudogs
   kNothing,   // nil channel, select {}: nothing can ever wake it
   kSema,      // Mutex, RWMutex, WaitGroup, semacquire: the semaphore in runtime.semtable
+  kCond,      // sync.Cond.Wait: the Cond's notify list
   kTimeIo,    // sleep, timers, the netpoller: the runtime wakes it
-  kOther,     // the runtime's own waits, sync.Cond, coroutines…: cannot tell; assumed to wake
+  kOther,     // the runtime's own waits, coroutines…: cannot tell; assumed to wake
 };
 
 WaitKind wait_kind(const std::string& reason) {
@@ -50,6 +51,7 @@ WaitKind wait_kind(const std::string& reason) {
   }
   if (reason == "chan receive" || reason == "chan send" || reason == "select") return WaitKind::kChannel;
   if (is_semaphore_wait(reason)) return WaitKind::kSema;
+  if (reason == "sync.Cond.Wait") return WaitKind::kCond;
   if (reason == "sleep" || reason == "IO wait" || reason == "timer goroutine (idle)") {
     return WaitKind::kTimeIo;
   }
@@ -932,7 +934,8 @@ Result<replay::LeakVerdicts> Scanner::run(std::span<const ThreadRoots> threads, 
         roots.push_back(i);
         break;
       case WaitKind::kChannel:
-      case WaitKind::kSema: {
+      case WaitKind::kSema:
+      case WaitKind::kCond: {
         if (wait_kind(reason) == WaitKind::kChannel) {
           uint64_t s = g.waiting;
           for (int n = 0; s && n < 100'000; n++) {
@@ -942,6 +945,8 @@ Result<replay::LeakVerdicts> Scanner::run(std::span<const ThreadRoots> threads, 
             if (c) v.objects.push_back(c);
             if (!mem_.read_u64(s + off_link, &s)) break;
           }
+        } else if (wait_kind(reason) == WaitKind::kCond) {
+          if (uint64_t list = detail.cond_of(g.addr, g.waiting, g.sched_sp, g.stack_hi)) v.objects.push_back(list);
         } else if (auto it = sema_of_.find(g.addr); it != sema_of_.end()) {
           v.objects = it->second;
         }

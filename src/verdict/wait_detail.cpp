@@ -105,19 +105,53 @@ std::string WaitDetail::sleep(uint64_t g) const {
   return when > 0 ? due(when) : "";
 }
 
-std::string WaitDetail::io(uint64_t g, uint64_t sp, uint64_t stack_hi) const {
-  const int64_t rg = off("pollDesc.rg"), wg = off("pollDesc.wg"), fd_off = off("pollDesc.fd");
-  if (rg < 0 || wg < 0 || fd_off < 0 || !g || sp >= stack_hi || stack_hi - sp > (64u << 20)) return "";
-  std::vector<uint64_t> words((stack_hi - sp) / 8);
-  if (words.empty() || !mem_.read(sp, words.data(), words.size() * 8)) return "";
-  std::vector<uint64_t> sorted(words);
-  std::sort(sorted.begin(), sorted.end());
-  auto on_stack = [&](uint64_t v) { return std::binary_search(sorted.begin(), sorted.end(), v); };
-  // Candidate words: aligned, outside this stack, and not yet tried.
+std::vector<uint64_t> WaitDetail::stack_pointers(uint64_t sp, uint64_t stack_hi, std::vector<uint64_t>* all) const {
   std::vector<uint64_t> cand;
-  for (uint64_t w : sorted) {
+  if (sp == 0 || sp >= stack_hi || stack_hi - sp > (64u << 20)) return cand;
+  all->assign((stack_hi - sp) / 8, 0);
+  if (all->empty() || !mem_.read(sp, all->data(), all->size() * 8)) return cand;
+  std::sort(all->begin(), all->end());
+  for (uint64_t w : *all) {
     if (w >= 4096 && w % 8 == 0 && (w < sp || w >= stack_hi) && (cand.empty() || cand.back() != w)) cand.push_back(w);
   }
+  return cand;
+}
+
+uint64_t WaitDetail::cond_of(uint64_t g, uint64_t waiting, uint64_t sp, uint64_t stack_hi) const {
+  const int64_t elem = off("sudog.elem"), sg = off("sudog.g"), next = off("sudog.next"), notify = off("Cond.notify"),
+                head = off("notifyList.head");
+  if (!g || sg < 0 || next < 0) return 0;
+  uint64_t v = 0;
+  if (waiting && elem >= 0 && mem_.read_u64(waiting + static_cast<uint64_t>(sg), &v) && v == g &&
+      mem_.read_u64(waiting + static_cast<uint64_t>(elem), &v) && v) {
+    return v;  // Go 1.26+: the sudog's elem is the notify list
+  }
+  if (notify < 0 || head < 0) return 0;
+  std::vector<uint64_t> all;
+  const std::vector<uint64_t> cand = stack_pointers(sp, stack_hi, &all);
+  std::vector<uint64_t> heads(cand.size());
+  std::vector<ReadRange> ranges;
+  for (size_t i = 0; i < cand.size(); i++) {
+    ranges.push_back({cand[i] + static_cast<uint64_t>(notify + head), &heads[i], 8});
+  }
+  mem_.read_many(ranges);
+  for (size_t i = 0; i < cand.size(); i++) {
+    uint64_t s = heads[i];
+    for (int n = 0; s && n < 100'000; n++) {  // the list's sudogs, in line
+      if (!mem_.read_u64(s + static_cast<uint64_t>(sg), &v)) break;
+      if (v == g) return cand[i] + static_cast<uint64_t>(notify);
+      if (!mem_.read_u64(s + static_cast<uint64_t>(next), &s)) break;
+    }
+  }
+  return 0;
+}
+
+std::string WaitDetail::io(uint64_t g, uint64_t sp, uint64_t stack_hi) const {
+  const int64_t rg = off("pollDesc.rg"), wg = off("pollDesc.wg"), fd_off = off("pollDesc.fd");
+  if (rg < 0 || wg < 0 || fd_off < 0 || !g) return "";
+  std::vector<uint64_t> sorted;
+  const std::vector<uint64_t> cand = stack_pointers(sp, stack_hi, &sorted);
+  auto on_stack = [&](uint64_t v) { return std::binary_search(sorted.begin(), sorted.end(), v); };
   std::vector<uint64_t> vals(cand.size());
   std::vector<ReadRange> ranges;
   for (size_t i = 0; i < cand.size(); i++) ranges.push_back({cand[i], &vals[i], 8});

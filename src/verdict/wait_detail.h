@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "dwarf/go_binary.h"
 #include "util/target_memory.h"
@@ -39,11 +40,18 @@ class WaitDetail {
   // asynctimerchan=1 timers of 1.23–1.26, which leave hchan.timer nil).
   std::optional<int64_t> timer_due(uint64_t c);
 
+  // The notify list of the sync.Cond a goroutine waits on in Cond.Wait, 0 when not found: from
+  // Go 1.26 on, g.waiting's sudog.elem; before, Cond.Wait's frame keeps its *Cond on the stack
+  // (it calls c.L.Lock() after the wait), and the Cond's notify list holds the goroutine's sudog.
+  uint64_t cond_of(uint64_t g, uint64_t waiting, uint64_t sp, uint64_t stack_hi) const;
+
   // "due in 1.5s", or "due 3ms ago" for a timer the runtime has not run yet.
   std::string due(int64_t when) const;
 
  private:
   int64_t off(const char* key) const;
+  // The words of the stack from sp to stack_hi that may point outside it, sorted, distinct.
+  std::vector<uint64_t> stack_pointers(uint64_t sp, uint64_t stack_hi, std::vector<uint64_t>* all) const;
   void index_heap_timers();
 
   const GoBinary& binary_;

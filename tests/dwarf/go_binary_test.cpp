@@ -71,8 +71,12 @@ TEST(GoBinary, DwarfLayoutEqualsCheckedInTable) {
     const RuntimeLayout& dwarf = (*b)->layout();
     // The label types are in the DWARF of programs that link runtime/pprof only; the table's
     // probe program does (held against labelleak below).
+    // So are sync.Cond and runtime.notifyList in programs that use a Cond (held against
+    // verdict_condforgot below).
     auto without_labels = [](std::map<std::string, int64_t> m) {
-      std::erase_if(m, [](const auto& kv) { return kv.first.starts_with("labels."); });
+      std::erase_if(m, [](const auto& kv) { return kv.first.starts_with("labels.") || kv.first.starts_with("Cond.") ||
+                           kv.first.starts_with("notifyList.");
+      });
       return m;
     };
     EXPECT_EQ(without_labels(dwarf.offsets), without_labels(table->offsets)) << "regenerate with scripts/gen-layout-table.sh";
@@ -100,6 +104,22 @@ TEST(GoBinary, LabelLayoutFromDwarfEqualsTheTableAndHasOneForm) {
     const bool map_form = minor_of(v) <= 23;
     EXPECT_EQ(dwarf_labels.count("labels.bucket.keys"), map_form ? 1u : 0u);
     EXPECT_EQ(dwarf_labels.count("labels.set.list"), map_form ? 0u : 1u);
+  }
+}
+
+// sync.Cond and the runtime's notifyList (a Cond waiter's wait object in the verdict scan) are in
+// the DWARF of programs that use a Cond only; the table's probe program signals one.
+TEST(GoBinary, CondLayoutFromDwarfEqualsTheTable) {
+  for (const std::string& v : built_go_versions()) {
+    SCOPED_TRACE(v);
+    auto b = GoBinary::open(go_program("verdict_condforgot", v, false));
+    ASSERT_TRUE(b) << b.error().message();
+    auto table = RuntimeLayout::from_table("go" + v);
+    ASSERT_TRUE(table) << table.error().message();
+    for (const char* key : {"Cond.notify", "notifyList.head"}) {
+      ASSERT_TRUE((*b)->layout().offset(key).has_value()) << key;
+      EXPECT_EQ((*b)->layout().offset(key), table->offset(key)) << key << ": regenerate with scripts/gen-layout-table.sh";
+    }
   }
 }
 
@@ -283,12 +303,15 @@ TEST(GoBinary, InfoOfStrippedEqualsUnstrippedApartFromSource) {
       a.erase(k);
       b.erase(k);
     }
-    // The pprof-label offsets: this program links no runtime/pprof, so its DWARF lacks the label
-    // types the table has (LabelLayoutFromDwarfEqualsTheTableAndHasOneForm holds those per version).
+    // The pprof-label and sync.Cond offsets: this program links no runtime/pprof and uses no Cond,
+    // so its DWARF lacks those types, which the table has (held per version by
+    // LabelLayoutFromDwarfEqualsTheTableAndHasOneForm and CondLayoutFromDwarfEqualsTheTable).
     for (auto* j : {&a, &b}) {
       auto& offsets = (*j)["layout"]["offsets"];
       for (auto it = offsets.begin(); it != offsets.end();) {
-        it = it.key().starts_with("labels.") ? offsets.erase(it) : std::next(it);
+        const bool optional =
+            it.key().starts_with("labels.") || it.key().starts_with("Cond.") || it.key().starts_with("notifyList.");
+        it = optional ? offsets.erase(it) : std::next(it);
       }
     }
     EXPECT_EQ(a, b);

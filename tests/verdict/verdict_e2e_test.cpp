@@ -311,7 +311,8 @@ class VerdictE2E : public ::testing::TestWithParam<std::string> {};
 // recording, ~75 over the versions instead of ~130, keeps the test's CI time near a minute.
 const std::set<std::string> kEveryKindOfWait = {"sendtimeout", "selectmulti", "nilchan",    "selectforever",
                                                 "doublelock",  "rlockforgot", "forgotdone", "condwait",
-                                                "mutexsleep",  "selecttimer", "netread",    "deadslot"};
+                                                "condforgot",  "mutexsleep",  "selecttimer", "netread",
+                                                "deadslot"};
 
 TEST_P(VerdictE2E, EveryBlockedGoroutinesVerdictIsItsMarkAndNoWaitingProgramLeaks) {
   const std::string version = GetParam();
