@@ -44,6 +44,9 @@ class TargetMemory {
   }
   bool read_u64(uint64_t addr, uint64_t* out) const { return read(addr, out, 8); }
   virtual pid_t pid() const = 0;
+  // Whether two threads may read at once (read, read_many): a view that keeps state between
+  // reads (a cache, a gdb connection) says no, and its reader reads from one thread only.
+  virtual bool concurrent_reads() const { return false; }
 };
 
 // A process's memory through process_vm_readv: one system call per read; the caller needs
@@ -92,6 +95,7 @@ class ProcessMemory final : public TargetMemory {
     return failed;
   }
   pid_t pid() const override { return pid_; }
+  bool concurrent_reads() const override { return true; }  // no state: one system call a read
 
  private:
   pid_t pid_;

@@ -15,6 +15,7 @@
 #include "dwarf/pclntab.h"
 #include "dwarf/probe_layout.h"
 #include "dwarf/stackmap.h"
+#include "verdict/read_ahead.h"
 #include "verdict/wait_detail.h"
 
 namespace gorepro::verdict {
@@ -106,9 +107,11 @@ struct Obj {  // an object to scan: slot `slot` of spans_[span]
 
 class Scanner {
  public:
-  Scanner(const GoBinary& b, const TargetMemory& m, uint64_t bias) : binary_(b), mem_(m), bias_(bias), l_(b.layout()) {}
+  Scanner(const GoBinary& b, const TargetMemory& m, uint64_t bias, uint64_t window)
+      : binary_(b), mem_(m), bias_(bias), l_(b.layout()), window_bytes_(window), ahead_reader_(m) {}
   ~Scanner() {
-    if (window_map_) munmap(window_map_, kWindow + (2 << 20));
+    ahead_reader_.wait();  // its buffer is about to go
+    if (window_map_) munmap(window_map_, window_map_len_);
   }
   Scanner(const Scanner&) = delete;
   Scanner& operator=(const Scanner&) = delete;
@@ -119,12 +122,24 @@ class Scanner {
   int64_t off(const char* key) const { return *l_.offset(key); }
   Status check_layout() const;
   Status read_heap();
-  // Cuts the in-use spans that may hold pointers into windows of up to kWindow bytes, by address.
+  // Cuts the in-use spans that may hold pointers into windows of up to window_bytes_, by address.
   void plan_windows();
-  // Reads into window_buf_ the pending spans of window w not there yet, in runs of adjacent
-  // spans (one iovec each); switches the buffer to w first when it holds another. Then puts the
-  // marked, unscanned objects of those spans on the work list.
+  // Makes w the window scanned: takes the other buffer when w is another window (the one read
+  // ahead into it, if w is that one), reads the pending spans of w not there yet, in runs of
+  // adjacent spans (one iovec each), and puts their marked, unscanned objects on the work list.
+  // Then starts reading the next window ahead (read_ahead).
   void load_window(uint32_t w);
+  // Starts reading, on a second thread, the pending spans of the next window (after window_, in
+  // the circular sweep's order) into the buffer not scanned, unless a read is under way.
+  void read_ahead();
+  // The runs of adjacent spans among `spans` (sorted spans_ indices of one window) whose bytes
+  // are not in the buffer at `buf` under `epoch`: one range each, and the spans_ indices of each.
+  void runs_of(const std::vector<uint32_t>& spans, uint8_t* buf, uint32_t epoch, std::vector<ReadRange>& ranges,
+               std::vector<std::pair<uint32_t, uint32_t>>& runs) const;
+  // After a read_many of `ranges` that failed: each range alone; the spans of those that still
+  // cannot be read have their objects read one by one instead (unreadable ones count as holding
+  // no pointers), so that an unreadable page costs only its own objects.
+  void stream_unreadable(const std::vector<ReadRange>& ranges, const std::vector<std::pair<uint32_t, uint32_t>>& runs);
   // Leaves the object at slot of spans_[si] to be scanned when its window is read (its mark bit
   // and clear scanned_ bit say so; the span goes on its window's pending list).
   void defer(uint32_t si) {
@@ -201,12 +216,25 @@ class Scanner {
     uint64_t addr, len;
   };
   std::vector<Obj> work_, stream_;
-  // The heap is read a window at a time into one buffer, reused: gorepro's memory stays
-  // kWindow whatever the heap's size, and no fresh page is faulted in (and zeroed) per byte read.
-  static constexpr uint64_t kWindow = 64 << 20;
+  // The heap is read a window at a time into two buffers, reused: one is scanned while the next
+  // window is read into the other (the process is stopped: its threads leave a CPU free).
+  // gorepro's memory stays 2 windows whatever the heap's size, and no fresh page is faulted in
+  // (and zeroed) per byte read.
+  const uint64_t window_bytes_;
   void* window_map_ = nullptr;
-  uint8_t* window_buf_ = nullptr;  // window_map_, 2 MiB-aligned
-  uint32_t window_ = kStreamed, epoch_ = 1;          // the window in window_buf_, its load epoch
+  uint64_t window_map_len_ = 0;
+  uint8_t* window_bufs_[2] = {nullptr, nullptr};  // in window_map_, 2 MiB-aligned
+  uint8_t* window_buf_ = nullptr;                 // the one scanned
+  uint8_t* other_buf() const { return window_buf_ == window_bufs_[0] ? window_bufs_[1] : window_bufs_[0]; }
+  // The window in window_buf_ and the epoch it was loaded under (Span::loaded); epochs_ the last
+  // epoch handed out (a buffer's every new window takes a new one).
+  uint32_t window_ = kStreamed, epoch_ = 1, epochs_ = 1;
+  // The window being read into other_buf() under ahead_epoch_ (kStreamed: none), and its ranges.
+  uint32_t ahead_ = kStreamed, ahead_epoch_ = 0;
+  std::vector<ReadRange> ahead_ranges_;
+  std::vector<std::pair<uint32_t, uint32_t>> ahead_runs_;
+  ReadAhead ahead_reader_;
+  static constexpr uint64_t kAheadMin = 256 << 10;  // less is read in load_window
   // Per window: spans with marked objects waiting for it (the objects themselves are the marked,
   // not opaque, not scanned_ slots: no per-object list, whatever the heap's size).
   std::vector<std::vector<uint32_t>> pending_;
@@ -348,59 +376,83 @@ Status Scanner::read_heap() {
 
 void Scanner::plan_windows() {
   // Spans bigger than a quarter window (large objects, one per span) are streamed in pieces.
-  uint64_t used = kWindow;
+  const uint64_t window = window_bytes_;
+  uint64_t used = window;
   for (Span& s : spans_) {
     const uint64_t len = s.limit - s.start;
-    if (s.noscan || len > kWindow / 4) continue;
-    if (used + len > kWindow) pending_.emplace_back(), used = 0;
+    if (s.noscan || len > window / 4) continue;
+    if (used + len > window) pending_.emplace_back(), used = 0;
     s.window = static_cast<uint32_t>(pending_.size() - 1);
     s.window_at = used;
     used += len;
   }
   if (pending_.empty()) return;
   scanned_.assign(marks_.size(), 0);
-  // 2 MiB-aligned and asking for huge pages: filling the window the first time costs 32 page
-  // faults, not 16 384 (the kernel zeroes the memory either way).
+  // 2 MiB-aligned and asking for huge pages: filling a 32 MiB window the first time costs 16
+  // page faults, not 8192 (the kernel zeroes the memory either way).
   constexpr uint64_t kHuge = 2 << 20;
-  void* m = mmap(nullptr, kWindow + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  const uint64_t stride = (window + kHuge - 1) & ~(kHuge - 1);
+  const uint64_t len = 2 * stride + kHuge;
+  void* m = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (m == MAP_FAILED) {
     for (Span& s : spans_) s.window = kStreamed;
     pending_.clear();
     return;
   }
-  window_map_ = m;
-  window_buf_ = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(m) + kHuge - 1) & ~(kHuge - 1));
-  madvise(window_buf_, kWindow, MADV_HUGEPAGE);
+  window_map_ = m, window_map_len_ = len;
+  window_bufs_[0] = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(m) + kHuge - 1) & ~(kHuge - 1));
+  window_bufs_[1] = window_bufs_[0] + stride;
+  window_buf_ = window_bufs_[0];
+  madvise(window_bufs_[0], 2 * stride, MADV_HUGEPAGE);
 }
 
-void Scanner::load_window(uint32_t w) {
-  if (w != window_) window_ = w, epoch_++;
-  std::vector<uint32_t> spans;
-  spans.swap(pending_[w]);
-  pending_spans_ -= spans.size();
-  std::sort(spans.begin(), spans.end());
+void Scanner::runs_of(const std::vector<uint32_t>& spans, uint8_t* buf, uint32_t epoch, std::vector<ReadRange>& ranges,
+                      std::vector<std::pair<uint32_t, uint32_t>>& runs) const {
   // Adjacent spans (in memory, and so in the window) read as one range.
-  std::vector<ReadRange> ranges;
-  std::vector<std::pair<uint32_t, uint32_t>> runs;  // spans_ indices of each range
   for (uint32_t i : spans) {
     const Span& s = spans_[i];
-    if (s.loaded == epoch_) continue;
+    if (s.loaded == epoch) continue;
     if (!runs.empty() && runs.back().second + 1 == i && spans_[i - 1].limit == s.start) {
       runs.back().second = i;
       ranges.back().len += s.limit - s.start;
       continue;
     }
     runs.emplace_back(i, i);
-    ranges.push_back({s.start, window_buf_ + s.window_at, s.limit - s.start});
+    ranges.push_back({s.start, buf + s.window_at, s.limit - s.start});
   }
-  if (mem_.read_many(ranges) != 0) {
-    // Which ranges failed: each alone; their spans' objects are streamed one by one instead, so
-    // that an unreadable page costs only its own objects (they come back zero: nothing marked).
-    for (size_t k = 0; k < ranges.size(); k++) {
-      if (mem_.read(ranges[k].addr, ranges[k].buf, ranges[k].len)) continue;
-      for (uint32_t i = runs[k].first; i <= runs[k].second; i++) spans_[i].window = kStreamed;
+}
+
+void Scanner::stream_unreadable(const std::vector<ReadRange>& ranges,
+                                const std::vector<std::pair<uint32_t, uint32_t>>& runs) {
+  for (size_t k = 0; k < ranges.size(); k++) {
+    if (mem_.read(ranges[k].addr, ranges[k].buf, ranges[k].len)) continue;
+    for (uint32_t i = runs[k].first; i <= runs[k].second; i++) spans_[i].window = kStreamed;
+  }
+}
+
+void Scanner::load_window(uint32_t w) {
+  if (w != window_) {
+    window_buf_ = other_buf();
+    window_ = w;
+    if (w == ahead_) {  // read ahead into that buffer: wait for the reader, take its epoch
+      const size_t failed = ahead_reader_.wait();
+      epoch_ = ahead_epoch_;
+      ahead_ = kStreamed;
+      if (failed) stream_unreadable(ahead_ranges_, ahead_runs_);
+    } else {
+      GOREPRO_CHECK(!ahead_reader_.busy(), "a window loaded into the buffer being read ahead");
+      epoch_ = ++epochs_;
     }
   }
+  std::vector<uint32_t> spans;
+  spans.swap(pending_[w]);
+  pending_spans_ -= spans.size();
+  std::sort(spans.begin(), spans.end());
+  // The spans that became pending since the read ahead started (or all of them): read now.
+  std::vector<ReadRange> ranges;
+  std::vector<std::pair<uint32_t, uint32_t>> runs;  // spans_ indices of each range
+  runs_of(spans, window_buf_, epoch_, ranges, runs);
+  if (mem_.read_many(ranges) != 0) stream_unreadable(ranges, runs);
   for (uint32_t i : spans) {
     Span& s = spans_[i];
     s.loaded = epoch_;
@@ -413,6 +465,29 @@ void Scanner::load_window(uint32_t w) {
       }
     }
   }
+  read_ahead();
+}
+
+void Scanner::read_ahead() {
+  if (ahead_reader_.busy() || pending_.empty() || pending_spans_ == 0) return;
+  const uint32_t n = static_cast<uint32_t>(pending_.size());
+  uint32_t w = window_ == kStreamed ? 0 : (window_ + 1) % n;
+  for (uint32_t k = 0; k < n && (w == window_ || pending_[w].empty()); k++) w = (w + 1) % n;
+  if (w == window_ || pending_[w].empty()) return;
+  // A few spans are read when their window is loaded: a thread costs more than reading them.
+  uint64_t bytes = 0;
+  for (uint32_t i : pending_[w]) bytes += spans_[i].limit - spans_[i].start;
+  if (bytes < std::min<uint64_t>(kAheadMin, window_bytes_ / 4)) return;
+  // Its spans stay pending (marks into them are deferred) until load_window takes the buffer.
+  std::vector<uint32_t> spans = pending_[w];
+  std::sort(spans.begin(), spans.end());
+  ahead_ranges_.clear();
+  ahead_runs_.clear();
+  ahead_epoch_ = ++epochs_;
+  runs_of(spans, other_buf(), ahead_epoch_, ahead_ranges_, ahead_runs_);
+  for (uint32_t i : spans) spans_[i].loaded = ahead_epoch_;
+  ahead_ = w;
+  ahead_reader_.start(ahead_ranges_);
 }
 
 int64_t Scanner::object_of(uint64_t p) const {
@@ -479,9 +554,10 @@ void Scanner::drain() {
       continue;
     }
     if (!pending_spans_) return;
-    // The window in the buffer first (only its missing spans are read), then the next one up
-    // that has spans pending, in a circular sweep.
-    uint32_t w = window_ == kStreamed ? 0 : window_;
+    // The window in the buffer first (only its missing spans are read), then the one read
+    // ahead, else the next one up that has spans pending, in a circular sweep.
+    uint32_t w = window_;
+    if (w == kStreamed || pending_[w].empty()) w = ahead_ != kStreamed ? ahead_ : window_ == kStreamed ? 0 : window_;
     while (pending_[w].empty()) w = (w + 1) % static_cast<uint32_t>(pending_.size());
     load_window(w);
   }
@@ -534,6 +610,7 @@ void Scanner::stream_objects() {
       while (r.addr >= reads[k].addr + reads[k].len) at += reads[k++].len;
       scan_words(buf_.data() + at + (r.addr - reads[k].addr), r.len);
     }
+    read_ahead();  // a window this batch marked into, while the next batch is read and scanned
   }
 }
 
@@ -1041,7 +1118,7 @@ Result<replay::LeakVerdicts> Scanner::run(std::span<const ThreadRoots> threads, 
 
 Result<replay::LeakVerdicts> scan_verdicts(const GoBinary& binary, const TargetMemory& memory, uint64_t load_bias,
                                            std::span<const ThreadRoots> threads, const ScanOptions& options) {
-  Scanner s(binary, memory, load_bias);
+  Scanner s(binary, memory, load_bias, options.window_bytes);
   return s.run(threads, options);
 }
 

@@ -14,10 +14,11 @@
 // scanned: through them (allgs → g → g.waiting → sudog.c) every channel waited on would be
 // reachable; the Go runtime's own goroutineleak GC hides the same pointers.
 //
-// Memory is read in big blocks, never word by word: the heap a 64 MiB window at a time (runs of
-// adjacent spans, one iovec each, up to 1024 per process_vm_readv) into one reused buffer, and
-// scanned from there; big objects in 1 MiB pieces; noscan spans never. Offsets come from the
-// binary's RuntimeLayout only.
+// Memory is read in big blocks, never word by word: the heap a 32 MiB window at a time (runs of
+// adjacent spans, one iovec each, up to 1024 per process_vm_readv) into one of two reused
+// buffers, and scanned from there while a second thread reads the next window into the other
+// (the stopped program leaves a CPU free); big objects in 1 MiB pieces; noscan spans never.
+// Offsets come from the binary's RuntimeLayout only.
 #pragma once
 
 #include <cstdint>
@@ -40,6 +41,10 @@ struct ThreadRoots {
 
 struct ScanOptions {
   uint64_t now_ns = 0;  // stamped on the result (CLOCK_MONOTONIC)
+  // The heap is read and scanned a window of this many bytes at a time; gorepro holds two (one
+  // scanned, the next being read). Smaller windows only to test the windows' hand-over.
+  uint64_t window_bytes = kDefaultWindowBytes;
+  static constexpr uint64_t kDefaultWindowBytes = 32 << 20;
 };
 
 // Computes a verdict for every live goroutine. The process must stay stopped meanwhile.

@@ -452,5 +452,52 @@ TEST_P(VerdictGdb, GdbGivesTheSameVerdictsAsPtracePerMarkedLine) {
 
 INSTANTIATE_TEST_SUITE_P(Go, VerdictGdb, ::testing::ValuesIn(testing::built_go_versions()), version_name);
 
+// ---- the scan's windows -------------------------------------------------------------------------
+
+class VerdictWindows : public ::testing::TestWithParam<std::string> {};
+
+// The scan reads the heap a window at a time, the next one on a second thread while it marks the
+// current one (docs/verdicts.md, "Speed"). Every test program's heap fits in one 32 MiB window;
+// GOREPRO_VERDICT_WINDOW_KIB=64 cuts heapwalk's ~5 MiB into ~80 windows that its walk (global
+// head → 2048 shuffled nodes → a 64 KiB array, read apart → 2048 more → the waiters' channel)
+// crosses back and forth. With either window every verdict must be its mark, and the waiters'
+// channel credited to the one root that reaches it: what is marked, and by which root first,
+// must not depend on the order the windows are read in. The newest Go and 1.19 only (the
+// windows are the scan's, the same on every version; 1.19 has the oldest heap layout): four
+// recordings, ~10 s.
+TEST_P(VerdictWindows, SmallWindowsReadAheadGiveTheVerdictsOfOneBigWindow) {
+  const std::string version = GetParam();
+  if (version != testing::newest_go_version() && version != "1.19")
+    GTEST_SKIP() << "the windows are tested on the newest Go and 1.19 only (the scan's code, not the version's)";
+  const std::string dir = fs::path(testing::go_source_dir("tests/go/verdict/windowed/heapwalk")).lexically_normal().string();
+  const Program p{"windowed", "heapwalk", dir, testing::read_wait_marks(dir)};
+  ASSERT_EQ(p.marks.size(), 2u) << "heapwalk's marks: the waiters and the leakers";
+  std::vector<std::string> errors;
+  for (const std::string window : {"default", "64"}) {
+    std::vector<std::string> env = {kSelfCheck};
+    if (window != "default") env.push_back("GOREPRO_VERDICT_WINDOW_KIB=" + window);
+    const std::string label = fmt::format("heapwalk go{} window {} KiB", version, window);
+    const size_t before = errors.size();
+    Recorded rec = record_and_judge(p, version, env, errors);
+    if (errors.size() > before) continue;
+    if (!rec.has_verdicts) GTEST_SKIP() << kNoVerdicts;
+    auto dump = testing::parse_goroutine_dump(testing::between_lines(rec.stderr_text, "gorepro-dump-begin", "gorepro-dump-end"));
+    for (const auto& [goid, mark] : match_dump(p, dump, label, errors)) {
+      auto v = rec.verdicts.find(goid);
+      const std::string verdict = v == rec.verdicts.end() ? "none" : v->second.verdict;
+      if (!mark->accepts_verdict(verdict))
+        errors.push_back(fmt::format("{}: goroutine {} blocked at line {}: marked {}, gorepro says {} ({})", label, goid,
+                                     mark->line, fmt::join(mark->verdicts, "|"), verdict,
+                                     v == rec.verdicts.end() ? "" : v->second.evidence));
+      else if (!mark->leaked() && v->second.evidence.find("reachable from global main.head") == std::string::npos)
+        errors.push_back(fmt::format("{}: goroutine {}'s channel is reachable through main.head only, gorepro says: {}",
+                                     label, goid, v->second.evidence));
+    }
+  }
+  EXPECT_TRUE(errors.empty()) << errors_text(errors);
+}
+
+INSTANTIATE_TEST_SUITE_P(Go, VerdictWindows, ::testing::ValuesIn(testing::built_go_versions()), version_name);
+
 }  // namespace
 }  // namespace gorepro
