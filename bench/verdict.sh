@@ -9,8 +9,10 @@
 #   s/GiB        scan_s per GiB scanned — issue 15's goal is under 1
 #   stop_s       how long the target stayed stopped: from its exit_group call to its exit, seen by
 #                bpftrace (needs root and bpftrace; "-" otherwise). Includes the scan.
-#   cpu_s        gorepro's own CPU time, user + system (perf stat --no-inherit: not the target's);
-#                on a loaded machine the scan waits for a CPU, and cpu_s is what it costs.
+#   cpu_s        gorepro's own CPU time, all its threads (the scan reads ahead on a second one), not
+#                the target's: seen by bpftrace at gorepro's exit (the thread group's runtime);
+#                without bpftrace, perf stat --no-inherit, which counts gorepro's main thread only.
+#                On a loaded machine the scan waits for a CPU, and cpu_s is what it costs.
 #   leaked       leaked goroutines found
 #
 # Usage: bench/verdict.sh
@@ -44,7 +46,9 @@ STOPS=$OUT/stops.txt
 BPF_PID=
 if [[ $EUID -eq 0 ]] && command -v bpftrace >/dev/null; then
   bpftrace -e 'tracepoint:syscalls:sys_enter_exit_group /comm == "bigheap"/ { @t[tid] = nsecs; }
-    tracepoint:sched:sched_process_exit /@t[tid]/ { printf("stop %d\n", (nsecs - @t[tid]) / 1000); delete(@t[tid]); }' \
+    tracepoint:sched:sched_process_exit /@t[tid]/ { printf("stop %d\n", (nsecs - @t[tid]) / 1000); delete(@t[tid]); }
+    tracepoint:sched:sched_process_exit /pid == tid && strncmp(comm, "gorepro", 7) == 0/ {
+      printf("cpu %d %d\n", pid, (curtask->signal->sum_sched_runtime + curtask->se.sum_exec_runtime) / 1000); }' \
     >"$STOPS" 2>"$OUT/bpftrace.err" &
   BPF_PID=$!
   trap 'kill $BPF_PID 2>/dev/null || true' EXIT
@@ -52,7 +56,7 @@ if [[ $EUID -eq 0 ]] && command -v bpftrace >/dev/null; then
   grep -q Attaching "$STOPS" || { echo "(bpftrace did not start: stop_s not measured)"; kill $BPF_PID; BPF_PID=; }
 fi
 PERF=()
-command -v perf >/dev/null && PERF=(perf stat --no-inherit -x, -e task-clock -o "$OUT/perf.txt" --)
+[[ -z "$BPF_PID" ]] && command -v perf >/dev/null && PERF=(perf stat --no-inherit -x, -e task-clock -o "$OUT/perf.txt" --)
 
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
@@ -63,9 +67,21 @@ stop_of() {
   for _ in $(seq 50); do (($(stops_seen) > $1)) && break; sleep 0.1; done
   awk -v n="$1" '/^stop /{ if (++i == n + 1) { printf "%.3f", $2 / 1e6; found = 1 } } END { if (!found) print "-" }' "$STOPS"
 }
+# gorepro's CPU in the run whose gorepro had pid $1, in seconds, or "-".
 cpu_of() {
+  if [[ -n "$BPF_PID" ]]; then
+    for _ in $(seq 50); do grep -q "^cpu $1 " "$STOPS" && break; sleep 0.1; done
+    awk -v p="$1" '$1 == "cpu" && $2 == p { printf "%.3f", $3 / 1e6; found = 1 } END { if (!found) print "-" }' "$STOPS"
+    return
+  fi
   [[ ${#PERF[@]} -gt 0 && -s "$OUT/perf.txt" ]] || { echo -; return; }
   awk -F, '/task-clock/ { printf "%.3f", $1 / 1000 }' "$OUT/perf.txt"
+}
+# Runs gorepro (its arguments) in the background and waits; GPID is its pid (perf's with perf).
+run_gorepro() {
+  "${PERF[@]}" "$@" &
+  GPID=$!
+  wait "$GPID"
 }
 row() { printf '%6s %-12s %8s %8s %8s %7s %8s %7s %7s\n' "$@"; }
 # One verdict run of gorepro $2 as config $1 on a heap of $3 MiB.
@@ -73,7 +89,7 @@ verdict_run() {
   local before t0 t1 line scan mib leaked spg
   before=$(stops_seen)
   t0=$(now)
-  "${PERF[@]}" "$2" record -q -o "$OUT/verdict.gtr" -- "$PROG" -mib "$3" >/dev/null 2>"$OUT/verdict.err"
+  run_gorepro "$2" record -q -o "$OUT/verdict.gtr" -- "$PROG" -mib "$3" >/dev/null 2>"$OUT/verdict.err"
   t1=$(now)
   line=$(grep 'verdicts:' "$OUT/verdict.err" || true)
   [[ -n "$line" ]] || { cat "$OUT/verdict.err" >&2; die "no verdicts line from $2"; }
@@ -81,7 +97,7 @@ verdict_run() {
   mib=$(sed -n 's/.*(scan \([0-9.]*\) s, \([0-9]*\) MiB.*/\2/p' <<<"$line")
   leaked=$(sed -n 's/.*verdicts: \([0-9]*\) goroutines leaked.*/\1/p' <<<"$line")
   spg=$(awk -v s="$scan" -v m="$mib" 'BEGIN { printf "%.3f", (m > 0 ? s / (m / 1024) : 0) }')
-  row "$3" "$1" "$(secs "$t0" "$t1")" "$scan" "$mib" "$spg" "$(stop_of "$before")" "$(cpu_of)" "$leaked"
+  row "$3" "$1" "$(secs "$t0" "$t1")" "$scan" "$mib" "$spg" "$(stop_of "$before")" "$(cpu_of "$GPID")" "$leaked"
 }
 
 row heap config wall_s scan_s MiB s/GiB stop_s cpu_s leaked
@@ -92,9 +108,9 @@ for m in $MIB; do
     row "$m" native "$(secs "$t0" "$t1")" - - - "$(stop_of "$before")" - -
     before=$(stops_seen)
     t0=$(now)
-    "${PERF[@]}" "$GOREPRO" record -q --no-verdict -o "$OUT/plain.gtr" -- "$PROG" -mib "$m" >/dev/null 2>"$OUT/plain.err"
+    run_gorepro "$GOREPRO" record -q --no-verdict -o "$OUT/plain.gtr" -- "$PROG" -mib "$m" >/dev/null 2>"$OUT/plain.err"
     t1=$(now)
-    row "$m" no-verdict "$(secs "$t0" "$t1")" - - - "$(stop_of "$before")" "$(cpu_of)" -
+    row "$m" no-verdict "$(secs "$t0" "$t1")" - - - "$(stop_of "$before")" "$(cpu_of "$GPID")" -
     [[ -z "$BEFORE" ]] || verdict_run before "$BEFORE" "$m"
     verdict_run verdict "$GOREPRO" "$m"
   done
