@@ -69,6 +69,10 @@ Status validate(const ReproRequest& r) {
   }
   if (auto p = replay::Predicate::parse(r.until); !p) return p.error();
   if (r.output_dir.empty()) return make_error("empty output directory", "give -o DIR");
+  if (r.confirm > 20) {
+    return make_error(fmt::format("--confirm {} is out of range", r.confirm),
+                      "give --confirm between 0 (print the first seed found) and 20");
+  }
   return Ok{};
 }
 
@@ -337,50 +341,111 @@ Result<ReproResult> repro(const ReproRequest& request, const BackendFactory& mak
   const uint64_t started = tracer::monotonic_ns();
   uint64_t next = 0;  // the next run to start; run i's seed depends on i only
   auto seed_of = [&](uint64_t i) { return request.seed.value_or(run_seed(request.base_seed, i)); };
-  auto show_progress = [&](uint64_t seed) {
+  // A replay (--seed) measures itself with --runs; plain reruns have no seed to confirm.
+  const uint64_t confirm = request.seed || !request.perturb ? 0 : request.confirm;
+  auto show_progress = [&](uint64_t seed, uint64_t confirm_index) {
     if (!hooks.progress) return;
     const double s = static_cast<double>(tracer::monotonic_ns() - started) / 1e9;
     hooks.progress({result.runs_done, request.runs, s > 0 ? static_cast<double>(result.runs_done) / s : 0,
-                    result.leaks_seen, seed, workers.size()});
+                    result.leaks_seen, seed, workers.size(), result.confirm_runs, confirm_index, confirm});
   };
-  // A finished run: counted, shown, and kept when the condition held. Returns an error to end
-  // the search with, or whether the search is over.
-  auto finish = [&](Result<RunReport> report, const RunFiles& files) -> Result<bool> {
+  // A finished run, counted and shown. Returns an error to end the search with (a failed run,
+  // or a terminal's Ctrl-C that reached the program too: same process group).
+  auto count = [&](Result<RunReport>& report, bool confirming) -> Status {
     if (!report) return report.error();
-    const RunOutcome& run = report->outcome;
+    RunOutcome& run = report->outcome;
+    run.confirming = confirming;
     result.runs_done++;
+    if (confirming) result.confirm_runs++;
     if (run.leaked) result.leaks_seen++;
     if (hooks.run_done) hooks.run_done(run);
-    // A terminal's Ctrl-C reached the program too (same process group): end the search.
     if (report->interrupted && !run.holds) {
       return make_error(fmt::format("interrupted after {} runs (the program was ended by signal {})",
                                     result.runs_done, run.exit->signal), "");
     }
-    if (!run.holds) {
-      files.remove();
-      return false;
-    }
-    result.reproduced = true;
-    result.found = run;
-    result.trace_path = (dir / fmt::format("repro-{}.gtr", run.seed)).string();
-    result.stdout_path = (dir / fmt::format("repro-{}.stdout", run.seed)).string();
-    result.stderr_path = (dir / fmt::format("repro-{}.stderr", run.seed)).string();
+    return Ok{};
+  };
+  // Keeps a run's files as repro-SEED.*.
+  auto keep = [&](const RunOutcome& run, const RunFiles& files) -> Result<KeptRun> {
+    KeptRun k{run, (dir / fmt::format("repro-{}.gtr", run.seed)).string(),
+              (dir / fmt::format("repro-{}.stdout", run.seed)).string(),
+              (dir / fmt::format("repro-{}.stderr", run.seed)).string()};
     std::error_code rename_ec;
-    fs::rename(files.trace, result.trace_path, rename_ec);
-    if (!rename_ec) fs::rename(files.out, result.stdout_path, rename_ec);
-    if (!rename_ec) fs::rename(files.err, result.stderr_path, rename_ec);
+    fs::rename(files.trace, k.trace_path, rename_ec);
+    if (!rename_ec) fs::rename(files.out, k.stdout_path, rename_ec);
+    if (!rename_ec) fs::rename(files.err, k.stderr_path, rename_ec);
     if (rename_ec) {
       return make_error(fmt::format("cannot keep the run's files in {}: {}", dir.string(), rename_ec.message()), "");
     }
-    return true;
+    return k;
+  };
+  // One run started and waited for on its own (confirm runs): in a worker process with --jobs
+  // (this process never traces there), else here.
+  auto run_alone = [&](uint64_t index, uint64_t seed) -> Result<RunReport> {
+    if (!parallel) {
+      const RunFiles files = run_files(dir, 0);
+      auto r = run_once(search, index, seed, files);
+      files.remove();
+      return r;
+    }
+    auto w = start_worker(search, index, seed, run_files(dir, index + 1));
+    if (!w) return w.error();
+    bool stop_passed_on = false;
+    int status = 0;
+    while (::waitpid(w->pid, &status, 0) < 0) {
+      if (errno != EINTR) break;
+      if (tracer::RecordSignals::stop_requested() && !stop_passed_on) {
+        ::kill(w->pid, SIGTERM);
+        stop_passed_on = true;
+      }
+    }
+    read_answer(*w);
+    w->files.remove();
+    return decode(w->answer, w->index, w->seed);
+  };
+  std::optional<KeptRun> first;  // the first run that held, kept whether its seed confirms or not
+  // A run on which the condition held: keep it, and confirm its seed by rerunning it `confirm`
+  // times (stopping at the first miss). Returns whether the search is over.
+  auto found = [&](const RunOutcome& run, const RunFiles& files) -> Result<bool> {
+    auto kept = keep(run, files);
+    if (!kept) return kept.error();
+    while (kept->confirm_tries < confirm && next < request.runs) {
+      const uint64_t index = next++;
+      show_progress(run.seed, kept->confirm_tries + 1);
+      auto again = run_alone(index, run.seed);
+      if (auto st = count(again, true); !st) return st.error();
+      kept->confirm_tries++;
+      if (!again->outcome.holds) break;
+      kept->replays++;
+    }
+    if (kept->replays == confirm) {
+      result.reproduced = result.confirmed = true;
+      result.found = *kept;
+      if (first && first->trace_path != kept->trace_path) result.unconfirmed = first;
+      return true;
+    }
+    if (!first) {
+      first = std::move(*kept);
+    } else if (first->trace_path != kept->trace_path) {
+      std::error_code ignored;  // only the first unconfirmed run is kept
+      for (const auto& p : {kept->trace_path, kept->stdout_path, kept->stderr_path}) fs::remove(p, ignored);
+    }
+    return false;
   };
 
   if (!parallel) {
-    for (; next < request.runs; next++) {
-      const uint64_t seed = seed_of(next);
-      show_progress(seed);
+    while (next < request.runs) {
+      const uint64_t index = next++;
+      const uint64_t seed = seed_of(index);
+      show_progress(seed, 0);
       const RunFiles files = run_files(dir, 0);
-      auto over = finish(run_once(search, next, seed, files), files);
+      auto report = run_once(search, index, seed, files);
+      if (auto st = count(report, false); !st) return clean_up(), st.error();
+      if (!report->outcome.holds) {
+        files.remove();
+        continue;
+      }
+      auto over = found(report->outcome, files);
       if (!over) return clean_up(), over.error();
       if (*over) break;
     }
@@ -389,7 +454,7 @@ Result<ReproResult> repro(const ReproRequest& request, const BackendFactory& mak
     for (;;) {
       while (workers.size() < request.jobs && next < request.runs && !stop_passed_on) {
         const uint64_t seed = seed_of(next);
-        show_progress(seed);
+        show_progress(seed, 0);
         // Per-run names: with one seed (--seed), parallel runs share it.
         auto w = start_worker(search, next, seed, run_files(dir, next + 1));
         if (!w) return clean_up(), w.error();
@@ -414,17 +479,27 @@ Result<ReproResult> repro(const ReproRequest& request, const BackendFactory& mak
       Worker w = std::move(*it);
       workers.erase(it);
       read_answer(w);
-      auto over = finish(decode(w.answer, w.index, w.seed), w.files);
-      if (!over) {
+      auto report = decode(w.answer, w.index, w.seed);
+      if (auto st = count(report, false); !st) {
         w.files.remove();
-        return clean_up(), over.error();
+        return clean_up(), st.error();
       }
-      if (*over) {
-        // The first run to find it wins; the rest are stopped, their programs and files gone.
-        clean_up();
-        break;
+      if (!report->outcome.holds) {
+        w.files.remove();
+        continue;
       }
+      // The first run to find it wins; the rest are stopped, their programs and files gone
+      // (also while its seed is confirmed: confirm runs run alone).
+      clean_up();
+      auto over = found(report->outcome, w.files);
+      if (!over) return clean_up(), over.error();
+      if (*over) break;
     }
+  }
+  if (!result.reproduced && first) {
+    // No seed confirmed: the first run that held is still the user's leak, trace and report.
+    result.reproduced = true;
+    result.found = std::move(*first);
   }
   result.seconds = static_cast<double>(tracer::monotonic_ns() - started) / 1e9;
   if (!result.reproduced) clean_up();

@@ -1,0 +1,3 @@
+module gorepro/tests/go/leakpattern
+
+go 1.19
