@@ -153,13 +153,13 @@ void add_repro_command(CLI::App& app, int& exit_code) {
       "the leak report is printed with the seed and the command that replays it. A found seed is printed as\n"
       "confirmed only after --confirm more runs under it all reproduced too (they count as runs); when none\n"
       "confirms within --runs, the first run that reproduced is kept and printed, marked NOT confirmed.\n"
-      "Exit status: 0 reproduced, 1 not within --runs (nothing kept), 2 usage error or gorepro failure.\n"
+      "Exit status: 0 reproduced (seed confirmed or not), 1 not within --runs (nothing kept), 2 usage error or gorepro failure.\n"
       "Examples:\n"
       "  gorepro repro -- ./server-test -test.run TestShutdown -test.count=1\n"
       "  gorepro repro --until 'site=main.go:42' --runs 500 -- ./prog\n"
       "  gorepro repro --seed 3141592 -- ./prog          # replay a run a search found\n"
       "  gorepro repro --jobs 2 -- ./prog                 # two runs at once (one per CPU)");
-  cmd->add_option("-n,--runs", o->runs, "Give up after this many runs (default 100; 1 with --seed)");
+  cmd->add_option("-n,--runs", o->runs, "Give up after this many runs, confirm runs included (default 100; 1 with --seed)");
   cmd->add_option("--until", o->until,
                   "Stop when this condition holds on a run's trace, in the grammar of `check --fail-if` "
                   "(docs/predicates.md), e.g. 'site=main.go:42', \"reason='chan send'\", 'live>1000'")
@@ -173,7 +173,7 @@ void add_repro_command(CLI::App& app, int& exit_code) {
                   "goes on (0: print the first seed found). Not with --seed or --no-perturb")
       ->capture_default_str();
   cmd->add_option("--seed", o->seed, "Run with this seed's perturbation (as printed by a search) instead of new ones");
-  cmd->add_option("-o,--output", o->output, "Directory for the reproducing run's trace and output")
+  cmd->add_option("-o,--output", o->output, "Directory for the reproducing run's trace and output (and the first find's, if its seed did not confirm)")
       ->capture_default_str();
   cmd->add_option("--backend", o->backend, "How to observe the program; only ptrace can perturb it")
       ->check(CLI::IsMember(backend_names()))
