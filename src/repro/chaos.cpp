@@ -87,12 +87,16 @@ bool ChaosPerturber::hold_over(uint64_t hold) {
   auto it = partner_holds_.find(hold);
   if (it == partner_holds_.end()) return false;
   // A partner that has exited parks no more: waiting for it would only run out the cap.
-  if (parks_[it->second.first] < it->second.second && !exited_.count(it->second.first)) return false;
+  if (parks_[it->second.partner] < it->second.parks && !exited_.count(it->second.partner)) return false;
   partner_holds_.erase(it);
   return true;
 }
 
 uint64_t ChaosPerturber::hold_ns(const replay::Event& e) {
+  // A goroutine that does something is not held any more (its cap ran out, or it was released).
+  const uint64_t actor =
+      e.kind == replay::EventKind::Create || e.kind == replay::EventKind::Ready ? e.other_goid : e.goid;
+  std::erase_if(partner_holds_, [&](const auto& h) { return h.second.held == actor || e.time_ns >= h.second.deadline_ns; });
   if (e.kind == replay::EventKind::Park || e.kind == replay::EventKind::Exit) parks_[e.goid]++;
   if (e.kind == replay::EventKind::Park) park_reason_[e.goid] = e.wait_reason;
   if (e.kind == replay::EventKind::Exit) exited_.insert(e.goid);
@@ -144,7 +148,12 @@ uint64_t ChaosPerturber::hold_ns(const replay::Event& e) {
     const auto p = partners.find(e.goid);
     if (p != partners.end() && p->second && p->second != e.goid &&
         (at == HoldAt::kFirstRun || unit(mix(h ^ 0x7061)) < plan_.partner_chance)) {
-      partner_holds_[holds_] = {p->second, parks_[p->second] + plan_.partner_parks};
+      const bool chained = std::any_of(partner_holds_.begin(), partner_holds_.end(), [&](const auto& h) {
+        return h.second.held == p->second || h.second.partner == e.goid;
+      });
+      if (chained) return 0;
+      partner_holds_[holds_] = {e.goid, p->second, parks_[p->second] + plan_.partner_parks,
+                                e.time_ns + plan_.partner_cap_ns};
       holds_++;
       held_ns_ += plan_.partner_cap_ns;
       return plan_.partner_cap_ns;

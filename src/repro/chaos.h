@@ -84,8 +84,16 @@ class ChaosPerturber final : public tracer::Perturber {
   // a run hold.
   std::unordered_map<uint64_t, uint32_t> woke_from_;
   std::unordered_map<uint64_t, uint32_t> park_reason_;  // goid → wait reason of its last park
-  // Partner holds still on: hold number → (partner goid, its park count that ends the hold).
-  std::unordered_map<uint64_t, std::pair<uint64_t, uint64_t>> partner_holds_;
+  // Partner holds still on, by hold number. No chains: a goroutine a partner hold waits on is not
+  // partner-held itself, and no partner hold waits on a held goroutine — such a hold could end
+  // only at its cap, a time again, and which of two capped holds ended first decided the race.
+  struct PartnerHold {
+    uint64_t held = 0;         // the goroutine held
+    uint64_t partner = 0;      // the goroutine whose parks end it
+    uint64_t parks = 0;        // the partner's park count that ends it
+    uint64_t deadline_ns = 0;  // its cap runs out then (the backend releases it; we are not told)
+  };
+  std::unordered_map<uint64_t, PartnerHold> partner_holds_;
   std::unordered_map<uint64_t, uint64_t> parent_;  // goid → the goroutine that created it
   std::unordered_map<uint64_t, uint64_t> waker_;   // goid → the goroutine that last woke it
   std::unordered_map<uint64_t, uint64_t> parks_;   // goid → its parks and exits so far

@@ -114,6 +114,44 @@ TEST(ChaosPerturber, APartnerHoldEndsWhenTheCreatorHasParkedEnoughTimes) {
   EXPECT_TRUE(p.hold_over(1));
 }
 
+// No chains of partner holds: one that waits on a held goroutine, or holds a goroutine another
+// hold waits on, could end only at its cap — a time, which the machine's speed decides.
+TEST(ChaosPerturber, NoPartnerHoldWaitsOnAHeldGoroutineOrHoldsOneThatIsWaitedOn) {
+  ChaosPlan plan = ChaosPlan::from_seed(5, {0, 1});
+  plan.chance.fill(0);
+  plan.chance[static_cast<size_t>(HoldAt::kFirstRun)] = 1.0;
+  plan.chance[static_cast<size_t>(HoldAt::kRun)] = 1.0;
+  plan.partner_chance = 1.0;
+  ChaosPerturber p(plan);
+  auto ready = [](uint64_t goid, uint64_t waker) {
+    replay::Event e;
+    e.kind = replay::EventKind::Ready;
+    e.goid = goid;
+    e.other_goid = waker;
+    return e;
+  };
+  auto run = [](uint64_t goid) {
+    replay::Event e = first_run(goid);
+    e.time_ns = 1000;
+    return e;
+  };
+  p.hold_ns(replay::Event::create(0, 0, /*parent=*/1, 7, 0x401000, 0x402000, 0));
+  p.hold_ns(run(1));  // 1 has run: its next run is one after a wakeup
+  EXPECT_EQ(p.hold_ns(run(7)), plan.partner_cap_ns) << "7 waits for 1 to park";
+  // 1 is woken by 9: holding it until 9 parks would hold what 7 waits on.
+  p.hold_ns(ready(1, 9));
+  EXPECT_EQ(p.hold_ns(run(1)), 0u);
+  // 20 creates 21, parks, is woken by 9 and held until 9 parks; 21's first run would wait for
+  // its creator 20 to park, which is held: that could only run out the cap.
+  p.hold_ns(replay::Event::create(0, 0, /*parent=*/3, 20, 0x401100, 0x402000, 0));
+  p.hold_ns(run(20));
+  p.hold_ns(replay::Event::create(0, 0, /*parent=*/20, 21, 0x401200, 0x402000, 0));
+  p.hold_ns(replay::Event::park(0, 0, 20, 1, 0, 0));
+  p.hold_ns(ready(20, 9));
+  EXPECT_EQ(p.hold_ns(run(20)), plan.partner_cap_ns) << "20 waits for 9 to park";
+  EXPECT_EQ(p.hold_ns(run(21)), 0u);
+}
+
 // A run after a wakeup is keyed by where the goroutine woke from and how often it woke from
 // there: wakeups of another kind in between (a timer, a preemption), which the OS schedule adds
 // or leaves out, do not move the decision for its 5th wakeup from `<-out`.
