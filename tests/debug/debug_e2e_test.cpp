@@ -276,7 +276,9 @@ TEST_P(Debug, VerdictsScanTheHeldProgramOnDemand) {
     ASSERT_EQ(v["command"], "verdicts") << v.dump();
     int workers = 0, leaked_workers = 0;
     for (const auto& g : v["goroutines"]) {
-      if (g["goid"] == held["goid"]) EXPECT_EQ(g["verdict"], "running") << g.dump();
+      if (g["goid"] == held["goid"]) {
+        EXPECT_EQ(g["verdict"], "running") << g.dump();
+      }
       if (g["creation_site"]["line"] == go_line) {
         workers++;
         EXPECT_TRUE(g["verdict"] == "leaked" || g["verdict"] == "running") << g.dump();

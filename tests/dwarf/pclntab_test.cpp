@@ -62,7 +62,9 @@ TEST(Pclntab, FunctionTableMatchesSymtabEntriesAndSizes) {
       for (size_t p; (p = stored.find("\u00b7")) != std::string::npos;) stored.replace(p, 2, ".");
       EXPECT_EQ(stored, v == "1.19" ? func_name_for_print(name) : name);
       EXPECT_EQ(f->entry, s.value) << name;
-      if (!marker) EXPECT_EQ(f->end, s.value + s.size) << name;
+      if (!marker) {
+        EXPECT_EQ(f->end, s.value + s.size) << name;
+      }
       EXPECT_EQ(t->function_at(s.value + s.size - 1), f) << name;
       // An ABI wrapper shares its function's name; find() must prefer the function.
       if (f->name == name) {
