@@ -452,15 +452,19 @@ std::optional<uint64_t> GoBinary::runtime_output_fd_immediate() const {
   return std::nullopt;
 }
 
+std::set<uint64_t> GoBinary::rip_targets(std::string_view function_name) const {
+  auto fn = function(function_name);
+  if (!fn) return {};
+  auto code = elf_->read(fn->entry, fn->end - fn->entry);
+  if (!code) return {};
+  auto targets = Disassembler::rip_relative_targets(*code, fn->entry);
+  if (!targets) return {};
+  return std::set<uint64_t>(targets->begin(), targets->end());
+}
+
 std::optional<uint64_t> GoBinary::allgs_address() const {
   if (auto sym = global("runtime.allgs")) return sym;
-  auto fn = function("runtime.allgadd");
-  if (!fn) return std::nullopt;
-  auto code = elf_->read(fn->entry, fn->end - fn->entry);
-  if (!code) return std::nullopt;
-  auto targets = Disassembler::rip_relative_targets(*code, fn->entry);
-  if (!targets) return std::nullopt;
-  std::set<uint64_t> t(targets->begin(), targets->end());
+  const std::set<uint64_t> t = rip_targets("runtime.allgadd");
   for (uint64_t a : t) {
     if (in_data_section(a) && t.count(a + 8) && t.count(a + 16)) return a;
   }
@@ -527,13 +531,8 @@ std::optional<uint64_t> GoBinary::semtable_address(bool use_symbol) const {
 
 std::optional<uint64_t> GoBinary::allp_address(bool use_symbol) const {
   if (auto sym = global("runtime.allp"); sym && use_symbol) return sym;
-  auto fn = function("runtime.preemptall");
-  if (!fn) return std::nullopt;
-  auto code = elf_->read(fn->entry, fn->end - fn->entry);
-  if (!code) return std::nullopt;
-  auto targets = Disassembler::rip_relative_targets(*code, fn->entry);
-  if (!targets) return std::nullopt;
-  std::set<uint64_t> t(targets->begin(), targets->end()), found;
+  const std::set<uint64_t> t = rip_targets("runtime.preemptall");
+  std::set<uint64_t> found;
   for (uint64_t a : t) {
     if (in_data_section(a) && t.count(a + 8)) found.insert(a);
   }

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -121,6 +122,9 @@ class GoBinary {
   // The absolute targets of the `lea REG, [rip + D]` instructions of a function, in order, with
   // the instruction after each (a call's text, or "").
   std::vector<std::pair<uint64_t, std::string>> lea_targets(std::string_view function) const;
+  // Every address a function's code reaches RIP-relatively (loads, stores, lea); empty when the
+  // function or its code cannot be read.
+  std::set<uint64_t> rip_targets(std::string_view function) const;
   std::unique_ptr<ElfFile> elf_;
   BuildInfo build_info_;
   GoVersion version_;
