@@ -44,8 +44,11 @@ func Exit(blocked int, keep ...any) {
 			fmt.Fprintln(os.Stderr, "gorepro-leakprofile-end")
 		}
 	}
-	runtime.KeepAlive(keep)
 	os.Exit(0)
+	// After the call, so that keep is live across it: the compiler does not know that os.Exit
+	// never returns, so its stack map at the call counts keep, and a scan at exit_group that
+	// follows the stack maps (as gorepro's does) finds it as the GC would.
+	runtime.KeepAlive(keep)
 }
 
 // Serve runs handler once per request, each in its own goroutine as a server would, and returns
