@@ -10,7 +10,6 @@ namespace gorepro {
 
 namespace {
 
-constexpr uint8_t kFuncFlagTopFrame = 1, kFuncFlagSPWrite = 2;  // abi.FuncFlag, 1.19 to 1.27
 constexpr int32_t kArgsSizeUnknown = INT32_MIN;                 // abi.ArgsSizeUnknown
 constexpr int kMaxFrames = 1 << 20;
 
@@ -56,7 +55,7 @@ StackRoots stack_roots(const Pclntab& tab, uint64_t bias, std::span<const uint8_
     if (!f) return stop("an unknown pc");
     // The GC scans these frames and their callers conservatively: each holds the registers or
     // slots of a frame stopped at a non-safe point.
-    if (f->name == "runtime.asyncPreempt" || f->name == "runtime.debugCallV2" || f->name == "runtime.sigpanic") {
+    if (interrupts_a_frame(f->name)) {
       return stop(f->name);
     }
     const uint8_t flag = tab.flag(*f);

@@ -21,6 +21,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "dwarf/pclntab.h"
@@ -30,6 +31,14 @@ namespace gorepro {
 // internal/abi's indices, the same in every supported version (Go 1.18+).
 inline constexpr uint32_t kPcdataStackMapIndex = 1;
 inline constexpr uint32_t kFuncdataArgsPointerMaps = 0, kFuncdataLocalsPointerMaps = 1, kFuncdataStackObjects = 2;
+// abi.FuncFlag, 1.19 to 1.27.
+inline constexpr uint8_t kFuncFlagTopFrame = 1, kFuncFlagSPWrite = 2, kFuncFlagAsm = 4;
+
+// The functions whose frame holds the registers or slots of a caller stopped at a non-safe
+// point: the GC scans them and their callers conservatively.
+inline bool interrupts_a_frame(std::string_view function) {
+  return function == "runtime.asyncPreempt" || function == "runtime.debugCallV2" || function == "runtime.sigpanic";
+}
 
 // runtime.stackmap: n bitmaps of nbit bits each (one bit per word), each starting on a byte.
 struct StackMap {

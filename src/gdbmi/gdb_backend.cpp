@@ -217,6 +217,14 @@ Status GdbBackend::configure_gdb(const std::string& exec_file) {
     }
     if (!found) return make_error(fmt::format("gdb has no register {}", reg.name), "gorepro needs an x86-64 gdb");
   }
+  // orig_rax, where gdb has it (amd64 Linux): whether a thread is in a system call, whose
+  // registers the leak verdicts do not take for roots (verdict::ThreadRoots::in_syscall).
+  for (size_t i = 0; i < elems.size(); i++) {
+    if (elems[i]->text != "orig_rax") continue;
+    reg_numbers_.push_back(std::to_string(i));
+    reg_offsets_.push_back(offsetof(user_regs_struct, orig_rax));
+    reg_command_ += " " + std::to_string(i);
+  }
   return Ok{};
 }
 
@@ -393,6 +401,7 @@ Result<tracer::Registers> GdbBackend::registers(const std::string& thread) {
   const MiValue* values = a->result.payload.get("register-values");
   if (!values) return make_error("gdb answered no register values", "");
   tracer::Registers regs;
+  regs.r.orig_rax = ~0ull;  // not in a system call, unless gdb says it is
   size_t filled = 0;
   for (const MiValue* v : values->elements()) {
     auto number = v->str("number");

@@ -11,10 +11,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -462,6 +464,7 @@ bool Tracee::handle_internal(pid_t tid, int status, Stop* out) {
       return true;
     }
     case PTRACE_EVENT_EXEC: {
+      exit_regs_.clear();  // the other threads' deaths in exec, not an exit
       // The old image is gone, and with it our breakpoints and patches — their addresses may
       // now hold the new program's code, which detach must not "restore" — and every thread but
       // the one that exec'd, which now has the leader's tid.
@@ -477,10 +480,14 @@ bool Tracee::handle_internal(pid_t tid, int status, Stop* out) {
     case PTRACE_EVENT_EXIT: {
       // stop_at_exit: the thread that called exit_group is reported, memory intact (its own mm
       // holds the address space: read it by its tid), with the registers of the goroutine that
-      // ended the program; every other one goes on. A death by signal is not reported.
+      // ended the program and those of every other thread (exit_registers): a goroutine running
+      // on another thread when the program exits is scanned from its own SP. Every other
+      // thread goes on. A death by signal is not reported; nor is a lone thread's exit(2).
       Registers regs;
       const bool have = ptrace(PTRACE_GETREGS, tid, nullptr, &regs.r) == 0;
-      if (stop_at_exit_ && !exit_reported_ && have && regs.r.orig_rax == SYS_exit_group) {
+      if (stop_at_exit_ && !exit_reported_ && have && regs.r.orig_rax != SYS_exit) exit_regs_[tid] = regs;
+      if (stop_at_exit_ && !exit_reported_ && !gathering_ && have && regs.r.orig_rax == SYS_exit_group) {
+        gather_exits(tid);
         exit_reported_ = true;
         out->kind = Stop::Kind::kExiting;
         out->tid = tid;
@@ -545,6 +552,36 @@ Stop Tracee::record_exit(pid_t tid, int status) {
   return s;
 }
 
+void Tracee::gather_exits(pid_t exiting) {
+  gathering_ = true;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (std::chrono::steady_clock::now() < deadline) {
+    bool all = true;
+    for (const auto& [t, th] : threads_) {
+      if (t != exiting && !exit_regs_.count(t)) all = false;
+    }
+    if (all) break;
+    int status = 0;
+    const pid_t t = waitpid(-1, &status, __WALL | WNOHANG);
+    if (t == 0 || (t < 0 && errno == EINTR)) {
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+      continue;
+    }
+    if (t < 0) break;
+    Stop s;
+    if (handle_internal(t, status, &s)) continue;
+    // A stop for the caller while the process dies (the leader's end cannot come while this
+    // thread is held; a breakpoint is not taken with SIGKILL pending): the exit is kept, the
+    // rest let go.
+    if (s.kind == Stop::Kind::kExited) {
+      pending_stop_ = s;
+      break;
+    }
+    if (s.tid) cont(s.tid, 0);
+  }
+  gathering_ = false;
+}
+
 Stop Tracee::wait() {
   if (pending_stop_) {
     Stop s = *pending_stop_;
@@ -583,10 +620,12 @@ Status Tracee::step_over_unemulated(pid_t tid, const Breakpoint& bp) {
   int status = 0;
   while (waitpid(tid, &status, __WALL) < 0 && errno == EINTR) {
   }
-  if (!WIFSTOPPED(status)) {
-    // The thread ended during the step: the process is exiting (this path is usually taken
-    // because its memory could no longer be read). Keep the exit for the next wait() — it may
-    // be the process's exit status — and put the int3 back only if some thread can still run.
+  if (!WIFSTOPPED(status) || (status >> 16) == PTRACE_EVENT_EXIT) {
+    // The thread ended during the step, or stopped at its exit: the process is exiting (this
+    // path is usually taken because its memory could no longer be read). The exit stop is
+    // handled as any other (its registers kept for the verdicts, kExiting if it called
+    // exit_group); the exit is kept for the next wait() — it may be the process's exit status
+    // — and the int3 put back only if some thread can still run.
     Stop stop;
     if (!handle_internal(tid, status, &stop)) pending_stop_ = stop;
     (void)poke_byte(bp.address, 0xcc);

@@ -106,6 +106,11 @@ class Tracee final : public TargetMemory {
   Status stop_at_exit();
   // After kExiting: the thread goes on exiting (the kExited stop follows).
   void resume_exiting(pid_t tid) { cont(tid, 0); }
+  // At kExiting: the registers every thread had when the exit_group stopped it (the one that
+  // called it included), by thread id. A thread that had not reached its exit within a second
+  // is missing. Each was let go on past its exit stop, which touches no user memory: what its
+  // stack holds is what it held when killed.
+  const std::map<pid_t, Registers>& exit_registers() const { return exit_regs_; }
   // The registers of every thread in a ptrace-stop (after stop_all), by thread id.
   std::vector<std::pair<pid_t, Registers>> stopped_registers() const;
   // Blocks until something the caller must handle happens.
@@ -168,6 +173,9 @@ class Tracee final : public TargetMemory {
   Status detach_threads();
   // Handles a stop internally when it needs no caller action; returns true if handled.
   bool handle_internal(pid_t tid, int status, Stop* out);
+  // With the exit_group caller held at its exit stop: collects every other thread's exit stop
+  // (exit_regs_), for at most a second.
+  void gather_exits(pid_t exiting);
   void read_entry_address();
 
   pid_t pid_ = 0;
@@ -179,6 +187,8 @@ class Tracee final : public TargetMemory {
   bool detached_ = false;
   bool stop_at_exit_ = false;
   bool exit_reported_ = false;  // the kExiting stop was returned
+  bool gathering_ = false;      // inside gather_exits
+  std::map<pid_t, Registers> exit_regs_;
   uint64_t entry_address_ = 0;
   std::map<pid_t, Thread> threads_;
   std::map<uint64_t, Breakpoint> breakpoints_;

@@ -33,7 +33,7 @@ Result<replay::LeakVerdicts> scan_stopped(const GoBinary& binary, const TargetMe
   std::vector<verdict::ThreadRoots> roots;
   for (const auto& [tid, regs] : threads) {
     const user_regs_struct& r = regs.r;
-    roots.push_back({static_cast<uint64_t>(tid), r.rsp,
+    roots.push_back({static_cast<uint64_t>(tid), r.rsp, r.rip, static_cast<int64_t>(r.orig_rax) >= 0,
                      {r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8, r.r9, r.r10, r.r11, r.r12, r.r13,
                       r.r14, r.r15}});
   }

@@ -183,7 +183,21 @@ class Scanner {
   // or a system call's PC/SP), frame by frame through the GC's stack maps (dwarf/stackmap.h),
   // the frames it cannot decode and those above them conservatively; without, all of it
   // conservatively.
-  void scan_stack_of(const G& g, uint64_t sp, uint64_t pc = 0);
+  // caller_of_running: (sp, pc) are the caller frame of a running goroutine's innermost one.
+  void scan_stack_of(const G& g, uint64_t sp, uint64_t pc = 0, bool caller_of_running = false);
+  // A running goroutine, its thread stopped at any instruction (pc, sp): the innermost frame,
+  // at no safe point, conservatively (its size from the pcsp table at pc), and the callers of
+  // assembly frames too; the other callers, each at a call, through the stack maps. From a
+  // frame that cannot be sized, all of it conservatively.
+  void scan_running_stack(const G& g, uint64_t sp, uint64_t pc);
+  // Where a goroutine in _Grunning (gs_[i]) is scanned from, by its M's thread.
+  struct Running {
+    size_t i;
+    uint64_t sp, pc;           // pc 0: scanned conservatively from sp
+    bool interrupted = false;  // pc is a thread's, at any instruction (scan_running_stack)
+  };
+  // evidence: which thread, and where it was stopped.
+  Running running_at(size_t i, std::span<const ThreadRoots> threads, std::string* evidence);
   // The runtime's own Ms, Ps and each M's g0 and gsignal, read through the words the GC treats
   // as pointers only (RuntimeLayout::pointer_words); see docs/verdicts.md, "The runtime's own
   // structures".
@@ -713,7 +727,32 @@ void Scanner::scan_globals() {
   }
 }
 
-void Scanner::scan_stack_of(const G& g, uint64_t sp, uint64_t pc) {
+void Scanner::scan_running_stack(const G& g, uint64_t sp, uint64_t pc) {
+  label_ = fmt::format("stack of goroutine {}", g.goid);
+  const Pclntab& tab = binary_.pclntab();
+  // The innermost frame, at no safe point, conservatively; and while a frame is assembly, its
+  // caller too: Go code calls assembly (write barriers, duffzero…) between safe points, where no
+  // stack map describes the caller (runtime.isAsyncSafePoint never stops there for that reason).
+  for (int depth = 0; depth < 16; depth++) {
+    const Pclntab::Function* f = pc > bias_ ? tab.function_at(pc - bias_) : nullptr;
+    // Frames that write SP (systemstack, morestack…) have no size to trust at every instruction;
+    // asyncPreempt and its kind hold a caller at no safe point either.
+    const auto delta = f && !(tab.flag(*f) & kFuncFlagSPWrite) && !interrupts_a_frame(f->name)
+                           ? tab.sp_delta(*f, pc - bias_)
+                           : std::nullopt;
+    // The frame and its return address: [sp, sp + delta + 8).
+    const uint64_t caller_sp = delta && *delta >= 0 ? sp + static_cast<uint64_t>(*delta) + 8 : 0;
+    uint64_t ret = 0;
+    if (!caller_sp || caller_sp >= g.stack_hi || !mem_.read_u64(caller_sp - 8, &ret) || !ret) break;
+    scan_range(sp, caller_sp - sp);
+    drain();
+    sp = caller_sp, pc = ret;
+    if (!(tab.flag(*f) & kFuncFlagAsm)) return scan_stack_of(g, sp, pc, true);
+  }
+  scan_stack_of(g, sp, 0);
+}
+
+void Scanner::scan_stack_of(const G& g, uint64_t sp, uint64_t pc, bool caller_of_running) {
   label_ = fmt::format("stack of goroutine {}", g.goid);
   const uint64_t lo = g.stack_lo, hi = g.stack_hi;
   if (hi <= lo || hi - lo > (1ull << 30)) return;
@@ -727,8 +766,8 @@ void Scanner::scan_stack_of(const G& g, uint64_t sp, uint64_t pc) {
   // Only the states runtime.scanstack scans a stack in (their PC/SP saved at a safe point); a
   // goroutine between states (_Gcopystack…) is scanned whole.
   const auto is = [&](const char* name, int64_t dflt) { return g.status == uint64_t(l_.constant(name).value_or(dflt)); };
-  if (!is("_Grunnable", 1) && !is("_Gsyscall", 3) && !is("_Gwaiting", 4) && !is("_Gpreempted", 9) &&
-      !(l_.constant("_Gleaked") && is("_Gleaked", -1))) {
+  if (!caller_of_running && !is("_Grunnable", 1) && !is("_Gsyscall", 3) && !is("_Gwaiting", 4) &&
+      !is("_Gpreempted", 9) && !(l_.constant("_Gleaked") && is("_Gleaked", -1))) {
     pc = 0;
   }
   if (!pc) {
@@ -922,6 +961,40 @@ void Scanner::read_semaphores() {
   }
 }
 
+Scanner::Running Scanner::running_at(size_t i, std::span<const ThreadRoots> threads, std::string* evidence) {
+  const G& g = gs_[i];
+  Running whole{i, g.stack_lo, 0};  // unknown: the whole stack, conservatively
+  *evidence = "its thread unknown: its whole stack scanned conservatively";
+  uint64_t tid = 0;
+  if (!g.m || !l_.offset("m.procid") || !mem_.read_u64(g.m + off("m.procid"), &tid)) return whole;
+  const ThreadRoots* t = nullptr;
+  for (const ThreadRoots& x : threads) {
+    if (x.tid == tid) t = &x;
+  }
+  if (!t) {
+    *evidence = fmt::format("on thread {}, whose registers were not taken: its whole stack scanned conservatively", tid);
+    return whole;
+  }
+  // On the goroutine's stack: stopped at any instruction of its code.
+  if (t->sp >= g.stack_lo && t->sp < g.stack_hi) {
+    const Pclntab::Function* f = t->pc > bias_ ? binary_.pclntab().function_at(t->pc - bias_) : nullptr;
+    *evidence = fmt::format("on thread {}, in {}", tid, f ? f->name : fmt::format("0x{:x}", t->pc));
+    return {i, t->sp, t->pc, true};
+  }
+  // On its M's g0 stack (systemstack, or mcall on its way to park it): the goroutine's own
+  // stack is still from g.sched.sp up, which both saved on the way.
+  uint64_t g0 = 0, lo = 0, hi = 0;
+  if (mem_.read_u64(g.m + off("m.g0"), &g0) && g0 && mem_.read_u64(g0 + off("g.stack.lo"), &lo) &&
+      mem_.read_u64(g0 + off("g.stack.hi"), &hi) && t->sp >= lo && t->sp < hi && g.sched_sp >= g.stack_lo &&
+      g.sched_sp < g.stack_hi) {
+    *evidence = fmt::format("on thread {}, on its system stack: its stack scanned from g.sched.sp, conservatively", tid);
+    return {i, g.sched_sp, 0};
+  }
+  // e.g. on its gsignal stack, in a signal handler
+  *evidence = fmt::format("on thread {}, off its stack: its whole stack scanned conservatively", tid);
+  return whole;
+}
+
 Result<replay::LeakVerdicts> Scanner::run(std::span<const ThreadRoots> threads, const ScanOptions& options) {
   const uint64_t t0 = mono_ns();
   if (auto st = check_layout(); !st) return st.error();
@@ -947,10 +1020,6 @@ Result<replay::LeakVerdicts> Scanner::run(std::span<const ThreadRoots> threads, 
   };
   std::vector<Pending> pending;
   std::vector<size_t> roots;  // goroutines whose stacks are roots from the start
-  struct Running {
-    size_t i;
-    uint64_t sp, pc;  // pc 0: scanned conservatively from sp
-  };
   std::vector<Running> running;
 
   // The sudogs of blocked goroutines: their channels, and opaque to the scan.
@@ -960,17 +1029,7 @@ Result<replay::LeakVerdicts> Scanner::run(std::span<const ThreadRoots> threads, 
     v.goid = g.goid;
     if (g.status == st_running) {
       v.verdict = Verdict::kRunning;
-      uint64_t sp = g.stack_lo;  // unknown: the whole stack (conservative)
-      if (g.m && l_.offset("m.procid")) {
-        uint64_t tid = 0;
-        if (mem_.read_u64(g.m + off("m.procid"), &tid)) {
-          for (const ThreadRoots& t : threads) {
-            if (t.tid == tid && t.sp >= g.stack_lo && t.sp < g.stack_hi) sp = t.sp;
-          }
-        }
-      }
-      // Stopped anywhere, not at a safe point: its stack maps do not describe the innermost frame.
-      running.push_back({i, sp, 0});
+      running.push_back(running_at(i, threads, &v.evidence));
       continue;
     }
     if (g.status == st_syscall) {
@@ -1067,15 +1126,33 @@ Result<replay::LeakVerdicts> Scanner::run(std::span<const ThreadRoots> threads, 
     if (int64_t o = object_of(s); o >= 0) set_bit(opaque_, o);
   }
 
-  // Roots: registers, then globals, then the stacks of goroutines that can run.
+  // Roots: registers, then globals, then the stacks of goroutines that can run. Registers only
+  // of a thread that runs a goroutine's code: on that goroutine's stack, not in a system call,
+  // not in runtime.exit. What the others hold is what the runtime last computed, not live: an
+  // idle thread asleep in the scheduler on its g0 stack, a goroutine in a system call (the GC
+  // reads neither), the thread that ends the program (its registers, seen holding a Cond's
+  // address the goroutineleak profile had just printed, hid three leaks).
+  std::vector<std::pair<uint64_t, uint64_t>> stacks;
+  for (const G& g : gs_) stacks.emplace_back(g.stack_lo, g.stack_hi);
+  std::sort(stacks.begin(), stacks.end());
+  const Pclntab::Function* exit_fn = binary_.pclntab().find("runtime.exit");
   for (const ThreadRoots& t : threads) {
+    auto it = std::upper_bound(stacks.begin(), stacks.end(), std::pair<uint64_t, uint64_t>{t.sp, UINT64_MAX});
+    if (it == stacks.begin() || t.sp >= std::prev(it)->second || t.in_syscall) continue;
+    if (exit_fn && t.pc >= exit_fn->entry + bias_ && t.pc < exit_fn->end + bias_) continue;
     label_ = fmt::format("registers of thread {}", t.tid);
     for (uint64_t w : t.words) mark_word(w);
     drain();
   }
   scan_runtime_structs();
   scan_globals();
-  for (const Running& r : running) scan_stack_of(gs_[r.i], r.sp, r.pc);
+  for (const Running& r : running) {
+    if (r.interrupted) {
+      scan_running_stack(gs_[r.i], r.sp, r.pc);
+    } else {
+      scan_stack_of(gs_[r.i], r.sp, r.pc);
+    }
+  }
   for (size_t i : roots) scan_stack_of(gs_[i], gs_[i].sched_sp, gs_[i].sched_pc);
 
   // Fixed point: a blocked goroutine whose wait object is reachable may wake, and then its

@@ -32,10 +32,16 @@
 
 namespace gorepro::verdict {
 
-// A stopped thread's general registers, as roots; the SP bounds its goroutine's live stack.
+// A stopped thread's general registers, as roots; the SP bounds its goroutine's live stack, and
+// the PC (where it was stopped, at any instruction) gives its innermost frame's size.
 struct ThreadRoots {
   uint64_t tid = 0;
   uint64_t sp = 0;
+  uint64_t pc = 0;
+  // Stopped in a system call (orig_rax): its registers hold that call's arguments, not live
+  // pointers; the GC does not read them either (it scans a goroutine in a system call from the
+  // PC/SP entersyscall saved).
+  bool in_syscall = false;
   std::vector<uint64_t> words;  // every general-purpose register
 };
 

@@ -1,0 +1,3 @@
+module gorepro/tests/go/runningstale
+
+go 1.19
