@@ -540,6 +540,23 @@ std::optional<uint64_t> GoBinary::allp_address(bool use_symbol) const {
   return *found.begin();
 }
 
+std::optional<uint64_t> GoBinary::allm_address(bool use_symbol) const {
+  if (auto sym = global("runtime.allm"); sym && use_symbol) return sym;
+  const std::set<uint64_t> both = rip_targets("runtime.checkdead");
+  const ElfSection* bss = nullptr;
+  for (const ElfSection& sec : elf_->sections()) {
+    if (sec.name == ".bss") bss = &sec;
+  }
+  if (!bss) return std::nullopt;
+  std::set<uint64_t> found;
+  for (uint64_t a : rip_targets("runtime.mcommoninit")) {
+    // .bss: a pointer (the flags and seeds mcommoninit also reads live in .noptrbss/.noptrdata).
+    if (a >= bss->addr && a < bss->addr + bss->size && !both.count(a)) found.insert(a);
+  }
+  if (found.size() != 1) return std::nullopt;
+  return *found.begin();
+}
+
 const Symbolizer& GoBinary::symbolizer() const {
   std::call_once(symbolizer_once_, [this] {
     if (!has_dwarf_) return;

@@ -94,6 +94,10 @@ class GoBinary {
   // +0 and +8 words (slice ptr, len) runtime.preemptall reads (`for _, pp := range allp`), the
   // only globals it touches in 1.19-1.27.
   std::optional<uint64_t> allp_address(bool use_symbol = true) const;
+  // Address of runtime.allm (the list of every M): the symbol, or — stripped — the one global in
+  // .bss runtime.mcommoninit touches (it pushes the new M on allm) that runtime.checkdead does
+  // not: the other, sched.lock, both take; its flags and seeds are in .noptr* (1.19-1.27).
+  std::optional<uint64_t> allm_address(bool use_symbol = true) const;
   // Address (link-time) of the int32 a GODEBUG setting of the runtime is parsed into, e.g.
   // "schedtrace" -> &runtime.debug.schedtrace: read from the runtime's own table of settings
   // (runtime.dbgvars, 1.19-1.27: {name string, value *int32, ...} entries in .data), so it needs

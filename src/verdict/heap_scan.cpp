@@ -835,7 +835,10 @@ void Scanner::read_runtime_structs() {
   const auto* m_words = l_.pointers_of("runtime.m");
   const auto* p_words = l_.pointers_of("runtime.p");
   const auto* g_words = l_.pointers_of("runtime.g");
-  const auto allm = binary_.global("runtime.allm"), allp = binary_.global("runtime.allp");
+  // Stripped too: found in the runtime's code. Without them (before, on stripped binaries) the
+  // Ms and Ps were scanned word by word as heap objects, and their uintptr words (a page cache's
+  // base, a stack bound) hid leaks: ctxleak and nestedleak, stripped, in ~1 run of 5.
+  const auto allm = binary_.allm_address(), allp = binary_.allp_address();
   if (!m_words || !p_words || !g_words || !allm || !allp || !l_.offset("m.alllink") || !l_.offset("m.gsignal")) {
     return;  // an older table: these structs stay conservatively scanned
   }

@@ -318,9 +318,10 @@ TEST(GoBinary, InfoOfStrippedEqualsUnstrippedApartFromSource) {
   }
 }
 
-// The heap scan (src/verdict) needs runtime.mheap_ and runtime.semtable, and its timer reading
-// runtime.allp; stripped, GoBinary finds them in the runtime's code (mallocinit's call of
-// (*mheap).init, the lea both semacquire1 and semrelease1 make, preemptall's range over allp). Held to the linker's own .symtab in the plain binaries (the data addresses
+// The heap scan (src/verdict) needs runtime.mheap_ and runtime.semtable, and runtime.allm and
+// runtime.allp (the Ms and Ps it reads through their pointer words; its timer reading); stripped,
+// GoBinary finds them in the runtime's code (mallocinit's call of (*mheap).init, the lea both
+// semacquire1 and semrelease1 make, preemptall's range over allp, mcommoninit's push on allm). Held to the linker's own .symtab in the plain binaries (the data addresses
 // of a stripped build differ, so there only that they are found, in .bss; the stripped verdict
 // tests in RecordExample show they are the right ones).
 TEST(GoBinary, FindsHeapAndSemaphoreTablesFromCodeAsTheSymbolTableSays) {
@@ -332,14 +333,17 @@ TEST(GoBinary, FindsHeapAndSemaphoreTablesFromCodeAsTheSymbolTableSays) {
       const ElfSymbol* mheap = (*plain)->elf().symbol("runtime.mheap_");
       const ElfSymbol* semtable = (*plain)->elf().symbol("runtime.semtable");
       const ElfSymbol* allp = (*plain)->elf().symbol("runtime.allp");
-      ASSERT_TRUE(mheap && semtable && allp);
+      const ElfSymbol* allm = (*plain)->elf().symbol("runtime.allm");
+      ASSERT_TRUE(mheap && semtable && allp && allm);
+      EXPECT_EQ((*plain)->allm_address(false), allm->value);
       EXPECT_EQ((*plain)->mheap_address(false), mheap->value);
       EXPECT_EQ((*plain)->semtable_address(false), semtable->value);
       EXPECT_EQ((*plain)->allp_address(false), allp->value);
       auto stripped = GoBinary::open(go_program(ex, v, true));
       ASSERT_TRUE(stripped) << stripped.error().message();
       ASSERT_FALSE((*stripped)->has_symtab());
-      for (auto a : {(*stripped)->mheap_address(), (*stripped)->semtable_address(), (*stripped)->allp_address()}) {
+      for (auto a : {(*stripped)->mheap_address(), (*stripped)->semtable_address(), (*stripped)->allp_address(),
+                     (*stripped)->allm_address()}) {
         ASSERT_TRUE(a.has_value());
         bool in_bss = false;
         for (const ElfSection& sec : (*stripped)->elf().sections()) {
