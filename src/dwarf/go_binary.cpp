@@ -543,10 +543,7 @@ std::optional<uint64_t> GoBinary::allp_address(bool use_symbol) const {
 std::optional<uint64_t> GoBinary::allm_address(bool use_symbol) const {
   if (auto sym = global("runtime.allm"); sym && use_symbol) return sym;
   const std::set<uint64_t> both = rip_targets("runtime.checkdead");
-  const ElfSection* bss = nullptr;
-  for (const ElfSection& sec : elf_->sections()) {
-    if (sec.name == ".bss") bss = &sec;
-  }
+  const ElfSection* bss = elf_->section(".bss");
   if (!bss) return std::nullopt;
   std::set<uint64_t> found;
   for (uint64_t a : rip_targets("runtime.mcommoninit")) {

@@ -303,8 +303,8 @@ void PtraceBackend::take_verdicts(const Stop* exiting) {
 Result<replay::LeakVerdicts> PtraceBackend::scan_now(const Stop* exiting) {
   std::vector<std::pair<pid_t, Registers>> threads;
   if (exiting) {
+    // Every thread's, the exiting one's included (Tracee keeps it with the others').
     threads.assign(tracee_->exit_registers().begin(), tracee_->exit_registers().end());
-    if (!tracee_->exit_registers().count(exiting->tid)) threads.emplace_back(exiting->tid, exiting->regs);
   } else {
     threads = tracee_->stopped_registers();
   }

@@ -485,14 +485,16 @@ bool Tracee::handle_internal(pid_t tid, int status, Stop* out) {
       // thread goes on. A death by signal is not reported; nor is a lone thread's exit(2).
       Registers regs;
       const bool have = ptrace(PTRACE_GETREGS, tid, nullptr, &regs.r) == 0;
-      if (stop_at_exit_ && !exit_reported_ && have && regs.r.orig_rax != SYS_exit) exit_regs_[tid] = regs;
-      if (stop_at_exit_ && !exit_reported_ && !gathering_ && have && regs.r.orig_rax == SYS_exit_group) {
-        gather_exits(tid);
-        exit_reported_ = true;
-        out->kind = Stop::Kind::kExiting;
-        out->tid = tid;
-        out->regs = regs;
-        return false;
+      if (stop_at_exit_ && !exit_reported_ && have && regs.r.orig_rax != SYS_exit) {
+        exit_regs_[tid] = regs;
+        if (!gathering_ && regs.r.orig_rax == SYS_exit_group) {
+          gather_exits(tid);
+          exit_reported_ = true;
+          out->kind = Stop::Kind::kExiting;
+          out->tid = tid;
+          out->regs = regs;
+          return false;
+        }
       }
       cont(tid, 0);
       return true;
